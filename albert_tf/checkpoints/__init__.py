@@ -1,0 +1,13 @@
+"""Checkpoint I/O: original TF1 names in both directions, and native TF2."""
+
+from albert_tf.checkpoints.name_map import tf1_variable_map
+from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
+from albert_tf.checkpoints.tf1_checkpoint import LoadReport
+from albert_tf.checkpoints.tf1_checkpoint import detect_flavor
+from albert_tf.checkpoints.tf1_checkpoint import load_tf1_checkpoint
+from albert_tf.checkpoints.tf1_checkpoint import resolve_checkpoint
+from albert_tf.checkpoints.tf1_checkpoint import save_tf1_checkpoint
+from albert_tf.checkpoints.tf2_checkpoint import is_tf2_checkpoint
+from albert_tf.checkpoints.tf2_checkpoint import load_checkpoint
+from albert_tf.checkpoints.tf2_checkpoint import load_tf2_checkpoint
+from albert_tf.checkpoints.tf2_checkpoint import save_tf2_checkpoint

@@ -1,0 +1,55 @@
+"""Native TF2 (object-based) checkpoints of our models, and format detection.
+
+Our checkpoints have one root object, `model`: the AlbertEncoder or the
+AlbertPretrainer that was saved. An encoder can be restored from a
+pretrainer's checkpoint (it is the pretrainer's `encoder` child).
+"""
+
+import tensorflow as tf
+
+from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
+from albert_tf.checkpoints.tf1_checkpoint import checkpoint_shapes
+from albert_tf.checkpoints.tf1_checkpoint import load_tf1_checkpoint
+from albert_tf.models.albert_encoder import AlbertEncoder
+
+_OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+
+
+def is_tf2_checkpoint(path):
+  _, _, shapes = checkpoint_shapes(path)
+  return _OBJECT_GRAPH_KEY in shapes
+
+
+def save_tf2_checkpoint(model, path):
+  """Writes tf.train.Checkpoint(model=model) at prefix `path`."""
+  return tf.train.Checkpoint(model=model).write(path)
+
+
+def load_tf2_checkpoint(model, path):
+  """Restores one of our TF2 checkpoints; every model weight must match."""
+  prefix, _, shapes = checkpoint_shapes(path)
+  root = tf.train.Checkpoint(model=model)
+  saved_pretrainer = any(n.startswith("model/encoder/") for n in shapes)
+  if isinstance(model, AlbertEncoder) and saved_pretrainer:
+    root = tf.train.Checkpoint(model=tf.train.Checkpoint(encoder=model))
+  status = root.read(prefix)
+  try:
+    status.assert_existing_objects_matched()
+  except AssertionError as e:
+    raise CheckpointMismatchError(
+        f"TF2 checkpoint {prefix} does not match the model: {e}") from e
+  except ValueError as e:  # Shape mismatches surface here.
+    raise CheckpointMismatchError(
+        f"TF2 checkpoint {prefix} does not match the model: {e}") from e
+  status.expect_partial()
+  return prefix
+
+
+def load_checkpoint(model, path, init_from_group0=False):
+  """Loads an original TF1 checkpoint or one of ours, whichever `path` is."""
+  if is_tf2_checkpoint(path):
+    if init_from_group0:
+      raise ValueError("init_from_group0 applies to original (TF1) "
+                       "checkpoints only")
+    return load_tf2_checkpoint(model, path)
+  return load_tf1_checkpoint(model, path, init_from_group0=init_from_group0)

@@ -1,0 +1,223 @@
+"""ALBERT model configuration, compatible with both original config families.
+
+Google's configs (google-research/albert) carry keys such as num_hidden_groups,
+inner_group_num and down_scale_factor; brightmart's albert_zh configs carry
+`ln_type`. The presence of `ln_type` is what marks a config as the albert_zh
+flavor, exactly as in the two original codebases. Keys that the model does not
+use (net_structure_type, gap_size, pooler_fc_size, ...) are kept verbatim and
+written back, so a config survives a round trip through this class unchanged.
+"""
+
+import copy
+import json
+import os
+
+FLAVOR_GOOGLE = "google"
+FLAVOR_ALBERT_ZH = "albert_zh"
+
+SUPPORTED_ACTIVATIONS = ("gelu", "gelu_new", "relu", "tanh", "linear")
+SUPPORTED_LN_TYPES = ("postln", "preln")
+
+# Defaults of the original AlbertConfig.__init__ (google-research/albert).
+_DEFAULTS = {
+    "embedding_size": 128,
+    "hidden_size": 4096,
+    "num_hidden_layers": 12,
+    "num_hidden_groups": 1,
+    "num_attention_heads": 64,
+    "intermediate_size": 16384,
+    "inner_group_num": 1,
+    "down_scale_factor": 1,
+    "hidden_act": "gelu",
+    "hidden_dropout_prob": 0.0,
+    "attention_probs_dropout_prob": 0.0,
+    "max_position_embeddings": 512,
+    "type_vocab_size": 2,
+    "initializer_range": 0.02,
+    "ln_type": None,
+}
+
+# Keys written by both families, in the order the original files use.
+_COMMON_KEYS = (
+    "attention_probs_dropout_prob", "embedding_size", "hidden_act",
+    "hidden_dropout_prob", "hidden_size", "initializer_range",
+    "intermediate_size", "max_position_embeddings", "num_attention_heads",
+    "num_hidden_layers", "type_vocab_size", "vocab_size")
+# Keys only Google's configs carry; albert_zh configs never had them.
+_GOOGLE_ONLY_KEYS = ("down_scale_factor", "inner_group_num",
+                     "num_hidden_groups")
+KNOWN_KEYS = ("vocab_size",) + tuple(_DEFAULTS)
+
+
+class AlbertConfigError(ValueError):
+  """An ALBERT config is malformed; the message names the key and the source."""
+
+
+class AlbertConfig:
+  """Hyperparameters of an ALBERT model (either original flavor).
+
+  Attributes mirror the original JSON keys. `extra` holds every key the model
+  does not interpret, preserved for `to_dict()`.
+  """
+
+  def __init__(self,
+               vocab_size,
+               embedding_size=128,
+               hidden_size=4096,
+               num_hidden_layers=12,
+               num_hidden_groups=1,
+               num_attention_heads=64,
+               intermediate_size=16384,
+               inner_group_num=1,
+               down_scale_factor=1,
+               hidden_act="gelu",
+               hidden_dropout_prob=0.0,
+               attention_probs_dropout_prob=0.0,
+               max_position_embeddings=512,
+               type_vocab_size=2,
+               initializer_range=0.02,
+               ln_type=None,
+               extra=None,
+               source="<AlbertConfig>"):
+    self.vocab_size = vocab_size
+    self.embedding_size = embedding_size
+    self.hidden_size = hidden_size
+    self.num_hidden_layers = num_hidden_layers
+    self.num_hidden_groups = num_hidden_groups
+    self.num_attention_heads = num_attention_heads
+    self.intermediate_size = intermediate_size
+    self.inner_group_num = inner_group_num
+    self.down_scale_factor = down_scale_factor
+    self.hidden_act = hidden_act
+    self.hidden_dropout_prob = hidden_dropout_prob
+    self.attention_probs_dropout_prob = attention_probs_dropout_prob
+    self.max_position_embeddings = max_position_embeddings
+    self.type_vocab_size = type_vocab_size
+    self.initializer_range = initializer_range
+    self.ln_type = ln_type
+    self.extra = dict(extra or {})
+    # Where the config came from; used only to make error messages useful.
+    self.source = source
+    self.validate()
+
+  # ---------------------------------------------------------------- derived
+  @property
+  def flavor(self):
+    """"albert_zh" when the config has `ln_type` (brightmart), else "google"."""
+    return FLAVOR_ALBERT_ZH if self.ln_type is not None else FLAVOR_GOOGLE
+
+  @property
+  def head_size(self):
+    return self.hidden_size // self.num_attention_heads
+
+  def group_index(self, layer_index):
+    """The group used by 0-based layer `layer_index`, as in the original."""
+    return int(layer_index / self.num_hidden_layers * self.num_hidden_groups)
+
+  # ------------------------------------------------------------- validation
+  def _fail(self, key, message):
+    raise AlbertConfigError(f"{self.source}: invalid `{key}`: {message}")
+
+  def validate(self):
+    """Raises AlbertConfigError naming the first offending key."""
+    int_keys = ("vocab_size", "embedding_size", "hidden_size",
+                "num_hidden_layers", "num_hidden_groups", "num_attention_heads",
+                "intermediate_size", "inner_group_num",
+                "max_position_embeddings", "type_vocab_size")
+    for key in int_keys:
+      value = getattr(self, key)
+      if isinstance(value, bool) or not isinstance(value, int):
+        self._fail(key, f"expected a positive integer, got {value!r}")
+      if value <= 0:
+        self._fail(key, f"expected a positive integer, got {value}")
+    if self.hidden_size % self.num_attention_heads:
+      self._fail("hidden_size",
+                 f"hidden_size ({self.hidden_size}) must be a multiple of "
+                 f"num_attention_heads ({self.num_attention_heads})")
+    if not 1 <= self.num_hidden_groups <= self.num_hidden_layers:
+      self._fail("num_hidden_groups",
+                 f"expected 1 <= num_hidden_groups <= num_hidden_layers "
+                 f"({self.num_hidden_layers}), got {self.num_hidden_groups}")
+    if self.hidden_act not in SUPPORTED_ACTIVATIONS:
+      self._fail("hidden_act",
+                 f"{self.hidden_act!r} is not supported; expected one of "
+                 f"{', '.join(SUPPORTED_ACTIVATIONS)}")
+    for key in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+      value = getattr(self, key)
+      if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+          0.0 <= value < 1.0):
+        self._fail(key, f"expected a probability in [0, 1), got {value!r}")
+    if (isinstance(self.initializer_range, bool) or
+        not isinstance(self.initializer_range, (int, float)) or
+        self.initializer_range <= 0):
+      self._fail("initializer_range",
+                 f"expected a positive number, got {self.initializer_range!r}")
+    if self.ln_type is not None:
+      if self.ln_type not in SUPPORTED_LN_TYPES:
+        self._fail("ln_type", f"expected one of {SUPPORTED_LN_TYPES}, got "
+                   f"{self.ln_type!r}")
+      # albert_zh shares one `layer_shared` block across all layers.
+      if self.num_hidden_groups != 1 or self.inner_group_num != 1:
+        self._fail("ln_type",
+                   "albert_zh configs (those with ln_type) share a single "
+                   "block: num_hidden_groups and inner_group_num must be 1")
+
+  # --------------------------------------------------------- serialization
+  @classmethod
+  def from_dict(cls, json_object, source="<dict>"):
+    if not isinstance(json_object, dict):
+      raise AlbertConfigError(
+          f"{source}: expected a JSON object, got {type(json_object).__name__}")
+    if "vocab_size" not in json_object:
+      raise AlbertConfigError(f"{source}: missing required key `vocab_size`")
+    known = {k: v for k, v in json_object.items() if k in KNOWN_KEYS}
+    extra = {k: v for k, v in json_object.items() if k not in KNOWN_KEYS}
+    return cls(**known, extra=extra, source=source)
+
+  @classmethod
+  def from_json_file(cls, json_file):
+    try:
+      with open(json_file, "r", encoding="utf-8") as reader:
+        text = reader.read()
+    except OSError as e:
+      raise AlbertConfigError(
+          f"cannot read ALBERT config {json_file}: {e}") from e
+    try:
+      json_object = json.loads(text)
+    except json.JSONDecodeError as e:
+      raise AlbertConfigError(
+          f"{json_file}: not valid JSON ({e.msg} at line {e.lineno})") from e
+    return cls.from_dict(json_object, source=os.fspath(json_file))
+
+  def to_dict(self):
+    """The config as the original family writes it, unknown keys included."""
+    keys = list(_COMMON_KEYS)
+    if self.flavor == FLAVOR_GOOGLE:
+      keys += _GOOGLE_ONLY_KEYS
+    else:
+      keys.append("ln_type")
+    output = {k: getattr(self, k) for k in keys}
+    output.update(copy.deepcopy(self.extra))
+    return dict(sorted(output.items()))
+
+  def to_json_string(self):
+    return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+  def to_json_file(self, json_file):
+    """Writes atomically: a reader never sees a half-written file."""
+    tmp = f"{json_file}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as writer:
+      writer.write(self.to_json_string())
+    os.replace(tmp, json_file)
+
+  def replace(self, **changes):
+    """A copy with some keys changed (validated again)."""
+    values = {k: getattr(self, k) for k in KNOWN_KEYS}
+    values.update(changes)
+    return AlbertConfig(**values, extra=self.extra, source=self.source)
+
+  def __eq__(self, other):
+    return isinstance(other, AlbertConfig) and self.to_dict() == other.to_dict()
+
+  def __repr__(self):
+    return f"AlbertConfig({self.to_dict()})"

@@ -1,0 +1,80 @@
+"""Multi-head self-attention with the original's 2-D [H,H] kernels."""
+
+import math
+
+import tensorflow as tf
+import tf_keras
+
+from albert_tf.layers.build_utils import build_in_scope
+from albert_tf.layers.initializers import truncated_normal
+
+
+def attention_mask_adder(input_mask, dtype=tf.float32):
+  """(1 - mask) * -10000.0 as [B,1,1,S]: the original's additive mask.
+
+  It is broadcast over heads and query positions, so padded query rows are
+  still computed, exactly as in the original graph.
+  """
+  mask = tf.cast(input_mask, dtype)[:, tf.newaxis, tf.newaxis, :]
+  return (1.0 - mask) * -10000.0
+
+
+class SelfAttention(tf_keras.layers.Layer):
+  """Scaled dot-product self-attention over `num_heads` heads.
+
+  Returns the per-head context re-merged to [B,S,H]; the output projection
+  lives in the transformer block, where the original scopes it.
+  """
+
+  def __init__(self,
+               hidden_size,
+               num_heads,
+               initializer_range=0.02,
+               dropout_rate=0.0,
+               **kwargs):
+    super().__init__(**kwargs)
+    self.hidden_size = hidden_size
+    self.num_heads = num_heads
+    self.initializer_range = initializer_range
+    self.dropout_rate = dropout_rate
+    self.head_size = hidden_size // num_heads
+
+    def dense(name):
+      return tf_keras.layers.Dense(
+          hidden_size, kernel_initializer=truncated_normal(initializer_range),
+          name=name)
+
+    self.query = dense("query")
+    self.key = dense("key")
+    self.value = dense("value")
+    self.dropout = tf_keras.layers.Dropout(dropout_rate)
+
+  def build(self, input_shape):
+    for dense in (self.query, self.key, self.value):
+      build_in_scope(dense, input_shape)
+    super().build(input_shape)
+
+  def _split_heads(self, x, batch_size):
+    x = tf.reshape(x, [batch_size, -1, self.num_heads, self.head_size])
+    return tf.transpose(x, [0, 2, 1, 3])  # [B,N,S,D]
+
+  def call(self, hidden_states, mask_adder, training=None):
+    batch_size = tf.shape(hidden_states)[0]
+    query = self._split_heads(self.query(hidden_states), batch_size)
+    key = self._split_heads(self.key(hidden_states), batch_size)
+    value = self._split_heads(self.value(hidden_states), batch_size)
+    # Scale after the product, as the original does.
+    scores = tf.matmul(query, key, transpose_b=True)
+    scores *= 1.0 / math.sqrt(float(self.head_size))
+    scores += tf.cast(mask_adder, scores.dtype)
+    probs = self.dropout(tf.nn.softmax(scores), training=training)
+    context = tf.transpose(tf.matmul(probs, value), [0, 2, 1, 3])
+    return tf.reshape(context, [batch_size, -1, self.hidden_size])
+
+  def get_config(self):
+    return dict(
+        super().get_config(),
+        hidden_size=self.hidden_size,
+        num_heads=self.num_heads,
+        initializer_range=self.initializer_range,
+        dropout_rate=self.dropout_rate)

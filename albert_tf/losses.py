@@ -1,0 +1,31 @@
+"""The original pretraining losses (run_pretraining.py)."""
+
+import tensorflow as tf
+
+
+def masked_lm_loss(mlm_logits, masked_lm_ids, masked_lm_weights):
+  """Σ w·CE / (Σ w + 1e-5) over all masked positions, as in the original."""
+  log_probs = tf.nn.log_softmax(tf.cast(mlm_logits, tf.float32), axis=-1)
+  one_hot = tf.one_hot(tf.cast(masked_lm_ids, tf.int32),
+                       depth=tf.shape(log_probs)[-1], dtype=tf.float32)
+  per_example_loss = -tf.reduce_sum(log_probs * one_hot, axis=-1)
+  weights = tf.cast(masked_lm_weights, tf.float32)
+  numerator = tf.reduce_sum(weights * per_example_loss)
+  denominator = tf.reduce_sum(weights) + 1e-5
+  return numerator / denominator
+
+
+def sentence_order_loss(sop_logits, sentence_order_labels):
+  """Mean cross-entropy of the SOP (or NSP) classifier."""
+  log_probs = tf.nn.log_softmax(tf.cast(sop_logits, tf.float32), axis=-1)
+  labels = tf.reshape(tf.cast(sentence_order_labels, tf.int32), [-1])
+  one_hot = tf.one_hot(labels, depth=2, dtype=tf.float32)
+  return tf.reduce_mean(-tf.reduce_sum(one_hot * log_probs, axis=-1))
+
+
+def pretraining_losses(outputs, masked_lm_ids, masked_lm_weights,
+                       sentence_order_labels):
+  """Returns {"mlm_loss", "sop_loss", "total_loss"}; total is their sum."""
+  mlm = masked_lm_loss(outputs["mlm_logits"], masked_lm_ids, masked_lm_weights)
+  sop = sentence_order_loss(outputs["sop_logits"], sentence_order_labels)
+  return {"mlm_loss": mlm, "sop_loss": sop, "total_loss": mlm + sop}

@@ -1,0 +1,68 @@
+"""ALBERT encoder with the original MLM and SOP pretraining heads."""
+
+import tensorflow as tf
+import tf_keras
+
+from albert_tf.config import FLAVOR_GOOGLE
+from albert_tf.heads.masked_lm_head import MaskedLMHead
+from albert_tf.heads.sentence_order_head import SentenceOrderHead
+from albert_tf.models.albert_encoder import INPUT_KEYS
+from albert_tf.models.albert_encoder import AlbertEncoder
+from albert_tf.models.albert_encoder import as_albert_config
+from albert_tf.models.albert_encoder import build_on_symbolic_inputs
+
+
+class AlbertPretrainer(tf_keras.Model):
+  """AlbertEncoder + masked-LM head + sentence-order head.
+
+  Inputs: the encoder's dict plus `masked_lm_positions` [B,P] (int32).
+  Outputs: the encoder's dict plus `mlm_logits` [B,P,V] and `sop_logits` [B,2].
+  Use `albert_tf.losses.pretraining_losses` for the original losses.
+  """
+
+  def __init__(self, config, **kwargs):
+    kwargs.setdefault("name", "albert_pretrainer")
+    super().__init__(**kwargs)
+    config = as_albert_config(config)
+    self.config = config
+    self.encoder = AlbertEncoder(config)
+    # Google's head maps back to E; albert_zh's stays H wide and goes through
+    # word_embeddings_2 instead.
+    if config.flavor == FLAVOR_GOOGLE:
+      transform_size = config.embedding_size
+    else:
+      transform_size = config.hidden_size
+    self.masked_lm = MaskedLMHead(
+        vocab_size=config.vocab_size,
+        transform_size=transform_size,
+        hidden_act=config.hidden_act,
+        initializer_range=config.initializer_range,
+        name="predictions")
+    self.sentence_order = SentenceOrderHead(
+        hidden_size=config.hidden_size, num_classes=2,
+        initializer_range=config.initializer_range, name="seq_relationship")
+    specs = {k: tf.TensorSpec([None, None], tf.int32)
+             for k in INPUT_KEYS + ("masked_lm_positions",)}
+    build_on_symbolic_inputs(self, specs)
+
+  def call(self, inputs, training=None):
+    if not isinstance(inputs, dict) or "masked_lm_positions" not in inputs:
+      raise ValueError(
+          f"{self.name}: expected a dict with `masked_lm_positions` and the "
+          f"encoder inputs {INPUT_KEYS}")
+    encoder_inputs = {k: v for k, v in inputs.items()
+                      if k != "masked_lm_positions"}
+    outputs = dict(self.encoder(encoder_inputs, training=training))
+    embeddings = self.encoder.embeddings
+    outputs["mlm_logits"] = self.masked_lm(
+        outputs["sequence_output"], inputs["masked_lm_positions"],
+        embeddings.word_embeddings, embeddings.word_embeddings_2)
+    outputs["sop_logits"] = self.sentence_order(outputs["pooled_output"])
+    return outputs
+
+  def get_config(self):
+    return {"name": self.name, "config": self.config.to_dict()}
+
+  @classmethod
+  def from_config(cls, config, custom_objects=None):
+    return cls(**config)
