@@ -2,11 +2,10 @@
 
 import dataclasses
 import os
-import shutil
-import tempfile
 
 import tensorflow as tf
 
+from albert_tf.checkpoints.atomic_write import write_checkpoint_atomically
 from albert_tf.checkpoints.name_map import tf1_variable_map
 from albert_tf.config import FLAVOR_ALBERT_ZH
 from albert_tf.config import FLAVOR_GOOGLE
@@ -180,8 +179,6 @@ def save_tf1_checkpoint(model, path, global_step=None):
   path = os.fspath(path)
   if os.path.isdir(path):
     path = os.path.join(path, "model.ckpt")
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
   names, tensors = [], []
   for name, variable in tf1_variable_map(model).items():
     names.append(name)
@@ -189,18 +186,22 @@ def save_tf1_checkpoint(model, path, global_step=None):
   if global_step is not None:
     names.append("global_step")
     tensors.append(tf.constant(global_step, tf.int64))
-  staging = tempfile.mkdtemp(prefix=".tmp-save-", dir=directory)
-  try:
-    staged_prefix = os.path.join(staging, "ckpt")
-    tf.raw_ops.SaveV2(prefix=staged_prefix, tensor_names=names,
+
+  def write(prefix):
+    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=names,
                       shape_and_slices=[""] * len(names), tensors=tensors)
-    # Data first, index last: the index is what marks a checkpoint present.
-    staged = sorted(os.listdir(staging), key=lambda f: f.endswith(".index"))
-    for filename in staged:
-      os.replace(os.path.join(staging, filename),
-                 path + filename[len("ckpt"):])
-  finally:
-    shutil.rmtree(staging, ignore_errors=True)
-  tf.compat.v1.train.update_checkpoint_state(
-      directory, os.path.basename(path))
+
+  write_checkpoint_atomically(path, write)
+  _write_checkpoint_state(path)
   return path
+
+
+def _write_checkpoint_state(prefix):
+  """Points the directory's `checkpoint` file at `prefix`, as TF1 Savers do."""
+  directory, name = os.path.split(os.path.abspath(prefix))
+  state = os.path.join(directory, "checkpoint")
+  tmp = f"{state}.tmp-{os.getpid()}"
+  with open(tmp, "w", encoding="utf-8") as f:
+    f.write(f'model_checkpoint_path: "{name}"\n'
+            f'all_model_checkpoint_paths: "{name}"\n')
+  os.replace(tmp, state)

@@ -7,6 +7,7 @@ pretrainer's checkpoint (it is the pretrainer's `encoder` child).
 
 import tensorflow as tf
 
+from albert_tf.checkpoints.atomic_write import write_checkpoint_atomically
 from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
 from albert_tf.checkpoints.tf1_checkpoint import checkpoint_shapes
 from albert_tf.checkpoints.tf1_checkpoint import load_tf1_checkpoint
@@ -21,8 +22,9 @@ def is_tf2_checkpoint(path):
 
 
 def save_tf2_checkpoint(model, path):
-  """Writes tf.train.Checkpoint(model=model) at prefix `path`."""
-  return tf.train.Checkpoint(model=model).write(path)
+  """Writes tf.train.Checkpoint(model=model) at prefix `path`, atomically."""
+  root = tf.train.Checkpoint(model=model)
+  return write_checkpoint_atomically(path, root.write)
 
 
 def load_tf2_checkpoint(model, path):

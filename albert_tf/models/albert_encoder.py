@@ -6,6 +6,7 @@ import tf_keras
 from albert_tf.config import AlbertConfig
 from albert_tf.config import FLAVOR_GOOGLE
 from albert_tf.layers.albert_embeddings import AlbertEmbeddings
+from albert_tf.layers.build_utils import build_in_scope
 from albert_tf.layers.initializers import truncated_normal
 from albert_tf.layers.self_attention import attention_mask_adder
 from albert_tf.layers.transformer_group import TransformerGroup
@@ -22,16 +23,10 @@ def as_albert_config(config):
   raise TypeError(f"expected an AlbertConfig or a dict, got {type(config)}")
 
 
-def build_on_symbolic_inputs(model, input_specs):
-  """Creates all weights by tracing one call; no computation runs.
-
-  Variables are created in the eager context (Keras lifts them out of the
-  function), under the current distribution strategy if any, with their full
-  Keras names. Inputs are [None, None], so nothing is fixed to a length.
-  """
-  trace = tf.function(lambda inputs: model(inputs, training=False),
-                      autograph=False)
-  trace.get_concrete_function(input_specs)
+def set_save_spec(model, input_keys):
+  """Declares [None, None] int32 inputs, so saving never fixes a length."""
+  model._set_save_spec(  # pylint: disable=protected-access
+      {k: tf.TensorSpec([None, None], tf.int32, name=k) for k in input_keys})
 
 
 class AlbertEncoder(tf_keras.Model):
@@ -95,8 +90,23 @@ class AlbertEncoder(tf_keras.Model):
         config.hidden_size, activation="tanh",
         kernel_initializer=truncated_normal(config.initializer_range),
         name="pooler")
-    build_on_symbolic_inputs(
-        self, {k: tf.TensorSpec([None, None], tf.int32) for k in INPUT_KEYS})
+    # Weights exist as soon as the model does (for checkpoint loading and
+    # parameter counts); building from the config needs no tracing.
+    self.build(None)
+    set_save_spec(self, INPUT_KEYS)
+
+  def build(self, input_shape):
+    del input_shape  # Every shape follows from the config.
+    config = self.config
+    with tf.name_scope(self.name):
+      build_in_scope(self.embeddings, [None, None])
+      if self.embedding_hidden_mapping_in is not None:
+        build_in_scope(self.embedding_hidden_mapping_in,
+                       [None, None, self.embeddings.output_width])
+      for group in self.groups:
+        build_in_scope(group, [None, None, config.hidden_size])
+      build_in_scope(self.pooler, [None, config.hidden_size])
+    self.built = True
 
   def _check_inputs(self, inputs):
     if not isinstance(inputs, dict):

@@ -6,10 +6,11 @@ import tf_keras
 from albert_tf.config import FLAVOR_GOOGLE
 from albert_tf.heads.masked_lm_head import MaskedLMHead
 from albert_tf.heads.sentence_order_head import SentenceOrderHead
+from albert_tf.layers.build_utils import build_in_scope
 from albert_tf.models.albert_encoder import INPUT_KEYS
 from albert_tf.models.albert_encoder import AlbertEncoder
 from albert_tf.models.albert_encoder import as_albert_config
-from albert_tf.models.albert_encoder import build_on_symbolic_inputs
+from albert_tf.models.albert_encoder import set_save_spec
 
 
 class AlbertPretrainer(tf_keras.Model):
@@ -41,9 +42,15 @@ class AlbertPretrainer(tf_keras.Model):
     self.sentence_order = SentenceOrderHead(
         hidden_size=config.hidden_size, num_classes=2,
         initializer_range=config.initializer_range, name="seq_relationship")
-    specs = {k: tf.TensorSpec([None, None], tf.int32)
-             for k in INPUT_KEYS + ("masked_lm_positions",)}
-    build_on_symbolic_inputs(self, specs)
+    self.build(None)
+    set_save_spec(self, INPUT_KEYS + ("masked_lm_positions",))
+
+  def build(self, input_shape):
+    del input_shape  # Every shape follows from the config.
+    with tf.name_scope(self.name):
+      build_in_scope(self.masked_lm, [None, None, self.config.hidden_size])
+      build_in_scope(self.sentence_order, [None, self.config.hidden_size])
+    self.built = True
 
   def call(self, inputs, training=None):
     if not isinstance(inputs, dict) or "masked_lm_positions" not in inputs:

@@ -1,0 +1,88 @@
+r"""Prints the size of an ALBERT model: parameters, FLOPs and weight memory.
+
+  python -m albert_tf.describe --preset=albert_base_v2
+  python -m albert_tf.describe --albert_config_file=albert_config.json --json
+"""
+
+import json
+import sys
+
+from absl import app
+from absl import flags
+
+from albert_tf import presets
+from albert_tf.config import AlbertConfig
+from albert_tf.config import AlbertConfigError
+from albert_tf.model_stats import compute_stats
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("albert_config_file", None, "An original albert_config.json.")
+flags.DEFINE_string("preset", None,
+                    "A named config: " + ", ".join(presets.preset_names()))
+flags.DEFINE_integer("seq_length", None,
+                     "Sequence length for FLOPs (default: max_position_embeddings).")
+flags.DEFINE_bool("json", False, "Print JSON instead of a table.")
+
+
+def load_config(config_file, preset):
+  """The config named by exactly one of --albert_config_file / --preset."""
+  if bool(config_file) == bool(preset):
+    raise app.UsageError("pass exactly one of --albert_config_file or --preset")
+  if preset:
+    try:
+      return presets.get_preset(preset)
+    except ValueError as e:
+      raise app.UsageError(f"--preset: {e}") from e
+  return AlbertConfig.from_json_file(config_file)
+
+
+def _millions(n):
+  return f"{n:>14,d}  ({n / 1e6:.2f}M)"
+
+
+def format_table(name, config, stats):
+  d = stats.as_dict()
+  p = d["params"]
+  mem = d["weight_memory_bytes"]
+  return "\n".join([
+      f"{name}  ({config.flavor} flavor, L={config.num_hidden_layers} "
+      f"H={config.hidden_size} E={config.embedding_size} "
+      f"I={config.intermediate_size} heads={config.num_attention_heads} "
+      f"groups={config.num_hidden_groups}x{config.inner_group_num} "
+      f"V={config.vocab_size})",
+      "unique parameters",
+      f"  embeddings          {_millions(p['embeddings'])}",
+      f"  transformer         {_millions(p['transformer'])}",
+      f"  pooler              {_millions(p['pooler'])}",
+      f"  encoder total       {_millions(p['encoder_total'])}",
+      f"  pretraining heads   {_millions(p['pretraining_heads'])}",
+      f"  total with heads    {_millions(p['total_with_heads'])}",
+      f"forward FLOPs per token (seq_length {d['seq_length']}): "
+      f"{d['forward_flops_per_token'] / 1e9:.3f} GFLOPs "
+      f"({d['forward_gflops_per_sequence']:.1f} GFLOPs per sequence)",
+      f"MLM head FLOPs per masked token: "
+      f"{d['mlm_head_flops_per_prediction'] / 1e6:.1f} MFLOPs",
+      f"weight memory: {mem['float32'] / 2**20:.1f} MiB float32, "
+      f"{mem['bfloat16'] / 2**20:.1f} MiB bfloat16",
+  ])
+
+
+def main(argv):
+  del argv
+  try:
+    config = load_config(FLAGS.albert_config_file, FLAGS.preset)
+    stats = compute_stats(config, FLAGS.seq_length)
+  except (AlbertConfigError, ValueError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 1
+  name = FLAGS.preset or FLAGS.albert_config_file
+  if FLAGS.json:
+    print(json.dumps({"name": name, "config": config.to_dict(),
+                      **stats.as_dict()}, indent=2))
+  else:
+    print(format_table(name, config, stats))
+  return 0
+
+
+if __name__ == "__main__":
+  app.run(main)
