@@ -72,10 +72,9 @@ def checkpoint_shapes(path):
   prefix = resolve_checkpoint(path)
   try:
     reader = tf.train.load_checkpoint(prefix)
-  except (tf.errors.DataLossError, tf.errors.InvalidArgumentError,
-          tf.errors.NotFoundError) as e:
+  except (tf.errors.OpError, RuntimeError) as e:  # Corrupt or truncated.
     raise CheckpointMismatchError(
-        f"cannot read checkpoint {prefix}: {e.message}") from e
+        f"cannot read checkpoint {prefix}: {e}") from e
   return prefix, reader, reader.get_variable_to_shape_map()
 
 

@@ -34,16 +34,18 @@ def load_tf2_checkpoint(model, path):
   saved_pretrainer = any(n.startswith("model/encoder/") for n in shapes)
   if isinstance(model, AlbertEncoder) and saved_pretrainer:
     root = tf.train.Checkpoint(model=tf.train.Checkpoint(encoder=model))
-  status = root.read(prefix)
+  # A failed restore may have assigned some variables: put them back, so a
+  # model is never left half-loaded.
+  snapshot = [w.numpy() for w in model.weights]
   try:
+    status = root.read(prefix)
     status.assert_existing_objects_matched()
-  except AssertionError as e:
+  except (AssertionError, ValueError) as e:  # Missing objects, bad shapes.
+    for weight, value in zip(model.weights, snapshot):
+      weight.assign(value)
     raise CheckpointMismatchError(
         f"TF2 checkpoint {prefix} does not match the model: {e}") from e
-  except ValueError as e:  # Shape mismatches surface here.
-    raise CheckpointMismatchError(
-        f"TF2 checkpoint {prefix} does not match the model: {e}") from e
-  status.expect_partial()
+  status.expect_partial()  # Optimizer state, if any, is not ours to restore.
   return prefix
 
 

@@ -1,0 +1,32 @@
+"""albert_tf: ALBERT for TensorFlow 2 / Keras, faithful to the original release."""
+
+import setuptools
+
+# The decided stack: TF 2.20 matches TF Serving 2.20 (which links TF Text 2.20).
+INSTALL_REQUIRES = [
+    "tensorflow~=2.20.0",
+    "tensorflow-text~=2.20.0",
+    "tf-keras~=2.20.0",
+    "tf-models-official==2.20.0",
+    "tensorflow-hub",
+    "sentencepiece",
+    "absl-py",
+    "numpy",
+]
+EXTRAS_REQUIRE = {
+    "test": ["pytest", "hypothesis"],
+}
+
+setuptools.setup(
+    name="albert_tf",
+    version="0.1.0",
+    description="ALBERT for TensorFlow 2 / Keras, faithful to the original "
+                "TF1 release (Google and albert_zh checkpoints).",
+    packages=setuptools.find_packages(include=["albert_tf", "albert_tf.*",
+                                               "tfhub_export",
+                                               "tfhub_export.*"]),
+    python_requires=">=3.11,<3.12",
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    license="Apache-2.0",
+)

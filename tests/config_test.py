@@ -1,0 +1,135 @@
+"""AlbertConfig: both original families, round trips, validation, presets."""
+
+import json
+
+import pytest
+
+from albert_tf import presets
+from albert_tf.config import AlbertConfig
+from albert_tf.config import AlbertConfigError
+import reference_data as ref
+
+
+@pytest.mark.parametrize("name", ref.MODEL_FIXTURES)
+def test_original_config_files_round_trip_unchanged(name):
+  with open(ref.config_path(name)) as f:
+    original = json.load(f)
+  config = AlbertConfig.from_json_file(ref.config_path(name))
+  assert config.to_dict() == original
+  assert AlbertConfig.from_dict(json.loads(config.to_json_string())) == config
+
+
+def test_flavor_follows_ln_type():
+  assert AlbertConfig.from_json_file(
+      ref.config_path("google_tiny")).flavor == "google"
+  zh = AlbertConfig.from_json_file(ref.config_path("zh_tiny"))
+  assert zh.flavor == "albert_zh" and zh.ln_type == "postln"
+
+
+def test_unknown_keys_are_kept_and_written_back():
+  source = dict(presets.PRESETS["albert_base_v2"])
+  source.update(net_structure_type=0, layers_to_keep=[1, 2],
+                my_custom_key={"nested": True})
+  config = AlbertConfig.from_dict(source)
+  written = json.loads(config.to_json_string())
+  assert written["my_custom_key"] == {"nested": True}
+  assert written["layers_to_keep"] == [1, 2]
+  assert written == source
+
+
+def test_albert_zh_config_keeps_its_own_keys(tmp_path):
+  source = {"vocab_size": 21128, "hidden_size": 312, "embedding_size": 128,
+            "num_hidden_layers": 4, "num_attention_heads": 12,
+            "intermediate_size": 1248, "ln_type": "preln",
+            "pooler_fc_size": 768, "directionality": "bidi"}
+  path = tmp_path / "albert_config.json"
+  path.write_text(json.dumps(source))
+  config = AlbertConfig.from_json_file(str(path))
+  written = config.to_dict()
+  # Google-only keys are not invented for an albert_zh config.
+  assert "num_hidden_groups" not in written
+  assert written["pooler_fc_size"] == 768 and written["ln_type"] == "preln"
+  out = tmp_path / "out.json"
+  config.to_json_file(str(out))
+  assert AlbertConfig.from_json_file(str(out)) == config
+  assert [p.name for p in tmp_path.iterdir()].count("out.json") == 1
+  assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_original_defaults_apply():
+  config = AlbertConfig.from_dict({"vocab_size": 100})
+  assert (config.embedding_size, config.hidden_size, config.num_hidden_layers,
+          config.num_attention_heads, config.intermediate_size) == (
+              128, 4096, 12, 64, 16384)
+  assert config.hidden_act == "gelu" and config.initializer_range == 0.02
+
+
+@pytest.mark.parametrize("changes, key", [
+    ({"hidden_size": 30, "num_attention_heads": 4}, "hidden_size"),
+    ({"vocab_size": 0}, "vocab_size"),
+    ({"intermediate_size": -1}, "intermediate_size"),
+    ({"embedding_size": 12.5}, "embedding_size"),
+    ({"num_hidden_groups": 0}, "num_hidden_groups"),
+    ({"num_hidden_groups": 13}, "num_hidden_groups"),
+    ({"inner_group_num": 0}, "inner_group_num"),
+    ({"hidden_act": "swish"}, "hidden_act"),
+    ({"hidden_dropout_prob": 1.5}, "hidden_dropout_prob"),
+    ({"attention_probs_dropout_prob": "0.1"}, "attention_probs_dropout_prob"),
+    ({"initializer_range": 0}, "initializer_range"),
+    ({"ln_type": "sandwich"}, "ln_type"),
+    ({"ln_type": "postln", "num_hidden_groups": 2}, "ln_type"),
+])
+def test_invalid_configs_name_the_key(changes, key):
+  values = dict(presets.PRESETS["albert_base_v2"], **changes)
+  with pytest.raises(AlbertConfigError, match=f"`{key}`"):
+    AlbertConfig.from_dict(values, source="my_config.json")
+
+
+def test_missing_vocab_size_and_bad_files(tmp_path):
+  with pytest.raises(AlbertConfigError, match="vocab_size"):
+    AlbertConfig.from_dict({"hidden_size": 8})
+  bad = tmp_path / "broken.json"
+  bad.write_text("{not json")
+  with pytest.raises(AlbertConfigError, match="broken.json: not valid JSON"):
+    AlbertConfig.from_json_file(str(bad))
+  with pytest.raises(AlbertConfigError, match="cannot read"):
+    AlbertConfig.from_json_file(str(tmp_path / "missing.json"))
+  listed = tmp_path / "list.json"
+  listed.write_text("[1, 2]")
+  with pytest.raises(AlbertConfigError, match="expected a JSON object"):
+    AlbertConfig.from_json_file(str(listed))
+
+
+@pytest.mark.parametrize("act", ["gelu", "gelu_new", "relu", "tanh", "linear"])
+def test_supported_activations(act):
+  values = dict(presets.PRESETS["albert_base_v2"], hidden_act=act)
+  assert AlbertConfig.from_dict(values).hidden_act == act
+
+
+def test_presets_cover_every_published_family():
+  names = set(presets.preset_names())
+  for size in ("base", "large", "xlarge", "xxlarge"):
+    assert {f"albert_{size}_v1", f"albert_{size}_v2",
+            f"albert_{size}_zh_google"} <= names
+  for size in ("tiny", "small", "base", "large", "xlarge", "xxlarge"):
+    assert f"albert_{size}_zh" in names
+  assert {"bert_base", "bert_large"} <= names
+  for name in names:
+    config = presets.get_preset(name)  # Validates.
+    assert config == AlbertConfig.from_dict(config.to_dict())
+  assert presets.get_preset("albert_tiny_zh").flavor == "albert_zh"
+  assert presets.get_preset("albert_base_zh_google").hidden_act == "relu"
+  assert presets.get_preset("albert_base_v1").hidden_dropout_prob == 0.1
+  assert presets.get_preset("albert_base_v2").hidden_dropout_prob == 0.0
+  bert = presets.get_preset("bert_base")
+  assert bert.embedding_size == bert.hidden_size
+  assert bert.num_hidden_groups == bert.num_hidden_layers
+  with pytest.raises(ValueError, match="known presets"):
+    presets.get_preset("albert_huge")
+
+
+def test_group_index_follows_the_original_formula():
+  config = AlbertConfig.from_dict(
+      dict(presets.PRESETS["albert_base_v2"], num_hidden_groups=4))
+  assert [config.group_index(l) for l in range(12)] == [
+      0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
