@@ -41,6 +41,12 @@ def _has_heads(shapes, tf2):
   return any(n.startswith("cls/") for n in shapes)
 
 
+def _is_albert_zh(shapes, tf2):
+  if tf2:
+    return any("/word_embeddings_2/" in n for n in shapes)
+  return tf1_checkpoint.detect_flavor(shapes) == FLAVOR_ALBERT_ZH
+
+
 def convert(config, input_path, output_path, direction):
   """Converts one checkpoint; returns (model class name, report lines)."""
   _, _, shapes = tf1_checkpoint.checkpoint_shapes(input_path)
@@ -50,8 +56,7 @@ def convert(config, input_path, output_path, direction):
   if direction == "tf2_to_tf1" and not is_tf2:
     raise ValueError(f"--input {input_path} is an original TF1 checkpoint, "
                      "not a TF2 one; use --direction=tf1_to_tf2")
-  if (direction == "tf1_to_tf2" and config.ln_type is None and
-      tf1_checkpoint.detect_flavor(shapes) == FLAVOR_ALBERT_ZH):
+  if config.ln_type is None and _is_albert_zh(shapes, is_tf2):
     # Early brightmart configs have no ln_type; their code then runs post-LN.
     config = config.replace(ln_type="postln")
   model_cls = AlbertPretrainer if _has_heads(shapes, is_tf2) else AlbertEncoder

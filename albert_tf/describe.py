@@ -11,29 +11,18 @@ from absl import app
 from absl import flags
 
 from albert_tf import presets
-from albert_tf.config import AlbertConfig
 from albert_tf.config import AlbertConfigError
 from albert_tf.model_stats import compute_stats
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("albert_config_file", None, "An original albert_config.json.")
+flags.DEFINE_string("albert_config_file", None,
+                    "An original albert_config.json.")
 flags.DEFINE_string("preset", None,
                     "A named config: " + ", ".join(presets.preset_names()))
-flags.DEFINE_integer("seq_length", None,
-                     "Sequence length for FLOPs (default: max_position_embeddings).")
+flags.DEFINE_integer(
+    "seq_length", None,
+    "Sequence length for FLOPs (default: max_position_embeddings).")
 flags.DEFINE_bool("json", False, "Print JSON instead of a table.")
-
-
-def load_config(config_file, preset):
-  """The config named by exactly one of --albert_config_file / --preset."""
-  if bool(config_file) == bool(preset):
-    raise app.UsageError("pass exactly one of --albert_config_file or --preset")
-  if preset:
-    try:
-      return presets.get_preset(preset)
-    except ValueError as e:
-      raise app.UsageError(f"--preset: {e}") from e
-  return AlbertConfig.from_json_file(config_file)
 
 
 def _millions(n):
@@ -70,7 +59,7 @@ def format_table(name, config, stats):
 def main(argv):
   del argv
   try:
-    config = load_config(FLAGS.albert_config_file, FLAGS.preset)
+    config = presets.load_config(FLAGS.albert_config_file, FLAGS.preset)
     stats = compute_stats(config, FLAGS.seq_length)
   except (AlbertConfigError, ValueError) as e:
     print(f"error: {e}", file=sys.stderr)

@@ -86,3 +86,12 @@ def get_preset(name):
     raise ValueError(f"unknown preset {name!r}; known presets: "
                      f"{', '.join(preset_names())}")
   return AlbertConfig.from_dict(PRESETS[name], source=f"preset {name}")
+
+
+def load_config(config_file=None, preset=None):
+  """The config named by exactly one of a JSON file path or a preset name."""
+  if bool(config_file) == bool(preset):
+    raise ValueError("pass exactly one of --albert_config_file or --preset")
+  if preset:
+    return get_preset(preset)
+  return AlbertConfig.from_json_file(config_file)

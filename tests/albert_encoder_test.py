@@ -202,3 +202,7 @@ def test_gradients_reach_every_weight():
   grads = tape.gradient(loss, encoder.trainable_variables)
   # Every weight gets a gradient (token type row 1 is unused, so skip zeros).
   assert all(g is not None for g in grads)
+
+
+if __name__ == "__main__":
+  raise SystemExit(pytest.main([__file__]))

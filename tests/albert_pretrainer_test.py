@@ -95,3 +95,7 @@ def test_config_round_trip():
   clone = albert_tf.AlbertPretrainer.from_config(model.get_config())
   assert clone.config == model.config
   assert len(clone.trainable_variables) == len(model.trainable_variables)
+
+
+if __name__ == "__main__":
+  raise SystemExit(pytest.main([__file__]))

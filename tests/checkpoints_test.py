@@ -212,3 +212,7 @@ def test_tf2_checkpoint_of_a_different_shape_is_refused(tmp_path):
     checkpoints.load_checkpoint(other, prefix)
   for a, b in zip(before, other.weights):
     np.testing.assert_array_equal(a, b.numpy())
+
+
+if __name__ == "__main__":
+  raise SystemExit(pytest.main([__file__]))

@@ -133,3 +133,7 @@ def test_group_index_follows_the_original_formula():
       dict(presets.PRESETS["albert_base_v2"], num_hidden_groups=4))
   assert [config.group_index(l) for l in range(12)] == [
       0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+
+
+if __name__ == "__main__":
+  raise SystemExit(pytest.main([__file__]))

@@ -63,3 +63,7 @@ def test_forward_flops_by_hand():
   assert stats.forward_flops_per_token == want
   with pytest.raises(ValueError, match="max_position_embeddings"):
     compute_stats(config, seq_length=33)
+
+
+if __name__ == "__main__":
+  raise SystemExit(pytest.main([__file__]))

@@ -56,3 +56,7 @@ def test_google_groups_has_every_inner_group_output():
   got, num_encoder_outputs = _outputs_like_expected("google_groups")
   assert num_encoder_outputs == 8
   assert "encoder_layer_7" in got
+
+
+if __name__ == "__main__":
+  raise SystemExit(pytest.main([__file__]))

@@ -123,8 +123,10 @@ def load_tf1_checkpoint(model, path, init_from_group0=False):
   prefix, reader, shapes = checkpoint_shapes(path)
   flavor = detect_flavor(shapes)
   if flavor != model.config.flavor:
-    hint = ('add "ln_type": "postln" (or "preln") to the config'
-            if flavor == FLAVOR_ALBERT_ZH else 'remove "ln_type" from the config')
+    if flavor == FLAVOR_ALBERT_ZH:
+      hint = 'add "ln_type": "postln" (or "preln") to the config'
+    else:
+      hint = 'remove "ln_type" from the config'
     raise CheckpointMismatchError(
         f"{prefix} is an {flavor} checkpoint but the model was built from a "
         f"{model.config.flavor} config ({model.config.source}): {hint}")

@@ -59,7 +59,12 @@ class SelfAttention(tf_keras.layers.Layer):
     return tf.transpose(x, [0, 2, 1, 3])  # [B,N,S,D]
 
   def call(self, hidden_states, mask_adder, training=None):
-    batch_size = tf.shape(hidden_states)[0]
+    """Attends over [B,S,H] or flattened [B·S,H] `hidden_states`.
+
+    `mask_adder` is [B,1,1,S]; it also gives the batch size for flattened
+    inputs. The output has the input's shape.
+    """
+    batch_size = tf.shape(mask_adder)[0]
     query = self._split_heads(self.query(hidden_states), batch_size)
     key = self._split_heads(self.key(hidden_states), batch_size)
     value = self._split_heads(self.value(hidden_states), batch_size)
@@ -69,7 +74,7 @@ class SelfAttention(tf_keras.layers.Layer):
     scores += tf.cast(mask_adder, scores.dtype)
     probs = self.dropout(tf.nn.softmax(scores), training=training)
     context = tf.transpose(tf.matmul(probs, value), [0, 2, 1, 3])
-    return tf.reshape(context, [batch_size, -1, self.hidden_size])
+    return tf.reshape(context, tf.shape(hidden_states))
 
   def get_config(self):
     return dict(

@@ -144,18 +144,28 @@ class AlbertEncoder(tf_keras.Model):
     word_ids, mask, type_ids = self._check_inputs(inputs)
     word_ids = self._check_length(word_ids)
     embedding_output = self.embeddings(word_ids, type_ids, training=training)
-    hidden_states = embedding_output
+    # Static sizes where known, so outputs keep static shapes in graphs.
+    batch_size = word_ids.shape[0] or tf.shape(word_ids)[0]
+    seq_length = word_ids.shape[1] or tf.shape(word_ids)[1]
+    # Like the original, the transformer works on [B·S, width] matrices: every
+    # dense layer is then one 2-D MatMul + BiasAdd (+ activation), a pattern
+    # TF's graph optimizer fuses into one kernel.
+    hidden_states = tf.reshape(embedding_output,
+                               [-1, self.embeddings.output_width])
     if self.embedding_hidden_mapping_in is not None:
       hidden_states = self.embedding_hidden_mapping_in(hidden_states)
     mask_adder = attention_mask_adder(mask, hidden_states.dtype)
-    encoder_outputs = []
+    block_outputs = []
     for layer_index in range(self.config.num_hidden_layers):
       group = self.groups[self.config.group_index(layer_index)]
-      encoder_outputs += group(hidden_states, mask_adder, training=training)
-      hidden_states = encoder_outputs[-1]
-    pooled_output = self.pooler(hidden_states[:, 0, :])
+      block_outputs += group(hidden_states, mask_adder, training=training)
+      hidden_states = block_outputs[-1]
+    hidden_shape = [batch_size, seq_length, self.config.hidden_size]
+    encoder_outputs = [tf.reshape(x, hidden_shape) for x in block_outputs]
+    sequence_output = encoder_outputs[-1]
+    pooled_output = self.pooler(sequence_output[:, 0, :])
     return {
-        "sequence_output": hidden_states,
+        "sequence_output": sequence_output,
         "pooled_output": pooled_output,
         "encoder_outputs": encoder_outputs,
         "embedding_output": embedding_output,
