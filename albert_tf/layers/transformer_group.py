@@ -11,36 +11,18 @@ class TransformerGroup(tf_keras.layers.Layer):
 
   One instance is called once per layer assigned to the group, so its weights
   exist once however many layers use them.
+
+  Args:
+    inner_group_num: number of blocks (original: inner_group_m scopes).
+    block_config: TransformerBlock constructor arguments, shared by all.
   """
 
-  def __init__(self,
-               inner_group_num,
-               hidden_size,
-               num_attention_heads,
-               intermediate_size,
-               hidden_act="gelu",
-               hidden_dropout_prob=0.0,
-               attention_probs_dropout_prob=0.0,
-               initializer_range=0.02,
-               norm_first=False,
-               **kwargs):
+  def __init__(self, inner_group_num, block_config, **kwargs):
     super().__init__(**kwargs)
     self.inner_group_num = inner_group_num
-    self.hidden_size = hidden_size
-    self.num_attention_heads = num_attention_heads
-    self.intermediate_size = intermediate_size
-    self.hidden_act = hidden_act
-    self.hidden_dropout_prob = hidden_dropout_prob
-    self.attention_probs_dropout_prob = attention_probs_dropout_prob
-    self.initializer_range = initializer_range
-    self.norm_first = norm_first
+    self.block_config = dict(block_config)
     self.inner_groups = [
-        TransformerBlock(
-            hidden_size, num_attention_heads, intermediate_size,
-            hidden_act=hidden_act, hidden_dropout_prob=hidden_dropout_prob,
-            attention_probs_dropout_prob=attention_probs_dropout_prob,
-            initializer_range=initializer_range, norm_first=norm_first,
-            name=f"inner_group_{m}")
+        TransformerBlock(**self.block_config, name=f"inner_group_{m}")
         for m in range(inner_group_num)
     ]
 
@@ -58,14 +40,5 @@ class TransformerGroup(tf_keras.layers.Layer):
     return outputs
 
   def get_config(self):
-    return dict(
-        super().get_config(),
-        inner_group_num=self.inner_group_num,
-        hidden_size=self.hidden_size,
-        num_attention_heads=self.num_attention_heads,
-        intermediate_size=self.intermediate_size,
-        hidden_act=self.hidden_act,
-        hidden_dropout_prob=self.hidden_dropout_prob,
-        attention_probs_dropout_prob=self.attention_probs_dropout_prob,
-        initializer_range=self.initializer_range,
-        norm_first=self.norm_first)
+    return dict(super().get_config(), inner_group_num=self.inner_group_num,
+                block_config=dict(self.block_config))

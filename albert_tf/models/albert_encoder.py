@@ -72,18 +72,18 @@ class AlbertEncoder(tf_keras.Model):
           kernel_initializer=truncated_normal(config.initializer_range),
           name="embedding_hidden_mapping_in")
     # albert_zh's single `layer_shared` block is one group of one block.
+    block_config = dict(
+        hidden_size=config.hidden_size,
+        num_attention_heads=config.num_attention_heads,
+        intermediate_size=config.intermediate_size,
+        hidden_act=config.hidden_act,
+        hidden_dropout_prob=config.hidden_dropout_prob,
+        attention_probs_dropout_prob=config.attention_probs_dropout_prob,
+        initializer_range=config.initializer_range,
+        norm_first=config.ln_type == "preln")
     self.groups = [
-        TransformerGroup(
-            inner_group_num=config.inner_group_num,
-            hidden_size=config.hidden_size,
-            num_attention_heads=config.num_attention_heads,
-            intermediate_size=config.intermediate_size,
-            hidden_act=config.hidden_act,
-            hidden_dropout_prob=config.hidden_dropout_prob,
-            attention_probs_dropout_prob=config.attention_probs_dropout_prob,
-            initializer_range=config.initializer_range,
-            norm_first=config.ln_type == "preln",
-            name=f"group_{g}")
+        TransformerGroup(config.inner_group_num, block_config,
+                         name=f"group_{g}")
         for g in range(config.num_hidden_groups)
     ]
     self.pooler = tf_keras.layers.Dense(
