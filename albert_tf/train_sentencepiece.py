@@ -1,0 +1,515 @@
+r"""Trains an ALBERT SentencePiece model on a custom corpus.
+
+  python -m albert_tf.train_sentencepiece --input='corpus/*.txt' \
+      --model_prefix=out/30k-clean --vocab_size=30000
+
+The settings are those of the original ALBERT release (30k-clean.model): a
+unigram model with <pad>=0 and <unk>=1, no <s> or </s>, the control symbols
+[CLS]=2, [SEP]=3, [MASK]=4, the user-defined symbols ( ) " - . en-dash pound
+euro at ids 5 to 12, and character coverage 0.99995.
+
+Input: UTF-8 text files, one sentence or paragraph per line. Blank lines
+(document separators in pretraining corpora) are skipped. Every line goes
+through tokenization.preprocess_text (whitespace collapsed, NFKD, accents
+dropped, lowercased with --do_lower_case), as the data readers do before
+encoding. A line that is not valid UTF-8 stops the run with an error naming
+the file and line number, and nothing is written: convert such a corpus to
+UTF-8 first (for example with iconv). Skipping those lines would quietly drop
+the characters of a corpus in the wrong encoding from the vocabulary. Lines
+longer than --max_sentence_length bytes are skipped and counted, as
+sentencepiece itself would skip them.
+
+Output: <model_prefix>.model and <model_prefix>.vocab. They are trained in a
+temporary directory beside the outputs and moved into place only on success,
+.vocab first and .model last, so a failed run leaves neither. Existing outputs
+are kept unless --overwrite is given. A report of how well the model covers
+the first --coverage_lines lines of the corpus follows.
+
+Reproducibility: the same input files, flags and sentencepiece version give a
+byte-identical .model. --num_threads changes the result slightly, so it has a
+fixed default instead of the machine's core count. --input_sentence_size
+samples lines here with --random_seed, because sentencepiece's own sampling is
+not reproducible.
+"""
+
+import codecs
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+import sentencepiece as spm
+from sentencepiece import sentencepiece_model_pb2
+import tensorflow as tf
+
+from albert_tf import tokenization
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string(
+    "input", None,
+    "Comma-separated file globs (local or tf.io.gfile paths) of UTF-8 text, "
+    "one sentence or paragraph per line; blank lines are skipped. A line "
+    "that is not valid UTF-8 is an error naming its file and line number.")
+flags.DEFINE_string(
+    "model_prefix", None,
+    "Local output path prefix: writes <prefix>.model and <prefix>.vocab.")
+flags.DEFINE_integer("vocab_size", None,
+                     "Number of pieces, special symbols included.")
+flags.DEFINE_bool(
+    "do_lower_case", True,
+    "Lowercase the text before training, as for the uncased ALBERT models.")
+flags.DEFINE_float("character_coverage", 0.99995,
+                   "Fraction of the corpus characters the alphabet covers.")
+flags.DEFINE_integer(
+    "input_sentence_size", 0,
+    "Train on a uniform sample of this many lines (0: all lines), drawn with "
+    "--random_seed.")
+flags.DEFINE_integer("random_seed", 12345,
+                     "Seed for the --input_sentence_size sample.")
+flags.DEFINE_integer(
+    "num_threads", 16,
+    "Training threads. The result depends slightly on this number.")
+flags.DEFINE_integer(
+    "seed_sentencepiece_size", None,
+    "Initial candidate pieces for the unigram model (default: "
+    "sentencepiece's).")
+flags.DEFINE_integer(
+    "max_sentence_length", 4192,
+    "Lines longer than this many bytes are skipped (sentencepiece's limit).")
+flags.DEFINE_integer(
+    "coverage_lines", 10000,
+    "Measure coverage on this many of the first lines (0: no report).")
+flags.DEFINE_bool("overwrite", False,
+                  "Replace an existing <prefix>.model and <prefix>.vocab.")
+flags.DEFINE_bool("verbose", False, "Show sentencepiece's own training log.")
+
+PAD_PIECE = "<pad>"
+UNK_PIECE = "<unk>"
+PAD_ID = 0
+UNK_ID = 1
+CONTROL_SYMBOLS = ("[CLS]", "[SEP]", "[MASK]")
+USER_DEFINED_SYMBOLS = ("(", ")", '"', "-", ".", "\u2013", "\u00a3", "\u20ac")
+# <pad> and <unk>, then the control and the user-defined symbols.
+SPECIAL_PIECES = ((PAD_PIECE, UNK_PIECE) + CONTROL_SYMBOLS +
+                  USER_DEFINED_SYMBOLS)
+NUM_SPECIAL_PIECES = len(SPECIAL_PIECES)
+# How often reading reports progress, in kept lines.
+PROGRESS_EVERY = 1_000_000
+
+
+class TrainError(Exception):
+  """A problem with the input, the outputs or training that the user can fix."""
+
+
+def expand_inputs(patterns):
+  """The files the comma-separated globs match, each once, in a fixed order.
+
+  Sorting the matches keeps the line order, and so the model, the same from
+  run to run whatever order the file system lists them in.
+  """
+  paths = []
+  seen = set()
+  for pattern in patterns.split(","):
+    pattern = pattern.strip()
+    if not pattern:
+      continue
+    try:
+      matches = sorted(m for m in tf.io.gfile.glob(pattern)
+                       if not tf.io.gfile.isdir(m))
+    except tf.errors.OpError as e:
+      raise TrainError(f"cannot list --input pattern {pattern!r}: "
+                       f"{e.message}") from None
+    if not matches:
+      raise TrainError(f"--input pattern {pattern!r} matches no files")
+    for path in matches:
+      if path not in seen:
+        seen.add(path)
+        paths.append(path)
+  if not paths:
+    raise TrainError("--input names no files")
+  return paths
+
+
+def _open_binary(path):
+  # The builtin reads local files faster; gfile also reads gs:// and the like.
+  if "://" in path:
+    return tf.io.gfile.GFile(path, "rb")
+  return open(path, "rb")  # pylint: disable=consider-using-with
+
+
+class Corpus:
+  """The preprocessed, non-empty lines of the input files, with counts.
+
+  Counts are complete once `lines()` has been read to the end.
+  """
+
+  def __init__(self, paths, lower, max_sentence_length, keep_head=0,
+               log=print):
+    self.paths = paths
+    self.lower = lower
+    self.max_sentence_length = max_sentence_length
+    self.keep_head = keep_head
+    self.log = log
+    self.num_lines = 0  # Lines kept for training.
+    self.num_chars = 0  # Characters of those lines, after preprocessing.
+    self.num_blank = 0
+    self.num_too_long = 0
+    # The first kept lines, for the coverage report after training.
+    self.head = []
+
+  def lines(self):
+    """Yields the kept lines; raises TrainError on unreadable input."""
+    for path in self.paths:
+      yield from self._file_lines(path)
+    if not self.num_lines:
+      raise TrainError(f"the {len(self.paths)} input file(s) hold no "
+                       "non-empty lines that fit --max_sentence_length")
+    self.log(f"read {self.num_lines:,} lines ({self.num_chars:,} characters) "
+             f"from {len(self.paths):,} file(s); skipped {self.num_blank:,} "
+             "blank lines")
+    if self.num_too_long:
+      self.log(f"skipped {self.num_too_long:,} lines longer than "
+               f"{self.max_sentence_length:,} bytes (--max_sentence_length)")
+
+  def _file_lines(self, path):
+    try:
+      with _open_binary(path) as f:
+        for line_number, raw in enumerate(f, start=1):
+          text = self._preprocess(path, line_number, raw)
+          if text is not None:
+            yield text
+    except (OSError, tf.errors.OpError) as e:
+      raise TrainError(f"cannot read {path}: {e}") from None
+
+  def _preprocess(self, path, line_number, raw):
+    """The line to train on, or None for a line that is skipped."""
+    if line_number == 1 and raw.startswith(codecs.BOM_UTF8):
+      # A byte-order mark is file metadata, not text to learn pieces from.
+      raw = raw[len(codecs.BOM_UTF8):]
+    try:
+      text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+      raise TrainError(
+          f"{path}:{line_number}: not valid UTF-8 (bytes "
+          f"{raw[e.start:e.start + 4]!r} at byte {e.start} of the line); "
+          "convert the input to UTF-8") from None
+    text = tokenization.preprocess_text(text, lower=self.lower)
+    if not text:
+      self.num_blank += 1
+      return None
+    if len(text.encode("utf-8")) > self.max_sentence_length:
+      self.num_too_long += 1
+      return None
+    self.num_lines += 1
+    self.num_chars += len(text)
+    if len(self.head) < self.keep_head:
+      self.head.append(text)
+    if self.num_lines % PROGRESS_EVERY == 0:
+      self.log(f"  read {self.num_lines:,} lines...")
+    return text
+
+
+def sample_lines(lines, sample_size, seed):
+  """A uniform sample of sample_size lines in corpus order (reservoir).
+
+  Yields all lines, streaming them, when sample_size is 0.
+  """
+  if not sample_size:
+    yield from lines
+    return
+  rng = random.Random(seed)
+  reservoir = []
+  for index, line in enumerate(lines):
+    if index < sample_size:
+      reservoir.append((index, line))
+    else:
+      slot = rng.randint(0, index)
+      if slot < sample_size:
+        reservoir[slot] = (index, line)
+  reservoir.sort()
+  for _, line in reservoir:
+    yield line
+
+
+def _recording_errors(lines, errors):
+  # sentencepiece reports an exception from its sentence iterator only as
+  # text inside a RuntimeError; keeping it lets the caller re-raise it as is.
+  try:
+    yield from lines
+  except BaseException as e:
+    errors.append(e)
+    raise
+
+
+def train_model(sentences, model_prefix, vocab_size, character_coverage,
+                num_threads, seed_sentencepiece_size=None, verbose=False):
+  """Trains with the original ALBERT settings into model_prefix.{model,vocab}.
+
+  Raises TrainError when training fails, or re-raises what the sentences
+  iterator raised.
+  """
+  errors = []
+  options = dict(
+      model_type="unigram",
+      vocab_size=vocab_size,
+      pad_id=PAD_ID,
+      unk_id=UNK_ID,
+      bos_id=-1,
+      eos_id=-1,
+      pad_piece=PAD_PIECE,
+      unk_piece=UNK_PIECE,
+      control_symbols=list(CONTROL_SYMBOLS),
+      user_defined_symbols=list(USER_DEFINED_SYMBOLS),
+      character_coverage=character_coverage,
+      num_threads=num_threads,
+      # Lines are sampled (reproducibly) before they get here.
+      input_sentence_size=0,
+      # sentencepiece logs every step at INFO; warnings and errors remain.
+      minloglevel=0 if verbose else 1,
+  )
+  if seed_sentencepiece_size is not None:
+    options["seed_sentencepiece_size"] = seed_sentencepiece_size
+  try:
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=_recording_errors(sentences, errors),
+        model_prefix=model_prefix, **options)
+  except RuntimeError as e:
+    if errors:
+      raise errors[0] from None
+    raise TrainError(f"sentencepiece training failed: {e}") from None
+
+
+def record_model_prefix(model_file, model_prefix):
+  """Stores model_prefix in the trained model in place of the temporary one.
+
+  sentencepiece records its model_prefix argument in the .model; left as the
+  random temporary directory it would make the bytes of every run differ.
+
+  Args:
+    model_file: the .model file to rewrite.
+    model_prefix: the prefix to record, as the user gave it.
+  """
+  proto = sentencepiece_model_pb2.ModelProto()
+  with open(model_file, "rb") as f:
+    proto.ParseFromString(f.read())
+  proto.trainer_spec.model_prefix = model_prefix
+  with open(model_file, "wb") as f:
+    f.write(proto.SerializeToString())
+
+
+def check_model(sp_model, vocab_size):
+  """Raises TrainError unless the model has the ALBERT layout."""
+  if sp_model.GetPieceSize() != vocab_size:
+    raise TrainError(f"the trained model has {sp_model.GetPieceSize()} "
+                     f"pieces, not --vocab_size={vocab_size}")
+  got = tuple(sp_model.IdToPiece(i) for i in range(NUM_SPECIAL_PIECES))
+  if got != SPECIAL_PIECES:
+    raise TrainError(f"the trained model starts with {got}, not "
+                     f"{SPECIAL_PIECES}")
+
+
+def _encode_to_protos(sp_model, lines):
+  """SentencePieceText protos (pieces with ids and surfaces) for lines."""
+  try:
+    # sentencepiece 0.2.1 and later; they refuse "immutable_proto".
+    return sp_model.encode(lines, return_type="proto")
+  except TypeError:
+    # Earlier versions know neither return_type nor "proto".
+    return sp_model.encode(lines, out_type="immutable_proto")
+
+
+def _non_space_length(text):
+  return sum(not c.isspace() for c in text)
+
+
+class Coverage:
+  """How the model encodes some lines: unknown characters, pieces per word."""
+
+  def __init__(self, num_lines, num_chars, num_unknown_chars, num_words,
+               num_pieces):
+    self.num_lines = num_lines
+    self.num_chars = num_chars  # Not counting whitespace.
+    self.num_unknown_chars = num_unknown_chars
+    self.num_words = num_words  # Whitespace-separated.
+    self.num_pieces = num_pieces
+
+  @property
+  def unknown_rate(self):
+    return self.num_unknown_chars / max(self.num_chars, 1)
+
+  def describe(self, total_lines):
+    if self.num_lines < total_lines:
+      scope = f"the first {self.num_lines:,} of {total_lines:,} lines"
+    else:
+      scope = f"all {self.num_lines:,} lines"
+    return (f"coverage on {scope}: unknown-character rate "
+            f"{100 * self.unknown_rate:.4f}% ({self.num_unknown_chars:,} of "
+            f"{self.num_chars:,} chars); "
+            f"{self.num_pieces / max(self.num_words, 1):.2f} pieces per "
+            f"word; {self.num_pieces / max(self.num_lines, 1):.1f} pieces "
+            "per line")
+
+
+def measure_coverage(sp_model, lines):
+  """Encodes the (preprocessed) lines and counts what maps to <unk>."""
+  num_chars = num_unknown = num_words = num_pieces = 0
+  for line, encoded in zip(lines, _encode_to_protos(sp_model, lines)):
+    num_chars += _non_space_length(line)
+    num_words += len(line.split())
+    num_pieces += len(encoded.pieces)
+    # sentencepiece merges a run of unknown characters into one <unk>
+    # piece, so count the characters of its surface, not the pieces.
+    num_unknown += sum(_non_space_length(p.surface)
+                       for p in encoded.pieces if p.id == UNK_ID)
+  return Coverage(len(lines), num_chars, num_unknown, num_words, num_pieces)
+
+
+def output_paths(model_prefix):
+  return model_prefix + ".model", model_prefix + ".vocab"
+
+
+def check_outputs_absent(model_prefix, overwrite):
+  if overwrite:
+    return
+  for path in output_paths(model_prefix):
+    if os.path.lexists(path):
+      raise TrainError(f"{path} exists; pass --overwrite to replace it")
+
+
+def publish(tmp_prefix, model_prefix):
+  """Moves the trained files into place, the .model last.
+
+  A reader that finds the .model therefore finds its .vocab beside it.
+  """
+  model_path, vocab_path = output_paths(model_prefix)
+  tmp_model, tmp_vocab = output_paths(tmp_prefix)
+  os.replace(tmp_vocab, vocab_path)
+  try:
+    os.replace(tmp_model, model_path)
+  except OSError:
+    # A new .vocab without its .model would be taken for the old model's.
+    try:
+      os.remove(vocab_path)
+    except OSError:
+      pass
+    raise
+
+
+def run(paths, model_prefix, vocab_size, do_lower_case=True,
+        character_coverage=0.99995, input_sentence_size=0, random_seed=12345,
+        num_threads=16, seed_sentencepiece_size=None,
+        max_sentence_length=4192, coverage_lines=10000, overwrite=False,
+        verbose=False, log=print):
+  """Trains and publishes <model_prefix>.{model,vocab}; raises TrainError."""
+  check_outputs_absent(model_prefix, overwrite)
+  out_dir = os.path.dirname(os.path.abspath(model_prefix))
+  try:
+    os.makedirs(out_dir, exist_ok=True)
+    # Beside the outputs, so os.replace moves within one file system.
+    tmp_dir = tempfile.mkdtemp(
+        prefix=f".{os.path.basename(model_prefix)}.tmp-", dir=out_dir)
+  except OSError as e:
+    raise TrainError(f"cannot write to {out_dir}: {e}") from None
+  try:
+    corpus = Corpus(paths, do_lower_case, max_sentence_length,
+                    keep_head=coverage_lines, log=log)
+    sentences = sample_lines(corpus.lines(), input_sentence_size,
+                             random_seed)
+    log(f"reading {len(paths):,} file(s); training a {vocab_size:,}-piece "
+        f"unigram model with {num_threads} threads")
+    start = time.time()
+    tmp_prefix = os.path.join(tmp_dir, "spm")
+    train_model(sentences, tmp_prefix, vocab_size, character_coverage,
+                num_threads, seed_sentencepiece_size, verbose)
+    if input_sentence_size and corpus.num_lines > input_sentence_size:
+      log(f"trained on a sample of {input_sentence_size:,} lines "
+          f"(--random_seed={random_seed})")
+    log(f"trained in {time.time() - start:.1f}s")
+    tmp_model, _ = output_paths(tmp_prefix)
+    record_model_prefix(tmp_model, model_prefix)
+    sp_model = spm.SentencePieceProcessor(model_file=tmp_model)
+    check_model(sp_model, vocab_size)
+    coverage = (measure_coverage(sp_model, corpus.head)
+                if corpus.head else None)
+    # Outputs may have appeared while training ran.
+    check_outputs_absent(model_prefix, overwrite)
+    try:
+      publish(tmp_prefix, model_prefix)
+    except OSError as e:
+      raise TrainError(f"cannot write {model_prefix}.*: {e}") from None
+  finally:
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+  for path in output_paths(model_prefix):
+    log(f"wrote {path}")
+  if coverage is not None:
+    log(coverage.describe(corpus.num_lines))
+  return coverage
+
+
+def _validate_flags():
+  """Raises app.UsageError for missing or out-of-range flags."""
+  for name in ("input", "model_prefix", "vocab_size"):
+    if FLAGS[name].value is None:
+      raise app.UsageError(f"--{name} is required")
+  prefix = FLAGS.model_prefix
+  if not prefix or prefix.endswith(("/", os.sep)) or os.path.isdir(prefix):
+    raise app.UsageError(
+        f"--model_prefix={prefix!r} must be a path prefix, not a directory")
+  if "://" in prefix:
+    raise app.UsageError(
+        "--model_prefix must be a local path: the outputs are moved into "
+        "place with os.replace")
+  if FLAGS.vocab_size <= NUM_SPECIAL_PIECES:
+    raise app.UsageError(
+        f"--vocab_size={FLAGS.vocab_size} must be greater than "
+        f"{NUM_SPECIAL_PIECES}, the number of special and user-defined "
+        f"symbols ({' '.join(SPECIAL_PIECES)})")
+  if not 0 < FLAGS.character_coverage <= 1:
+    raise app.UsageError("--character_coverage must be in (0, 1]")
+  if FLAGS.num_threads < 1:
+    raise app.UsageError("--num_threads must be at least 1")
+  if FLAGS.input_sentence_size < 0:
+    raise app.UsageError("--input_sentence_size must be 0 (all) or more")
+  if FLAGS.max_sentence_length < 1:
+    raise app.UsageError("--max_sentence_length must be at least 1")
+  if FLAGS.coverage_lines < 0:
+    raise app.UsageError("--coverage_lines must be 0 (no report) or more")
+  if (FLAGS.seed_sentencepiece_size is not None and
+      FLAGS.seed_sentencepiece_size < 1):
+    raise app.UsageError("--seed_sentencepiece_size must be at least 1")
+
+
+def _log(message):
+  print(message, flush=True)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+  _validate_flags()
+  try:
+    paths = expand_inputs(FLAGS.input)
+    run(paths, FLAGS.model_prefix, FLAGS.vocab_size,
+        do_lower_case=FLAGS.do_lower_case,
+        character_coverage=FLAGS.character_coverage,
+        input_sentence_size=FLAGS.input_sentence_size,
+        random_seed=FLAGS.random_seed,
+        num_threads=FLAGS.num_threads,
+        seed_sentencepiece_size=FLAGS.seed_sentencepiece_size,
+        max_sentence_length=FLAGS.max_sentence_length,
+        coverage_lines=FLAGS.coverage_lines,
+        overwrite=FLAGS.overwrite,
+        verbose=FLAGS.verbose,
+        log=_log)
+  except TrainError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 1
+  return 0
+
+
+if __name__ == "__main__":
+  app.run(main)
