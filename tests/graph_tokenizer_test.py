@@ -11,9 +11,10 @@ import tensorflow as tf
 from albert_tf import text
 from albert_tf import tokenization
 import reference_data as ref
-from tokenization_test import CASES
-from tokenization_test import SPM_MODEL
-from tokenization_test import ZH_VOCAB
+
+CASES = ref.tokenization_cases()
+SPM_MODEL = ref.SPM_MODEL
+ZH_VOCAB = ref.ZH_VOCAB
 
 
 @pytest.fixture(scope="module")

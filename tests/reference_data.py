@@ -1,5 +1,6 @@
 """Access to ../shared/reference, the outputs of the original TF1 code."""
 
+import ast
 import json
 import os
 
@@ -60,3 +61,27 @@ def model_inputs(name, with_positions=True):
   if with_positions:
     features["masked_lm_positions"] = raw["masked_lm_positions"]
   return features
+
+
+TOKENIZATION_DIR = os.path.join(REFERENCE_DIR, "tokenization")
+SPM_MODEL = os.path.join(TOKENIZATION_DIR, "tiny-clean.model")
+ZH_VOCAB = os.path.join(TOKENIZATION_DIR, "zh_vocab.txt")
+
+
+def tokenization_cases():
+  """(text, expected) for every case, texts evaluated from cases.txt."""
+  with open(os.path.join(TOKENIZATION_DIR,
+                         "cases.txt.expected.jsonl")) as f:
+    expected = [json.loads(line) for line in f if line.strip()]
+  with open(os.path.join(TOKENIZATION_DIR, "cases.txt")) as f:
+    literals = [line.strip() for line in f
+                if line.strip() and not line.startswith("#")]
+  texts = []
+  for literal in literals:
+    if " * " in literal:  # Simple repetition such as "x" * 300.
+      part, times = literal.rsplit(" * ", 1)
+      texts.append(ast.literal_eval(part) * int(times))
+    else:
+      texts.append(ast.literal_eval(literal))
+  assert texts == [e["text"] for e in expected]
+  return expected

@@ -1,7 +1,5 @@
 """The Python tokenizers reproduce the original tokenization.py exactly."""
 
-import ast
-import json
 import os
 
 import pytest
@@ -9,30 +7,9 @@ import pytest
 from albert_tf import tokenization
 import reference_data as ref
 
-TOKENIZATION_DIR = os.path.join(ref.REFERENCE_DIR, "tokenization")
-SPM_MODEL = os.path.join(TOKENIZATION_DIR, "tiny-clean.model")
-ZH_VOCAB = os.path.join(TOKENIZATION_DIR, "zh_vocab.txt")
-
-
-def reference_cases():
-  """(text, expected) for every case, texts evaluated from cases.txt."""
-  with open(os.path.join(TOKENIZATION_DIR, "cases.txt.expected.jsonl")) as f:
-    expected = [json.loads(line) for line in f if line.strip()]
-  with open(os.path.join(TOKENIZATION_DIR, "cases.txt")) as f:
-    literals = [line.strip() for line in f
-                if line.strip() and not line.startswith("#")]
-  texts = []
-  for literal in literals:
-    if " * " in literal:  # Simple repetition such as "x" * 300.
-      part, times = literal.rsplit(" * ", 1)
-      texts.append(ast.literal_eval(part) * int(times))
-    else:
-      texts.append(ast.literal_eval(literal))
-  assert texts == [e["text"] for e in expected]
-  return expected
-
-
-CASES = reference_cases()
+CASES = ref.tokenization_cases()
+SPM_MODEL = ref.SPM_MODEL
+ZH_VOCAB = ref.ZH_VOCAB
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +65,7 @@ def test_vocab_surface(sp_tokenizer, wp_tokenizer):
 
 
 def test_sentencepiece_vocab_file_loads_as_wordpiece_vocab():
-  vocab = tokenization.load_vocab(os.path.join(TOKENIZATION_DIR,
+  vocab = tokenization.load_vocab(os.path.join(ref.TOKENIZATION_DIR,
                                                "tiny-clean.vocab"))
   assert vocab["<unk>"] == 1 and vocab["[MASK]"] == 4 and len(vocab) == 4000
 

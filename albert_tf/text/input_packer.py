@@ -61,7 +61,7 @@ class InputPacker(tf.Module):
 
   def truncate(self, segments):
     budget = self.seq_length - 1 - len(segments)  # [CLS] and one [SEP] each.
-    if self.truncation == "round_robin" or len(segments) > 2:
+    if self.truncation == "round_robin":
       return tf_text.RoundRobinTrimmer(budget).trim(segments)
     if len(segments) == 1:
       return [segments[0][:, :budget]]
