@@ -27,16 +27,23 @@ from albert_tf.models.albert_encoder import AlbertEncoder
 from albert_tf.models.albert_pretrainer import AlbertPretrainer
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("preset", None, "A named config (default albert_base_v2).")
-flags.DEFINE_string("albert_config_file", None, "Or an albert_config.json.")
-flags.DEFINE_integer("batch_size", 8, "Examples per step.")
-flags.DEFINE_integer("seq_length", 128, "Tokens per example.")
-flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions.")
-flags.DEFINE_bool("use_xla", False, "Compile the steps with XLA.")
-flags.DEFINE_integer("steps", 5, "Steps per timed round.")
-flags.DEFINE_integer("rounds", 5, "Timed rounds per implementation.")
-flags.DEFINE_bool("compare_model_garden", True,
-                  "Also time tf-models-official's AlbertEncoder.")
+
+
+def define_flags():
+  """Defines this tool's flags; only when it runs as a program, so that
+  importing it (tests, other tools) never clashes with other flags."""
+  flags.DEFINE_string("preset", None,
+                      "A named config (default albert_base_v2).")
+  flags.DEFINE_string("albert_config_file", None, "Or an albert_config.json.")
+  flags.DEFINE_integer("batch_size", 8, "Examples per step.")
+  flags.DEFINE_integer("seq_length", 128, "Tokens per example.")
+  flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions.")
+  flags.DEFINE_bool("use_xla", False, "Compile the steps with XLA.")
+  flags.DEFINE_integer("steps", 5, "Steps per timed round.")
+  flags.DEFINE_integer("rounds", 5, "Timed rounds per implementation.")
+  flags.DEFINE_bool("compare_model_garden", True,
+                    "Also time tf-models-official's AlbertEncoder.")
+
 
 _NO_DECAY = ["LayerNorm", "layer_norm", "bias"]
 
@@ -232,4 +239,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

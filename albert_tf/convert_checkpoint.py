@@ -26,13 +26,19 @@ from albert_tf.models.albert_encoder import AlbertEncoder
 from albert_tf.models.albert_pretrainer import AlbertPretrainer
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("albert_config_file", None,
-                    "The albert_config.json the checkpoint was trained with.")
-flags.DEFINE_string("input", None, "Checkpoint prefix or directory to read.")
-flags.DEFINE_string("output", None, "Checkpoint prefix to write.")
-flags.DEFINE_enum("direction", None, ["tf1_to_tf2", "tf2_to_tf1"],
-                  "Which way to convert.")
-flags.DEFINE_bool("overwrite", False, "Replace an existing output checkpoint.")
+
+
+def define_flags():
+  """Defines this tool's flags; only when it runs as a program, so that
+  importing it (tests, other tools) never clashes with other flags."""
+  flags.DEFINE_string("albert_config_file", None,
+                      "The albert_config.json the checkpoint was trained with.")
+  flags.DEFINE_string("input", None, "Checkpoint prefix or directory to read.")
+  flags.DEFINE_string("output", None, "Checkpoint prefix to write.")
+  flags.DEFINE_enum("direction", None, ["tf1_to_tf2", "tf2_to_tf1"],
+                    "Which way to convert.")
+  flags.DEFINE_bool("overwrite", False,
+                    "Replace an existing output checkpoint.")
 
 
 def _has_heads(shapes, tf2):
@@ -96,4 +102,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

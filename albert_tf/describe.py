@@ -15,14 +15,19 @@ from albert_tf.config import AlbertConfigError
 from albert_tf.model_stats import compute_stats
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("albert_config_file", None,
-                    "An original albert_config.json.")
-flags.DEFINE_string("preset", None,
-                    "A named config: " + ", ".join(presets.preset_names()))
-flags.DEFINE_integer(
-    "seq_length", None,
-    "Sequence length for FLOPs (default: max_position_embeddings).")
-flags.DEFINE_bool("json", False, "Print JSON instead of a table.")
+
+
+def define_flags():
+  """Defines this tool's flags; only when it runs as a program, so that
+  importing it (tests, other tools) never clashes with other flags."""
+  flags.DEFINE_string("albert_config_file", None,
+                      "An original albert_config.json.")
+  flags.DEFINE_string("preset", None,
+                      "A named config: " + ", ".join(presets.preset_names()))
+  flags.DEFINE_integer(
+      "seq_length", None,
+      "Sequence length for FLOPs (default: max_position_embeddings).")
+  flags.DEFINE_bool("json", False, "Print JSON instead of a table.")
 
 
 def _millions(n):
@@ -74,4 +79,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

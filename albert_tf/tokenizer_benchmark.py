@@ -25,11 +25,16 @@ from albert_tf import text
 from albert_tf import tokenization
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("input", None, "Text file, one paragraph per line.")
-flags.DEFINE_string("spm_model_file", None, "SentencePiece model.")
-flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt.")
-flags.DEFINE_integer("batch_size", 256, "Lines per in-graph call.")
-flags.DEFINE_integer("repeats", 3, "Timings per row; the best is shown.")
+
+
+def define_flags():
+  """Defines this tool's flags; only when it runs as a program, so that
+  importing it (tests, other tools) never clashes with other flags."""
+  flags.DEFINE_string("input", None, "Text file, one paragraph per line.")
+  flags.DEFINE_string("spm_model_file", None, "SentencePiece model.")
+  flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt.")
+  flags.DEFINE_integer("batch_size", 256, "Lines per in-graph call.")
+  flags.DEFINE_integer("repeats", 3, "Timings per row; the best is shown.")
 
 
 def _best_rate(fn, repeats):
@@ -115,4 +120,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

@@ -5,8 +5,8 @@ r"""Trains an ALBERT SentencePiece model on a custom corpus.
 
 The settings are those of the original ALBERT release (30k-clean.model): a
 unigram model with <pad>=0 and <unk>=1, no <s> or </s>, the control symbols
-[CLS]=2, [SEP]=3, [MASK]=4, the user-defined symbols ( ) " - . en-dash pound
-euro at ids 5 to 12, and character coverage 0.99995.
+[CLS]=2, [SEP]=3, [MASK]=4, the user-defined symbols ( ) " - . and the en
+dash, pound and euro signs at ids 5 to 12, and character coverage 0.99995.
 
 Input: UTF-8 text files, one sentence or paragraph per line. Blank lines
 (document separators in pretraining corpora) are skipped. Every line goes
@@ -26,10 +26,11 @@ are kept unless --overwrite is given. A report of how well the model covers
 the first --coverage_lines lines of the corpus follows.
 
 Reproducibility: the same input files, flags and sentencepiece version give a
-byte-identical .model. --num_threads changes the result slightly, so it has a
-fixed default instead of the machine's core count. --input_sentence_size
-samples lines here with --random_seed, because sentencepiece's own sampling is
-not reproducible.
+byte-identical .model; it records only the file name of --model_prefix, so
+the output directory does not matter. --num_threads changes the result
+slightly, so it has a fixed default instead of the machine's core count.
+--input_sentence_size samples lines here with --random_seed, because
+sentencepiece's own sampling is not reproducible.
 """
 
 import codecs
@@ -49,43 +50,52 @@ import tensorflow as tf
 from albert_tf import tokenization
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string(
-    "input", None,
-    "Comma-separated file globs (local or tf.io.gfile paths) of UTF-8 text, "
-    "one sentence or paragraph per line; blank lines are skipped. A line "
-    "that is not valid UTF-8 is an error naming its file and line number.")
-flags.DEFINE_string(
-    "model_prefix", None,
-    "Local output path prefix: writes <prefix>.model and <prefix>.vocab.")
-flags.DEFINE_integer("vocab_size", None,
-                     "Number of pieces, special symbols included.")
-flags.DEFINE_bool(
-    "do_lower_case", True,
-    "Lowercase the text before training, as for the uncased ALBERT models.")
-flags.DEFINE_float("character_coverage", 0.99995,
-                   "Fraction of the corpus characters the alphabet covers.")
-flags.DEFINE_integer(
-    "input_sentence_size", 0,
-    "Train on a uniform sample of this many lines (0: all lines), drawn with "
-    "--random_seed.")
-flags.DEFINE_integer("random_seed", 12345,
-                     "Seed for the --input_sentence_size sample.")
-flags.DEFINE_integer(
-    "num_threads", 16,
-    "Training threads. The result depends slightly on this number.")
-flags.DEFINE_integer(
-    "seed_sentencepiece_size", None,
-    "Initial candidate pieces for the unigram model (default: "
-    "sentencepiece's).")
-flags.DEFINE_integer(
-    "max_sentence_length", 4192,
-    "Lines longer than this many bytes are skipped (sentencepiece's limit).")
-flags.DEFINE_integer(
-    "coverage_lines", 10000,
-    "Measure coverage on this many of the first lines (0: no report).")
-flags.DEFINE_bool("overwrite", False,
-                  "Replace an existing <prefix>.model and <prefix>.vocab.")
-flags.DEFINE_bool("verbose", False, "Show sentencepiece's own training log.")
+
+
+def define_flags():
+  """Defines the command-line flags, when run as a program.
+
+  Entry points share flag names such as --input, so defining them on import
+  would make importing two of them into one process (as tests do) fail.
+  """
+  flags.DEFINE_string(
+      "input", None,
+      "Comma-separated file globs (local or tf.io.gfile paths) of UTF-8 text, "
+      "one sentence or paragraph per line; blank lines are skipped. A line "
+      "that is not valid UTF-8 is an error naming its file and line number.")
+  flags.DEFINE_string(
+      "model_prefix", None,
+      "Local output path prefix: writes <prefix>.model and <prefix>.vocab.")
+  flags.DEFINE_integer("vocab_size", None,
+                       "Number of pieces, special symbols included.")
+  flags.DEFINE_bool(
+      "do_lower_case", True,
+      "Lowercase the text before training, as for the uncased ALBERT models.")
+  flags.DEFINE_float("character_coverage", 0.99995,
+                     "Fraction of the corpus characters the alphabet covers.")
+  flags.DEFINE_integer(
+      "input_sentence_size", 0,
+      "Train on a uniform sample of this many lines (0: all lines), drawn with "
+      "--random_seed.")
+  flags.DEFINE_integer("random_seed", 12345,
+                       "Seed for the --input_sentence_size sample.")
+  flags.DEFINE_integer(
+      "num_threads", 16,
+      "Training threads. The result depends slightly on this number.")
+  flags.DEFINE_integer(
+      "seed_sentencepiece_size", None,
+      "Initial candidate pieces for the unigram model (default: "
+      "sentencepiece's).")
+  flags.DEFINE_integer(
+      "max_sentence_length", 4192,
+      "Lines longer than this many bytes are skipped (sentencepiece's limit).")
+  flags.DEFINE_integer(
+      "coverage_lines", 10000,
+      "Measure coverage on this many of the first lines (0: no report).")
+  flags.DEFINE_bool("overwrite", False,
+                    "Replace an existing <prefix>.model and <prefix>.vocab.")
+  flags.DEFINE_bool("verbose", False, "Show sentencepiece's own training log.")
+
 
 PAD_PIECE = "<pad>"
 UNK_PIECE = "<unk>"
@@ -240,7 +250,7 @@ def _recording_errors(lines, errors):
   # text inside a RuntimeError; keeping it lets the caller re-raise it as is.
   try:
     yield from lines
-  except BaseException as e:
+  except (Exception, KeyboardInterrupt) as e:  # pylint: disable=broad-except
     errors.append(e)
     raise
 
@@ -284,19 +294,22 @@ def train_model(sentences, model_prefix, vocab_size, character_coverage,
 
 
 def record_model_prefix(model_file, model_prefix):
-  """Stores model_prefix in the trained model in place of the temporary one.
+  """Stores the prefix's file name in the model, not the temporary path.
 
   sentencepiece records its model_prefix argument in the .model; left as the
   random temporary directory it would make the bytes of every run differ.
+  The file name alone (as in the released models, e.g. "30k-clean") keeps
+  the bytes independent of the output directory and keeps local paths out
+  of a model that may be published.
 
   Args:
     model_file: the .model file to rewrite.
-    model_prefix: the prefix to record, as the user gave it.
+    model_prefix: the output prefix the user gave.
   """
   proto = sentencepiece_model_pb2.ModelProto()
   with open(model_file, "rb") as f:
     proto.ParseFromString(f.read())
-  proto.trainer_spec.model_prefix = model_prefix
+  proto.trainer_spec.model_prefix = os.path.basename(model_prefix)
   with open(model_file, "wb") as f:
     f.write(proto.SerializeToString())
 
@@ -315,7 +328,7 @@ def check_model(sp_model, vocab_size):
 def _encode_to_protos(sp_model, lines):
   """SentencePieceText protos (pieces with ids and surfaces) for lines."""
   try:
-    # sentencepiece 0.2.1 and later; they refuse "immutable_proto".
+    # Recent sentencepiece (0.2.3 here) refuses out_type="immutable_proto".
     return sp_model.encode(lines, return_type="proto")
   except TypeError:
     # Earlier versions know neither return_type nor "proto".
@@ -348,7 +361,7 @@ class Coverage:
       scope = f"all {self.num_lines:,} lines"
     return (f"coverage on {scope}: unknown-character rate "
             f"{100 * self.unknown_rate:.4f}% ({self.num_unknown_chars:,} of "
-            f"{self.num_chars:,} chars); "
+            f"{self.num_chars:,} non-space chars); "
             f"{self.num_pieces / max(self.num_words, 1):.2f} pieces per "
             f"word; {self.num_pieces / max(self.num_lines, 1):.1f} pieces "
             "per line")
@@ -512,4 +525,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

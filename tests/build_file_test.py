@@ -15,9 +15,11 @@ PACKAGE_LIBRARIES = {
     "albert_tf/heads": "albert_tf_heads",
     "albert_tf/models": "albert_tf_models",
     "albert_tf/checkpoints": "albert_tf_checkpoints",
+    "albert_tf/text": "albert_tf_text",
     "tfhub_export": "tfhub_export",
 }
-ENTRY_POINTS = ("convert_checkpoint", "describe", "benchmark")
+ENTRY_POINTS = ("convert_checkpoint", "describe", "benchmark",
+                "train_sentencepiece", "tokenizer_benchmark")
 
 
 def parse_build(text):

@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 
+from absl import flags
 import pytest
 import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2
@@ -94,7 +95,8 @@ def test_special_pieces_layout(trained):
 def test_model_records_its_prefix_not_the_temporary_one(trained):
   prefix, _ = trained
   spec = _model_proto(prefix).trainer_spec
-  assert spec.model_prefix == str(prefix)
+  # The file name only, like the released models ("30k-clean").
+  assert spec.model_prefix == "spm"
   assert spec.model_type == sentencepiece_model_pb2.TrainerSpec.UNIGRAM
   assert spec.character_coverage == pytest.approx(0.99995)
 
@@ -132,7 +134,7 @@ def test_reports_counts_and_coverage(trained, corpus):
   assert f"read {num_lines:,} lines" in result.stdout
   match = re.search(
       r"coverage on all ([\d,]+) lines: unknown-character rate ([\d.]+)% "
-      r"\(([\d,]+) of ([\d,]+) chars\); ([\d.]+) pieces per word; "
+      r"\(([\d,]+) of ([\d,]+) non-space chars\); ([\d.]+) pieces per word; "
       r"([\d.]+) pieces per line", result.stdout)
   assert match, result.stdout
   assert int(match[1].replace(",", "")) == num_lines
@@ -146,18 +148,20 @@ def test_reports_counts_and_coverage(trained, corpus):
   assert "trainer_interface" not in result.stderr
 
 
-def test_same_input_gives_identical_model_and_overwrite(corpus, tmp_path):
-  prefix = tmp_path / "cased"
-  first = _train(corpus, prefix, "--nodo_lower_case")
-  assert first.returncode == 0, first.stderr
-  first_bytes = (tmp_path / "cased.model").read_bytes()
-  second = _train(corpus, prefix, "--nodo_lower_case", "--overwrite")
-  assert second.returncode == 0, second.stderr
-  assert (tmp_path / "cased.model").read_bytes() == first_bytes
-  assert sorted(os.listdir(tmp_path)) == ["cased.model", "cased.vocab"]
-  # Without lowercasing the vocabulary keeps uppercase pieces.
-  assert any(any(c.isupper() for c in p)
-             for p in _vocab_pieces(prefix)[13:])
+def test_same_input_gives_identical_model_with_overwrite(trained, corpus,
+                                                         tmp_path):
+  old_prefix, _ = trained
+  # Stale outputs that --overwrite must replace: only a rewrite can turn
+  # them into the first run's bytes.
+  (tmp_path / "spm.model").write_bytes(b"stale")
+  (tmp_path / "spm.vocab").write_bytes(b"stale")
+  result = _train(corpus, tmp_path / "spm", "--do_lower_case=true",
+                  "--overwrite")
+  assert result.returncode == 0, result.stderr
+  for suffix in (".model", ".vocab"):
+    with open(f"{old_prefix}{suffix}", "rb") as f:
+      assert (tmp_path / f"spm{suffix}").read_bytes() == f.read(), suffix
+  assert sorted(os.listdir(tmp_path)) == ["spm.model", "spm.vocab"]
 
 
 def test_refuses_to_overwrite(trained, corpus, tmp_path):
@@ -199,27 +203,47 @@ def test_non_utf8_line_is_an_error(corpus, tmp_path):
   assert f"{bad}:3: not valid UTF-8" in result.stderr
 
 
+# In-process tests: no TensorFlow start-up per case.
+
+
+def test_import_defines_no_flags():
+  # Other entry points define --input too; both are imported by the tests.
+  assert "coverage_lines" not in flags.FLAGS
+  assert "model_prefix" not in flags.FLAGS
+
+
 def test_training_failure_leaves_nothing(corpus, tmp_path):
-  # sentencepiece itself fails late: the corpus has too few pieces.
-  result = _train(corpus, tmp_path / "spm", vocab_size=100_000)
-  _assert_failed_cleanly(result, tmp_path)
-  assert "sentencepiece training failed" in result.stderr
-  assert "Vocabulary size too high" in result.stderr
+  # sentencepiece itself fails, after reading: too few pieces in the corpus.
+  with pytest.raises(tsp.TrainError, match="Vocabulary size too high"):
+    tsp.run([str(corpus)], str(tmp_path / "spm"), 100_000,
+            log=lambda message: None)
+  assert not os.listdir(tmp_path)
 
 
-# In-process tests of the helpers: no TensorFlow start-up per case.
+def test_cased_model_keeps_uppercase(corpus, tmp_path):
+  messages = []
+  coverage = tsp.run([str(corpus)], str(tmp_path / "spm"), 300,
+                     do_lower_case=False, coverage_lines=100,
+                     log=messages.append)
+  assert sorted(os.listdir(tmp_path)) == ["spm.model", "spm.vocab"]
+  assert any(any(c.isupper() for c in p)
+             for p in _vocab_pieces(tmp_path / "spm")[13:])
+  assert coverage.num_lines == 100
+  assert messages[-1].startswith("coverage on the first 100 of ")
 
 
 def test_corpus_preprocesses_and_skips(tmp_path):
   path = tmp_path / "in.txt"
-  path.write_bytes(b"\xef\xbb\xbfFirst   Line\n\n   \nCaf\xc3\xa9 \xc3\x9cber\n" +
-                   b"x" * 50 + b"\n")
+  # A byte-order mark, extra spaces, blank lines, accents, a long line.
+  path.write_bytes(b"\xef\xbb\xbfFirst   Line\n\n   \n"
+                   b"Caf\xc3\xa9 \xc3\x9cber\n" + b"x" * 50 + b"\n")
   messages = []
   corpus = tsp.Corpus([str(path)], lower=True, max_sentence_length=40,
                       keep_head=1, log=messages.append)
   assert list(corpus.lines()) == ["first line", "cafe uber"]
-  assert (corpus.num_lines, corpus.num_blank, corpus.num_too_long) == (2, 2,
-                                                                        1)
+  assert corpus.num_lines == 2
+  assert corpus.num_blank == 2
+  assert corpus.num_too_long == 1
   assert corpus.num_chars == len("first line") + len("cafe uber")
   assert corpus.head == ["first line"]
   assert "read 2 lines (19 characters)" in messages[0]
@@ -254,7 +278,7 @@ def test_measure_coverage_counts_unknown_characters(trained):
   assert coverage.num_chars == len("hello\u6f22\u5b57worldthejson")
   assert coverage.num_unknown_chars == 2
   assert coverage.num_pieces >= 5
-  assert "(2 of 19 chars)" in coverage.describe(total_lines=2)
+  assert "(2 of 19 non-space chars)" in coverage.describe(total_lines=2)
 
 
 if __name__ == "__main__":
