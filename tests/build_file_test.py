@@ -16,10 +16,12 @@ PACKAGE_LIBRARIES = {
     "albert_tf/models": "albert_tf_models",
     "albert_tf/checkpoints": "albert_tf_checkpoints",
     "albert_tf/text": "albert_tf_text",
+    "albert_tf/pretraining_data": "albert_tf_pretraining_data",
     "tfhub_export": "tfhub_export",
 }
 ENTRY_POINTS = ("convert_checkpoint", "describe", "benchmark",
-                "train_sentencepiece", "tokenizer_benchmark")
+                "train_sentencepiece", "tokenizer_benchmark",
+                "create_pretraining_data")
 
 
 def parse_build(text):

@@ -1,0 +1,67 @@
+"""Streaming documents out of text files, one shard's share at a time."""
+
+import glob as glob_lib
+import os
+
+import tensorflow as tf
+
+
+class InputError(ValueError):
+  """Bad input files; the message names the file (and line)."""
+
+
+def expand_input_files(input_file):
+  """Files matched by comma-separated globs, sorted within each pattern."""
+  files = []
+  for pattern in [p.strip() for p in input_file.split(",") if p.strip()]:
+    matched = sorted(tf.io.gfile.glob(pattern)) if "://" in pattern else (
+        sorted(glob_lib.glob(pattern)))
+    if not matched:
+      raise InputError(f"--input_file pattern {pattern!r} matches no file")
+    files.extend(matched)
+  if not files:
+    raise InputError("--input_file is empty")
+  return files
+
+
+def total_bytes(files):
+  return sum(tf.io.gfile.stat(f).length for f in files)
+
+
+def iter_documents(files, keep=lambda index: True, on_bytes=None):
+  """Yields (index, [line, ...]) for each document that keep(index) accepts.
+
+  Blank (whitespace-only) lines separate documents, as in the original; a
+  file's end also ends its document (the original would run it on into the
+  next file). Documents are numbered across all files. Documents that keep()
+  rejects are skimmed, not built, so memory holds one document at a time.
+  Every line must be UTF-8: a bad one raises InputError naming file and line.
+  """
+  index = 0
+  for path in files:
+    current = None  # Lines of the document being read; None between them.
+    with tf.io.gfile.GFile(path, "rb") as reader:
+      for line_number, raw in enumerate(reader, start=1):
+        if on_bytes is not None:
+          on_bytes(len(raw))
+        try:
+          line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+          raise InputError(
+              f"{path}:{line_number}: not valid UTF-8 (byte {e.start}); "
+              "convert the corpus to UTF-8") from e
+        if not line.strip():
+          if current is not None:
+            if keep(index):
+              yield index, current
+            index += 1
+            current = None
+          continue
+        if current is None:
+          current = []
+        if keep(index):
+          current.append(line)
+    if current is not None:
+      if keep(index):
+        yield index, current
+      index += 1

@@ -1,0 +1,318 @@
+"""create_pretraining_data: original features and semantics, at scale."""
+
+import collections
+import os
+import random
+import tracemalloc
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from albert_tf import create_pretraining_data as cpd
+from albert_tf.pretraining_data import documents
+from albert_tf.pretraining_data import features
+from albert_tf.pretraining_data import generator
+from albert_tf.pretraining_data import input_pipeline
+from albert_tf.pretraining_data import instances as instances_lib
+from albert_tf.pretraining_data import masking
+import reference_data as ref
+
+CORPUS = os.path.join(ref.TOKENIZATION_DIR, "stdlib_docs.txt")
+SEQ, PRED = 128, 20
+TOKENIZER_ARGS = dict(spm_model_file=ref.SPM_MODEL, do_lower_case=True)
+# The spec of the original run_pretraining.py input_fn, written out.
+ORIGINAL_SPEC = {
+    "input_ids": ([SEQ], tf.int64), "input_mask": ([SEQ], tf.int64),
+    "segment_ids": ([SEQ], tf.int64), "token_boundary": ([SEQ], tf.int64),
+    "masked_lm_positions": ([PRED], tf.int64),
+    "masked_lm_ids": ([PRED], tf.int64),
+    "masked_lm_weights": ([PRED], tf.float32),
+    "next_sentence_labels": ([1], tf.int64),
+}
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+  return generator.LineTokenizer(**TOKENIZER_ARGS)
+
+
+@pytest.fixture(scope="module")
+def corpus_documents(tokenizer):
+  docs = []
+  for _, lines in documents.iter_documents([CORPUS]):
+    doc = [t for t in map(tokenizer.tokenize_line, lines) if t]
+    if doc:
+      docs.append(doc)
+  return docs
+
+
+@pytest.fixture(scope="module")
+def sample(corpus_documents, tokenizer):
+  """Instances from every document, twice, with the original defaults."""
+  rng = random.Random(7)
+  config = masking.MaskingConfig()
+  result, first_of_call = [], []
+  for dupe in range(2):
+    for k, doc in enumerate(corpus_documents):
+      made = instances_lib.create_instances_from_document(
+          doc, corpus_documents[max(0, k - 50):k], SEQ, 0.1, False, config,
+          tokenizer.vocab_words, tokenizer.is_start_piece, rng)
+      if made:
+        first_of_call.append(made[0])
+      result.extend(made)
+  return result, first_of_call
+
+
+def read_records(path):
+  return [r.numpy() for r in tf.data.TFRecordDataset(path)]
+
+
+def generate(tmp_path, name, **kwargs):
+  config = generator.GenerationConfig(
+      max_seq_length=SEQ, dupe_factor=kwargs.pop("dupe_factor", 1),
+      random_seed=kwargs.pop("random_seed", 12345),
+      shuffle_buffer_size=kwargs.pop("shuffle_buffer_size", 10000))
+  output = str(tmp_path / name / "train.tfrecord")
+  written = cpd.create_pretraining_data(
+      kwargs.pop("input_file", CORPUS), output, TOKENIZER_ARGS, config,
+      log=lambda *_: None, **kwargs)
+  return output, written
+
+
+def test_features_equal_the_original_spec(tmp_path):
+  output, written = generate(tmp_path, "one")
+  assert list(written) == [output]
+  spec = features.feature_spec(SEQ, PRED)
+  assert {k: (v.shape, v.dtype) for k, v in spec.items()} == ORIGINAL_SPEC
+  records = read_records(output)
+  assert len(records) == written[output] > 500
+  example = tf.train.Example.FromString(records[0])
+  assert set(example.features.feature) == set(ORIGINAL_SPEC)
+  parsed = tf.io.parse_single_example(records[0], {
+      k: tf.io.FixedLenFeature(shape, dtype)
+      for k, (shape, dtype) in ORIGINAL_SPEC.items()})
+  assert int(parsed["input_ids"][0]) == 2  # [CLS]
+
+
+def test_original_format_record_reads_with_our_pipeline(tmp_path):
+  """A record written as the original's write_instance_to_example_files."""
+  def ints(v):
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=v))
+  feats = collections.OrderedDict(
+      input_ids=ints([2, 50, 4, 3, 60, 3] + [0] * (SEQ - 6)),
+      input_mask=ints([1] * 6 + [0] * (SEQ - 6)),
+      segment_ids=ints([0, 0, 0, 0, 1, 1] + [0] * (SEQ - 6)),
+      token_boundary=ints([1] * 6 + [0] * (SEQ - 6)),
+      masked_lm_positions=ints([2] + [0] * (PRED - 1)),
+      masked_lm_ids=ints([51] + [0] * (PRED - 1)),
+      masked_lm_weights=tf.train.Feature(float_list=tf.train.FloatList(
+          value=[1.0] + [0.0] * (PRED - 1))),
+      next_sentence_labels=ints([1]))
+  path = str(tmp_path / "original.tfrecord")
+  with tf.io.TFRecordWriter(path) as writer:
+    writer.write(tf.train.Example(features=tf.train.Features(
+        feature=feats)).SerializeToString())
+  batch = next(iter(input_pipeline.pretraining_dataset(
+      [path], 1, SEQ, PRED, is_training=False)))
+  assert batch["input_ids"].dtype == tf.int32
+  assert batch["input_ids"].shape == (1, SEQ)
+  assert batch["masked_lm_ids"].numpy()[0, 0] == 51
+  assert batch["next_sentence_labels"].numpy().tolist() == [[1]]
+
+
+def test_training_pipeline_batches_and_shards(tmp_path):
+  output, _ = generate(tmp_path, "sharded", output_shards=2)
+  pattern = output + "-*"
+  dataset = input_pipeline.pretraining_dataset([pattern], 8, SEQ, PRED,
+                                               seed=1)
+  batch = next(iter(dataset))
+  assert batch["input_ids"].shape == (8, SEQ)
+  assert batch["masked_lm_weights"].dtype == tf.float32
+  context = tf.distribute.InputContext(num_input_pipelines=2,
+                                       input_pipeline_id=1)
+  sharded = input_pipeline.pretraining_dataset([pattern], 4, SEQ, PRED,
+                                               input_context=context, seed=1)
+  assert next(iter(sharded))["input_ids"].shape == (4, SEQ)
+  with pytest.raises(ValueError, match="matches no file"):
+    input_pipeline.pretraining_dataset([str(tmp_path / "none*")], 1, SEQ, PRED)
+
+
+def test_masking_statistics(sample, tokenizer):
+  instances, _ = sample
+  mask_id = tokenizer.tokens_to_ids(["[MASK]"])[0]
+  expected_predictions = 0
+  kinds = collections.Counter()
+  for inst in instances:
+    n = len(inst.tokens)
+    expected_predictions += min(PRED, max(1, round(n * 0.15)))
+    positions = inst.masked_lm_positions
+    assert positions == sorted(set(positions))
+    assert len(positions) <= PRED
+    for p, label in zip(positions, inst.masked_lm_labels):
+      assert label not in ("[CLS]", "[SEP]")
+      token = inst.tokens[p]
+      kinds["mask" if token == "[MASK]" else
+            "same" if token == label else "random"] += 1
+    assert mask_id not in (0,)
+  total = sum(kinds.values())
+  # Whole-word spans sometimes cannot fill the budget exactly.
+  assert 0.9 * expected_predictions <= total <= expected_predictions
+  assert 0.77 < kinds["mask"] / total < 0.83
+  assert 0.08 < kinds["same"] / total < 0.12
+  assert 0.08 < kinds["random"] / total < 0.12
+
+
+def test_sentence_order_labels_and_short_sequences(sample):
+  instances, first_of_call = sample
+  in_document = [i for i in instances if not i.b_from_other_document]
+  swapped = sum(i.is_random_next for i in in_document) / len(in_document)
+  assert 0.45 < swapped < 0.55
+  # Single-segment chunks take B from another document: always label 1.
+  assert all(i.is_random_next for i in instances if i.b_from_other_document)
+  short = sum(i.target_seq_length < SEQ - 3 for i in first_of_call)
+  assert 0.06 < short / len(first_of_call) < 0.14
+  for inst in instances:
+    assert len(inst.tokens) <= SEQ
+    assert inst.tokens[0] == "[CLS]" and inst.tokens[-1] == "[SEP]"
+    assert inst.tokens.count("[SEP]") == 2
+
+
+def test_ngram_length_distribution():
+  assert masking.ngram_probabilities(3, True) == pytest.approx(
+      [6 / 11, 3 / 11, 2 / 11])
+  assert masking.ngram_probabilities(3, False) == pytest.approx(
+      [2 / 11, 3 / 11, 6 / 11])
+  rng = random.Random(0)
+  draws = collections.Counter(
+      masking._choose_ngram(rng, masking.ngram_probabilities(3, True))  # pylint: disable=protected-access
+      for _ in range(30000))
+  for n, p in zip((1, 2, 3), (6 / 11, 3 / 11, 2 / 11)):
+    assert draws[n] / 30000 == pytest.approx(p, abs=0.01)
+
+
+def test_whole_words_are_masked_together(tokenizer):
+  rng = random.Random(3)
+  words = ["▁multi", "process", "ing", "▁is", "▁great", "▁fun", "ly"] * 6
+  tokens = ["[CLS]"] + words + ["[SEP]"]
+  config = masking.MaskingConfig(max_predictions_per_seq=40,
+                                 masked_lm_prob=0.5)
+  for _ in range(50):
+    out, positions, _, boundary = masking.create_masked_lm_predictions(
+        tokens, config, tokenizer.vocab_words, tokenizer.is_start_piece, rng)
+    masked = set(positions)
+    for p in positions:  # Continuation pieces go with their word start.
+      start = p
+      while not boundary[start]:
+        start -= 1
+      assert start in masked
+    assert out[0] == "[CLS]" and out[-1] == "[SEP]"
+
+
+def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
+  one, _ = generate(tmp_path, "w1", output_shards=3, num_workers=1)
+  two, _ = generate(tmp_path, "w2", output_shards=3, num_workers=2)
+  other, _ = generate(tmp_path, "seed", output_shards=3, random_seed=1)
+  for shard in range(3):
+    suffix = f"-{shard:05d}-of-00003"
+    with open(one + suffix, "rb") as a, open(two + suffix, "rb") as b:
+      assert a.read() == b.read()
+    with open(one + suffix, "rb") as a, open(other + suffix, "rb") as c:
+      assert a.read() != c.read()
+  assert not [f for f in os.listdir(tmp_path / "w2") if ".tmp" in f]
+
+
+def test_rerun_skips_complete_shards(tmp_path):
+  output, written = generate(tmp_path, "resume", output_shards=2)
+  assert len(written) == 2
+  first = output + "-00000-of-00002"
+  stale = output + "-00001-of-00002.tmp-999"
+  os.remove(output + "-00001-of-00002")
+  with open(stale, "w") as f:
+    f.write("half")
+  before = os.stat(first).st_mtime_ns
+  _, again = generate(tmp_path, "resume", output_shards=2)
+  assert list(again) == [output + "-00001-of-00002"]
+  assert os.stat(first).st_mtime_ns == before
+  assert not os.path.exists(stale)
+
+
+def _peak_memory(path, tokenizer):
+  config = generator.GenerationConfig(
+      max_seq_length=SEQ, dupe_factor=1, document_pool_size=5,
+      shuffle_buffer_size=50)
+  tracemalloc.start()
+  count = sum(1 for _ in generator.generate_shard_examples(
+      [path], 0, 1, tokenizer, config))
+  peak = tracemalloc.get_traced_memory()[1]
+  tracemalloc.stop()
+  return peak, count
+
+
+def test_peak_memory_does_not_grow_with_corpus_size(tmp_path, tokenizer):
+  with open(CORPUS, encoding="utf-8") as f:
+    block = "\n".join(f.read().split("\n")[:300]) + "\n\n"
+  # 2x already fills the document pool and the shuffle buffer; 8x must not
+  # need more memory than that.
+  small, large = tmp_path / "small.txt", tmp_path / "large.txt"
+  small.write_text(block * 2, encoding="utf-8")
+  large.write_text(block * 8, encoding="utf-8")
+  small_peak, small_count = _peak_memory(str(small), tokenizer)
+  large_peak, large_count = _peak_memory(str(large), tokenizer)
+  assert large_count > 3.5 * small_count
+  assert large_peak < 1.2 * small_peak
+
+
+def test_bad_input(tmp_path):
+  with pytest.raises(documents.InputError, match="matches no file"):
+    generate(tmp_path, "none", input_file=str(tmp_path / "nothing*.txt"))
+  bad = tmp_path / "bad.txt"
+  bad.write_bytes(b"fine line\n\nanother\n\xff\xfe broken\n")
+  with pytest.raises(documents.InputError, match=r"bad.txt:4: not valid"):
+    generate(tmp_path, "bad", input_file=str(bad), output_shards=2,
+             num_workers=2)
+  assert not os.path.exists(tmp_path / "bad") or not os.listdir(
+      tmp_path / "bad")
+  empty = tmp_path / "empty.txt"
+  empty.write_text("\n\n   \n\n")
+  output, written = generate(tmp_path, "empty", input_file=str(empty))
+  assert written == {output: 0}
+  long_line = tmp_path / "long.txt"
+  long_line.write_text(("word " * 2000 + "\n") * 3 + "\nshort one\n")
+  output, written = generate(tmp_path, "long", input_file=str(long_line))
+  for record in read_records(output):
+    parsed = input_pipeline.decode_record(record, SEQ, PRED)
+    assert int(tf.reduce_sum(parsed["input_mask"])) <= SEQ
+
+
+def test_command_line_with_flagfile(tmp_path):
+  from cli_helpers import run_module  # pylint: disable=g-import-not-at-top
+  small = tmp_path / "small.txt"
+  with open(CORPUS, encoding="utf-8") as f:
+    small.write_text("\n".join(f.read().split("\n")[:120]) + "\n")
+  flagfile = tmp_path / "flags.txt"
+  flagfile.write_text(
+      f"--input_file={small}\n--output_file={tmp_path / 'out' / 'data'}\n"
+      f"--spm_model_file={ref.SPM_MODEL}\n--max_seq_length=64\n"
+      "--max_predictions_per_seq=10\n--dupe_factor=2\n--output_shards=2\n")
+  result = run_module("albert_tf.create_pretraining_data",
+                      f"--flagfile={flagfile}")
+  assert result.returncode == 0, result.stderr
+  assert "wrote" in result.stdout and "instances" in result.stdout
+  shard = tmp_path / "out" / "data-00000-of-00002"
+  batch = next(iter(input_pipeline.pretraining_dataset(
+      [str(shard)], 2, 64, 10, is_training=False)))
+  assert batch["input_ids"].shape == (2, 64)
+  again = run_module("albert_tf.create_pretraining_data",
+                     f"--flagfile={flagfile}")
+  assert again.returncode == 0 and "skipping complete shard" in again.stdout
+  missing = run_module("albert_tf.create_pretraining_data",
+                       f"--input_file={tmp_path / 'no*.txt'}",
+                       f"--output_file={tmp_path / 'x'}",
+                       f"--spm_model_file={ref.SPM_MODEL}")
+  assert missing.returncode == 1 and "matches no file" in missing.stderr
+  assert "Traceback" not in missing.stderr
+
+
+if __name__ == "__main__":
+  raise SystemExit(pytest.main([__file__]))
