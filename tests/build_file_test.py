@@ -21,7 +21,7 @@ PACKAGE_LIBRARIES = {
 }
 ENTRY_POINTS = ("convert_checkpoint", "describe", "benchmark",
                 "train_sentencepiece", "tokenizer_benchmark",
-                "create_pretraining_data")
+                "create_pretraining_data", "pretraining_data_benchmark")
 
 
 def parse_build(text):

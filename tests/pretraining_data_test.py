@@ -314,5 +314,17 @@ def test_command_line_with_flagfile(tmp_path):
   assert "Traceback" not in missing.stderr
 
 
+def test_benchmark_runs_and_outputs_match(tmp_path):
+  from albert_tf import pretraining_data_benchmark as bench  # pylint: disable=g-import-not-at-top
+  small = tmp_path / "small.txt"
+  with open(CORPUS, encoding="utf-8") as f:
+    small.write_text("\n".join(f.read().split("\n")[:80]) + "\n")
+  config = generator.GenerationConfig(max_seq_length=64, dupe_factor=1)
+  rate, count, digest = bench.time_run(str(small), TOKENIZER_ARGS, config,
+                                       2, 1)
+  assert rate > 0 and count > 0
+  assert bench.time_run(str(small), TOKENIZER_ARGS, config, 2, 1)[2] == digest
+
+
 if __name__ == "__main__":
   raise SystemExit(pytest.main([__file__]))
