@@ -14,7 +14,9 @@ INSTALL_REQUIRES = [
     "numpy",
 ]
 EXTRAS_REQUIRE = {
-    "test": ["pytest", "hypothesis"],
+    # Chinese whole-word masking in create_pretraining_data.
+    "zh": ["jieba"],
+    "test": ["pytest", "hypothesis", "jieba"],
 }
 
 setuptools.setup(

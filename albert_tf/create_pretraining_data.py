@@ -59,6 +59,9 @@ def define_flags():
   flags.DEFINE_float("masked_lm_prob", 0.15, "Masked LM probability.")
   flags.DEFINE_float("short_seq_prob", 0.1,
                      "Probability of a shorter-than-maximum sequence.")
+  flags.DEFINE_bool("zh_whole_word_mask", False,
+                    "Chinese whole-word masking: segment words with jieba "
+                    "(pip install 'albert_tf[zh]'); WordPiece vocabs only.")
   flags.DEFINE_integer("output_shards", 1, "Number of output files.")
   flags.DEFINE_integer("num_workers", 1, "Processes writing shards.")
   flags.DEFINE_integer("document_pool_size", 1000,
@@ -216,13 +219,15 @@ def main(argv):
       shuffle_buffer_size=FLAGS.shuffle_buffer_size)
   tokenizer_args = dict(vocab_file=FLAGS.vocab_file,
                         spm_model_file=FLAGS.spm_model_file,
-                        do_lower_case=FLAGS.do_lower_case)
+                        do_lower_case=FLAGS.do_lower_case,
+                        zh_whole_word_mask=FLAGS.zh_whole_word_mask)
   try:
     written = create_pretraining_data(
         FLAGS.input_file, FLAGS.output_file, tokenizer_args, config,
         output_shards=FLAGS.output_shards, num_workers=FLAGS.num_workers,
         overwrite=FLAGS.overwrite)
-  except (documents.InputError, tokenization.TokenizerError, ValueError) as e:
+  except (documents.InputError, tokenization.TokenizerError, ValueError,
+          ImportError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 1
   total = sum(written.values())

@@ -326,5 +326,40 @@ def test_benchmark_runs_and_outputs_match(tmp_path):
   assert bench.time_run(str(small), TOKENIZER_ARGS, config, 2, 1)[2] == digest
 
 
+def test_chinese_whole_word_masking():
+  from albert_tf.pretraining_data import chinese_wwm  # pylint: disable=g-import-not-at-top
+  tokens = ["今", "天", "我", "玩", "dot", "##a", "赵", "紧", "上", "号"]
+  marked = chinese_wwm.mark_whole_words(
+      tokens, ["今天", "我", "玩", "DOTA", "赵紧", "上", "号"])
+  assert marked == ["今", "##天", "我", "玩", "dot", "##a", "赵", "##紧", "上",
+                    "号"]
+  assert [chinese_wwm.strip_marker(t) for t in marked][:2] == ["今", "天"]
+  assert chinese_wwm.strip_marker("##a") == "##a"
+
+  tokenizer = generator.LineTokenizer(vocab_file=ref.ZH_VOCAB,
+                                      zh_whole_word_mask=True)
+  line = "今天我玩DOTA，赵紧上号准备打排位。" * 3
+  tokens = tokenizer.tokenize_line(line)
+  assert "##天" in tokens and "##位" in tokens
+  plain = generator.LineTokenizer(vocab_file=ref.ZH_VOCAB)
+  # Ids are those of the plain characters: only masking units change.
+  assert tokenizer.tokens_to_ids(tokens) == plain.tokens_to_ids(
+      plain.tokenize_line(line))
+  rng = random.Random(0)
+  config = masking.MaskingConfig(masked_lm_prob=0.3,
+                                 max_predictions_per_seq=30)
+  full = ["[CLS]"] + tokens + ["[SEP]"]
+  for _ in range(30):
+    _, positions, labels, _ = masking.create_masked_lm_predictions(
+        full, config, tokenizer.vocab_words, tokenizer.is_start_piece, rng)
+    for p in positions:  # A masked word continuation implies its start.
+      if full[p].startswith("##"):
+        assert p - 1 in positions
+    assert "[CLS]" not in labels
+  with pytest.raises(ValueError, match="WordPiece"):
+    generator.LineTokenizer(spm_model_file=ref.SPM_MODEL,
+                            zh_whole_word_mask=True)
+
+
 if __name__ == "__main__":
   raise SystemExit(pytest.main([__file__]))

@@ -8,6 +8,7 @@ import random
 import tensorflow as tf
 
 from albert_tf import tokenization
+from albert_tf.pretraining_data import chinese_wwm
 from albert_tf.pretraining_data import documents
 from albert_tf.pretraining_data.features import instance_to_example
 from albert_tf.pretraining_data.instances import create_instances_from_document
@@ -53,10 +54,17 @@ class LineTokenizer:
   """The original's per-line preprocessing and tokenization, and id lookup."""
 
   def __init__(self, vocab_file=None, spm_model_file=None,
-               do_lower_case=True):
+               do_lower_case=True, zh_whole_word_mask=False):
     self.vocab_file = vocab_file
     self.spm_model_file = spm_model_file
     self.do_lower_case = do_lower_case
+    self.zh_whole_word_mask = zh_whole_word_mask
+    self._segment = None
+    if zh_whole_word_mask:
+      if spm_model_file:
+        raise ValueError("--zh_whole_word_mask applies to WordPiece "
+                         "(--vocab_file) models, not SentencePiece")
+      self._segment = chinese_wwm.load_segmenter()
     self.tokenizer = tokenization.FullTokenizer(
         vocab_file, do_lower_case=do_lower_case, spm_model_file=spm_model_file)
     self.vocab_words = list(self.tokenizer.vocab.keys())
@@ -74,9 +82,16 @@ class LineTokenizer:
       line = tokenization.preprocess_text(line, lower=self.do_lower_case)
     else:
       line = line.strip()
-    return self.tokenizer.tokenize(line) if line else []
+    if not line:
+      return []
+    tokens = self.tokenizer.tokenize(line)
+    if self._segment is not None:
+      tokens = chinese_wwm.mark_whole_words(tokens, self._segment(line))
+    return tokens
 
   def tokens_to_ids(self, tokens):
+    if self._segment is not None:
+      tokens = [chinese_wwm.strip_marker(t) for t in tokens]
     # SentencePiece maps pieces missing from the vocabulary to <unk>.
     return self.tokenizer.convert_tokens_to_ids(tokens)
 
