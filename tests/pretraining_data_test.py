@@ -361,5 +361,69 @@ def test_chinese_whole_word_masking():
                             zh_whole_word_mask=True)
 
 
+def _unmasked_dataset(tmp_path):
+  small = tmp_path / "small.txt"
+  with open(CORPUS, encoding="utf-8") as f:
+    small.write_text("\n".join(f.read().split("\n")[:400]) + "\n")
+  config = generator.GenerationConfig(
+      max_seq_length=SEQ, dupe_factor=1,
+      masking=masking.MaskingConfig(masked_lm_prob=0.0))
+  output = str(tmp_path / "unmasked.tfrecord")
+  cpd.create_pretraining_data(str(small), output, TOKENIZER_ARGS, config,
+                              log=lambda *_: None)
+  return tf.data.TFRecordDataset(output).map(
+      lambda r: input_pipeline.decode_record(r, SEQ, PRED))
+
+
+def test_dynamic_masking_fresh_per_epoch_same_statistics(tmp_path, tokenizer):
+  from albert_tf.pretraining_data import dynamic_masking  # pylint: disable=g-import-not-at-top
+  dataset = _unmasked_dataset(tmp_path)
+  originals = list(dataset.as_numpy_iterator())
+  assert all(o["masked_lm_weights"].sum() == 0 for o in originals)
+  ids = tokenizer.tokenizer.vocab
+  masker = dynamic_masking.DynamicMasker(
+      masking.MaskingConfig(), len(ids), ids["[CLS]"], ids["[SEP]"],
+      ids["[MASK]"], seed=5)
+  epochs = list(masker.apply(dataset, epochs=2).as_numpy_iterator())
+  n = len(originals)
+  assert len(epochs) == 2 * n
+  first, second = epochs[:n], epochs[n:]
+  differing = sum(
+      a["masked_lm_positions"].tolist() != b["masked_lm_positions"].tolist()
+      for a, b in zip(first, second))
+  assert differing > 0.9 * n
+  again = list(masker.apply(dataset, epochs=1).as_numpy_iterator())
+  assert all((a["input_ids"] == b["input_ids"]).all()
+             for a, b in zip(again, first))
+  for epoch in (first, second):
+    kinds = collections.Counter()
+    predicted = expected = 0
+    for original, masked in zip(originals, epoch):
+      length = int(original["input_mask"].sum())
+      expected += min(PRED, max(1, round(length * 0.15)))
+      count = int(masked["masked_lm_weights"].sum())
+      predicted += count
+      positions = masked["masked_lm_positions"][:count]
+      assert positions.tolist() == sorted(set(positions.tolist()))
+      assert (positions < length).all()
+      labels = masked["masked_lm_ids"][:count]
+      assert (labels == original["input_ids"][positions]).all()
+      assert not set(labels.tolist()) & {ids["[CLS]"], ids["[SEP]"]}
+      specials = (ids["[CLS]"], ids["[SEP]"])
+      for p in positions:  # Word continuations go with their word start
+        if not original["token_boundary"][p]:  # (which, as in the original,
+          q = p - 1                            # may lie before a [SEP]).
+          while q > 0 and original["input_ids"][q] in specials:
+            q -= 1
+          assert q == 0 or q in positions  # q == 0: it starts a candidate.
+      new = masked["input_ids"][positions]
+      kinds["mask"] += int((new == ids["[MASK]"]).sum())
+      kinds["same"] += int((new == labels).sum())
+    kinds["random"] = predicted - kinds["mask"] - kinds["same"]
+    assert 0.9 * expected <= predicted <= expected
+    assert 0.75 < kinds["mask"] / predicted < 0.85
+    assert 0.06 < kinds["same"] / predicted < 0.14
+
+
 if __name__ == "__main__":
   raise SystemExit(pytest.main([__file__]))

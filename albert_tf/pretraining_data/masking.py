@@ -52,26 +52,18 @@ def _choose_ngram(rng, probabilities):
   return len(probabilities)
 
 
-def create_masked_lm_predictions(tokens, config, vocab_words, is_start_piece,
-                                 rng):
-  """Masks `tokens` like the original; returns (output_tokens, positions,
-  labels, token_boundary). Positions are sorted; [CLS]/[SEP] never masked."""
-  cand_indexes = []
-  token_boundary = [0] * len(tokens)
-  for i, token in enumerate(tokens):
-    if token in ("[CLS]", "[SEP]"):
-      token_boundary[i] = 1
-      continue
-    if (config.do_whole_word_mask and cand_indexes and
-        not is_start_piece(token)):
-      cand_indexes[-1].append(i)
-    else:
-      cand_indexes.append([i])
-      if is_start_piece(token):
-        token_boundary[i] = 1
+def apply_masking(tokens, cand_indexes, config, mask_token, random_token,
+                  rng):
+  """The original's span selection and 80/10/10 replacement.
+
+  `tokens` may be strings or ids; `cand_indexes` lists the token positions
+  of each maskable word; `random_token()` draws a replacement from the
+  vocabulary. `len(tokens)` is the length the masking budget is taken of.
+  Returns (output_tokens, sorted positions, labels).
+  """
   output_tokens = list(tokens)
   if config.masked_lm_prob == 0:
-    return output_tokens, [], [], token_boundary
+    return output_tokens, [], []
   num_to_predict = min(config.max_predictions_per_seq,
                        max(1, int(round(len(tokens) * config.masked_lm_prob))))
   pvals = ngram_probabilities(config.ngram, config.favor_shorter_ngram)
@@ -103,13 +95,35 @@ def create_masked_lm_predictions(tokens, config, vocab_words, is_start_piece,
     for index in index_set:
       covered.add(index)
       if rng.random() < 0.8:
-        replacement = "[MASK]"
+        replacement = mask_token
       elif rng.random() < 0.5:
         replacement = tokens[index]
       else:
-        replacement = vocab_words[rng.randint(0, len(vocab_words) - 1)]
+        replacement = random_token()
       output_tokens[index] = replacement
       masked.append((index, tokens[index]))
   masked.sort()
-  return (output_tokens, [i for i, _ in masked], [t for _, t in masked],
-          token_boundary)
+  return output_tokens, [i for i, _ in masked], [t for _, t in masked]
+
+
+def create_masked_lm_predictions(tokens, config, vocab_words, is_start_piece,
+                                 rng):
+  """Masks `tokens` like the original; returns (output_tokens, positions,
+  labels, token_boundary). Positions are sorted; [CLS]/[SEP] never masked."""
+  cand_indexes = []
+  token_boundary = [0] * len(tokens)
+  for i, token in enumerate(tokens):
+    if token in ("[CLS]", "[SEP]"):
+      token_boundary[i] = 1
+      continue
+    if (config.do_whole_word_mask and cand_indexes and
+        not is_start_piece(token)):
+      cand_indexes[-1].append(i)
+    else:
+      cand_indexes.append([i])
+      if is_start_piece(token):
+        token_boundary[i] = 1
+  output_tokens, positions, labels = apply_masking(
+      tokens, cand_indexes, config, "[MASK]",
+      lambda: vocab_words[rng.randint(0, len(vocab_words) - 1)], rng)
+  return output_tokens, positions, labels, token_boundary
