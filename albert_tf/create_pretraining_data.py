@@ -22,6 +22,7 @@ rerun skips shards that already exist (pass --overwrite to redo them).
 """
 
 import multiprocessing
+import multiprocessing.pool
 import os
 import sys
 import time
@@ -155,19 +156,16 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
               for name in ("bytes", "documents", "instances", "shards")}
   started = time.time()
   written = {}
-  if num_workers == 1 or len(tasks) == 1:
-    _init_worker(counters)
-    try:
-      for task in tasks:
-        path, count, _ = run_shard(task)
-        written[path] = count
-        log(_progress_line(counters, started, total, len(tasks)))
-    finally:
-      _COUNTERS.clear()
-    return written
+  workers = min(num_workers, len(tasks))
+  if workers == 1:
+    # In this process, on a thread, so that progress is reported meanwhile.
+    pool = multiprocessing.pool.ThreadPool(1, initializer=_init_worker,
+                                           initargs=(counters,))
+  else:
+    pool = context.Pool(workers, initializer=_init_worker,
+                        initargs=(counters,))
   try:
-    with context.Pool(min(num_workers, len(tasks)), initializer=_init_worker,
-                      initargs=(counters,)) as pool:
+    with pool:
       pending = [pool.apply_async(run_shard, (task,)) for task in tasks]
       while pending:
         time.sleep(0.2)
@@ -183,6 +181,7 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
           log(_progress_line(counters, started, total, len(tasks)))
           progress_seconds += 10.0
   finally:
+    _COUNTERS.clear()
     # Workers killed on an error leave half-written temporary files.
     for task in tasks:
       generator.remove_partial_files(task[3])
