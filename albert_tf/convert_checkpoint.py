@@ -56,7 +56,7 @@ def _is_albert_zh(shapes, tf2):
 def convert(config, input_path, output_path, direction):
   """Converts one checkpoint; returns (model class name, report lines)."""
   _, _, shapes = tf1_checkpoint.checkpoint_shapes(input_path)
-  is_tf2 = "_CHECKPOINTABLE_OBJECT_GRAPH" in shapes
+  is_tf2 = tf1_checkpoint.OBJECT_GRAPH_KEY in shapes
   if direction == "tf1_to_tf2" and is_tf2:
     raise ValueError(f"--input {input_path} is already a TF2 checkpoint")
   if direction == "tf2_to_tf1" and not is_tf2:

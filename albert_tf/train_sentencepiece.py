@@ -48,6 +48,7 @@ from sentencepiece import sentencepiece_model_pb2
 import tensorflow as tf
 
 from albert_tf import tokenization
+from albert_tf.file_patterns import expand_file_patterns
 
 FLAGS = flags.FLAGS
 
@@ -116,32 +117,8 @@ class TrainError(Exception):
 
 
 def expand_inputs(patterns):
-  """The files the comma-separated globs match, each once, in a fixed order.
-
-  Sorting the matches keeps the line order, and so the model, the same from
-  run to run whatever order the file system lists them in.
-  """
-  paths = []
-  seen = set()
-  for pattern in patterns.split(","):
-    pattern = pattern.strip()
-    if not pattern:
-      continue
-    try:
-      matches = sorted(m for m in tf.io.gfile.glob(pattern)
-                       if not tf.io.gfile.isdir(m))
-    except tf.errors.OpError as e:
-      raise TrainError(f"cannot list --input pattern {pattern!r}: "
-                       f"{e.message}") from None
-    if not matches:
-      raise TrainError(f"--input pattern {pattern!r} matches no files")
-    for path in matches:
-      if path not in seen:
-        seen.add(path)
-        paths.append(path)
-  if not paths:
-    raise TrainError("--input names no files")
-  return paths
+  """The files --input names (see file_patterns.expand_file_patterns)."""
+  return expand_file_patterns(patterns, "input", error=TrainError)
 
 
 def _open_binary(path):

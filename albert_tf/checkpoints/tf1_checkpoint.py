@@ -14,6 +14,8 @@ from albert_tf.config import FLAVOR_GOOGLE
 _TRAINING_STATE_SUFFIXES = ("/adam_m", "/adam_v", "/lamb_m", "/lamb_v",
                             "/Momentum", "/ExponentialMovingAverage")
 _TRAINING_STATE_NAMES = ("global_step", "good_steps", "loss_scale")
+# The key every object-based (TF2) checkpoint has and name-based ones lack.
+OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 
 class CheckpointMismatchError(ValueError):
@@ -45,7 +47,7 @@ def is_training_state(name):
   """True for optimizer slots, global_step and similar non-weight variables."""
   return (name in _TRAINING_STATE_NAMES or
           name.endswith(_TRAINING_STATE_SUFFIXES) or
-          name.startswith("_CHECKPOINTABLE_OBJECT_GRAPH"))
+          name.startswith(OBJECT_GRAPH_KEY))
 
 
 def resolve_checkpoint(path):

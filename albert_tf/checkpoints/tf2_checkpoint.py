@@ -8,17 +8,16 @@ pretrainer's checkpoint (it is the pretrainer's `encoder` child).
 import tensorflow as tf
 
 from albert_tf.checkpoints.atomic_write import write_checkpoint_atomically
+from albert_tf.checkpoints.tf1_checkpoint import OBJECT_GRAPH_KEY
 from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
 from albert_tf.checkpoints.tf1_checkpoint import checkpoint_shapes
 from albert_tf.checkpoints.tf1_checkpoint import load_tf1_checkpoint
 from albert_tf.models.albert_encoder import AlbertEncoder
 
-_OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
-
 
 def is_tf2_checkpoint(path):
   _, _, shapes = checkpoint_shapes(path)
-  return _OBJECT_GRAPH_KEY in shapes
+  return OBJECT_GRAPH_KEY in shapes
 
 
 def save_tf2_checkpoint(model, path):

@@ -1,9 +1,8 @@
 """Streaming documents out of text files, one shard's share at a time."""
 
-import glob as glob_lib
-import os
-
 import tensorflow as tf
+
+from albert_tf.file_patterns import expand_file_patterns
 
 
 class InputError(ValueError):
@@ -11,17 +10,8 @@ class InputError(ValueError):
 
 
 def expand_input_files(input_file):
-  """Files matched by comma-separated globs, sorted within each pattern."""
-  files = []
-  for pattern in [p.strip() for p in input_file.split(",") if p.strip()]:
-    matched = sorted(tf.io.gfile.glob(pattern)) if "://" in pattern else (
-        sorted(glob_lib.glob(pattern)))
-    if not matched:
-      raise InputError(f"--input_file pattern {pattern!r} matches no file")
-    files.extend(matched)
-  if not files:
-    raise InputError("--input_file is empty")
-  return files
+  """The files --input_file names (see file_patterns.expand_file_patterns)."""
+  return expand_file_patterns(input_file, "input_file", error=InputError)
 
 
 def total_bytes(files):

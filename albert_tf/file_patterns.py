@@ -1,0 +1,36 @@
+"""Expanding the comma-separated file globs our command-line tools accept."""
+
+import tensorflow as tf
+
+
+def expand_file_patterns(patterns, flag_name, error=ValueError):
+  """The files the comma-separated globs match, each once, in a fixed order.
+
+  Matches are sorted within each pattern, so results (and the data made from
+  them) do not depend on the order the file system lists files in.
+  Directories are left out. Works for local and tf.io.gfile paths (gs://...).
+
+  Raises `error` naming --flag_name when a pattern matches nothing or cannot
+  be listed.
+  """
+  paths = []
+  seen = set()
+  for pattern in patterns.split(","):
+    pattern = pattern.strip()
+    if not pattern:
+      continue
+    try:
+      matches = sorted(m for m in tf.io.gfile.glob(pattern)
+                       if not tf.io.gfile.isdir(m))
+    except tf.errors.OpError as e:
+      raise error(f"cannot list --{flag_name} pattern {pattern!r}: "
+                  f"{e.message}") from None
+    if not matches:
+      raise error(f"--{flag_name} pattern {pattern!r} matches no files")
+    for path in matches:
+      if path not in seen:
+        seen.add(path)
+        paths.append(path)
+  if not paths:
+    raise error(f"--{flag_name} names no files")
+  return paths
