@@ -17,6 +17,7 @@ PACKAGE_LIBRARIES = {
     "albert_tf/checkpoints": "albert_tf_checkpoints",
     "albert_tf/text": "albert_tf_text",
     "albert_tf/pretraining_data": "albert_tf_pretraining_data",
+    "albert_tf/training": "albert_tf_training",
     "tfhub_export": "tfhub_export",
 }
 ENTRY_POINTS = ("convert_checkpoint", "describe", "benchmark",

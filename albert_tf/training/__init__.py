@@ -1,0 +1,1 @@
+"""Training infrastructure shared by run_pretraining and the fine-tuning runs."""

@@ -1,0 +1,124 @@
+"""Distribution strategies from the original flags (use_tpu, tpu_name, ...).
+
+Built on official.common.distribute_utils. Adds what ALBERT users need on top:
+the original TPU flags keep working (`--use_tpu` implies `tpu`), and CPU-only
+hosts can be split into logical devices (`--num_cpu_devices`) so
+MirroredStrategy runs one replica per device, e.g. to check a multi-replica
+setup on a laptop. Clusters describe themselves with TF_CONFIG
+(multi_worker_mirrored).
+"""
+
+import json
+import os
+
+from absl import flags
+from official.common import distribute_utils
+import tensorflow as tf
+
+STRATEGIES = ("tpu", "mirrored", "multi_worker_mirrored", "one_device", "off")
+
+
+def define_distribution_flags():
+  """The original TPU flags plus the TF2 strategy choice."""
+  flags.DEFINE_enum(
+      "distribution_strategy", None, STRATEGIES,
+      "tf.distribute strategy. Default: tpu with --use_tpu, else mirrored when "
+      "there are GPUs or --num_cpu_devices > 1, else one_device. "
+      "multi_worker_mirrored reads the cluster from TF_CONFIG.")
+  flags.DEFINE_bool("use_tpu", False, "Whether to use TPU (original flag).")
+  flags.DEFINE_string("tpu_name", None, "The Cloud TPU name or grpc:// "
+                      "address (original flag).")
+  flags.DEFINE_string("tpu_zone", None, "GCE zone of the Cloud TPU.")
+  flags.DEFINE_string("gcp_project", None, "GCP project of the Cloud TPU.")
+  flags.DEFINE_string("master", None, "TensorFlow master URL (original "
+                      "flag); used as the TPU address when tpu_name is unset.")
+  flags.DEFINE_integer("num_tpu_cores", 8, "TPU cores (original flag; the "
+                       "TPU strategy discovers the topology itself).")
+  flags.DEFINE_integer("num_gpus", None, "GPUs to use with mirrored (default: "
+                       "all visible).")
+  flags.DEFINE_integer("num_cpu_devices", 1, "Split the host CPU into this "
+                       "many logical devices (mirrored without GPUs).")
+
+
+def resolve_strategy_name(distribution_strategy, use_tpu, num_gpus,
+                          num_cpu_devices):
+  if use_tpu:
+    if distribution_strategy not in (None, "tpu"):
+      raise ValueError(f"--use_tpu conflicts with --distribution_strategy="
+                       f"{distribution_strategy}")
+    return "tpu"
+  if distribution_strategy:
+    return distribution_strategy
+  if num_gpus or num_cpu_devices > 1:
+    return "mirrored"
+  return "one_device"
+
+
+def configure_cpu_devices(num_cpu_devices):
+  """Splits the first CPU into logical devices; must run before TF starts."""
+  if num_cpu_devices <= 1:
+    return
+  cpu = tf.config.list_physical_devices("CPU")[0]
+  current = tf.config.get_logical_device_configuration(cpu)
+  if current and len(current) == num_cpu_devices:
+    return
+  tf.config.set_logical_device_configuration(
+      cpu, [tf.config.LogicalDeviceConfiguration()] * num_cpu_devices)
+
+
+def create_strategy(distribution_strategy=None, use_tpu=False, tpu_name=None,
+                    tpu_zone=None, gcp_project=None, master=None,
+                    num_gpus=None, num_cpu_devices=1):
+  """The tf.distribute.Strategy these settings ask for."""
+  name = resolve_strategy_name(distribution_strategy, use_tpu, num_gpus,
+                               num_cpu_devices)
+  if name == "multi_worker_mirrored" and not os.environ.get("TF_CONFIG"):
+    raise ValueError("--distribution_strategy=multi_worker_mirrored needs the "
+                     "cluster in the TF_CONFIG environment variable")
+  if name == "multi_worker_mirrored":
+    _check_tf_config(os.environ["TF_CONFIG"])
+  configure_cpu_devices(num_cpu_devices)
+  if name == "tpu":
+    tpu_address = tpu_name or master or ""
+    if tpu_zone or gcp_project:
+      resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+          tpu=tpu_address, zone=tpu_zone, project=gcp_project)
+      tf.config.experimental_connect_to_cluster(resolver)
+      tf.tpu.experimental.initialize_tpu_system(resolver)
+      return tf.distribute.TPUStrategy(resolver)
+    return distribute_utils.get_distribution_strategy(
+        "tpu", tpu_address=tpu_address)
+  if name == "mirrored":
+    gpus = len(tf.config.list_physical_devices("GPU"))
+    if num_gpus is None:
+      num_gpus = gpus
+    if num_gpus == 0:
+      # distribute_utils would mirror over CPU:0 only.
+      devices = [d.name for d in tf.config.list_logical_devices("CPU")]
+      return tf.distribute.MirroredStrategy(devices=devices)
+    return distribute_utils.get_distribution_strategy("mirrored",
+                                                      num_gpus=num_gpus)
+  if name == "one_device":
+    device = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0"
+    return tf.distribute.OneDeviceStrategy(device)
+  return distribute_utils.get_distribution_strategy(name)
+
+
+def _check_tf_config(text):
+  try:
+    config = json.loads(text)
+    config["cluster"]["worker"]  # pylint: disable=pointless-statement
+    config["task"]["index"]  # pylint: disable=pointless-statement
+  except (ValueError, KeyError, TypeError) as e:
+    raise ValueError(
+        "TF_CONFIG must be JSON like {\"cluster\": {\"worker\": [\"host:port\","
+        " ...]}, \"task\": {\"type\": \"worker\", \"index\": 0}}; got "
+        f"{text!r} ({e.__class__.__name__}: {e})") from None
+
+
+def strategy_from_flags(flag_values=None):
+  values = flag_values or flags.FLAGS
+  return create_strategy(values.distribution_strategy, values.use_tpu,
+                         values.tpu_name, values.tpu_zone, values.gcp_project,
+                         values.master, values.num_gpus,
+                         values.num_cpu_devices)
