@@ -3,24 +3,26 @@
 import tensorflow as tf
 
 
+def cross_entropy(logits, labels):
+  """Per-row softmax cross-entropy in float32, the original's one-hot form."""
+  log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
+  one_hot = tf.one_hot(tf.cast(labels, tf.int32),
+                       depth=tf.shape(log_probs)[-1], dtype=tf.float32)
+  return -tf.reduce_sum(log_probs * one_hot, axis=-1)
+
+
 def masked_lm_loss(mlm_logits, masked_lm_ids, masked_lm_weights):
   """Σ w·CE / (Σ w + 1e-5) over all masked positions, as in the original."""
-  log_probs = tf.nn.log_softmax(tf.cast(mlm_logits, tf.float32), axis=-1)
-  one_hot = tf.one_hot(tf.cast(masked_lm_ids, tf.int32),
-                       depth=tf.shape(log_probs)[-1], dtype=tf.float32)
-  per_example_loss = -tf.reduce_sum(log_probs * one_hot, axis=-1)
   weights = tf.cast(masked_lm_weights, tf.float32)
-  numerator = tf.reduce_sum(weights * per_example_loss)
+  numerator = tf.reduce_sum(weights * cross_entropy(mlm_logits, masked_lm_ids))
   denominator = tf.reduce_sum(weights) + 1e-5
   return numerator / denominator
 
 
 def sentence_order_loss(sop_logits, sentence_order_labels):
   """Mean cross-entropy of the SOP (or NSP) classifier."""
-  log_probs = tf.nn.log_softmax(tf.cast(sop_logits, tf.float32), axis=-1)
-  labels = tf.reshape(tf.cast(sentence_order_labels, tf.int32), [-1])
-  one_hot = tf.one_hot(labels, depth=2, dtype=tf.float32)
-  return tf.reduce_mean(-tf.reduce_sum(one_hot * log_probs, axis=-1))
+  labels = tf.reshape(sentence_order_labels, [-1])
+  return tf.reduce_mean(cross_entropy(sop_logits, labels))
 
 
 def pretraining_losses(outputs, masked_lm_ids, masked_lm_weights,

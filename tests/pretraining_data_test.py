@@ -134,7 +134,7 @@ def test_training_pipeline_batches_and_shards(tmp_path):
   sharded = input_pipeline.pretraining_dataset([pattern], 4, SEQ, PRED,
                                                input_context=context, seed=1)
   assert next(iter(sharded))["input_ids"].shape == (4, SEQ)
-  with pytest.raises(ValueError, match="matches no file"):
+  with pytest.raises(ValueError, match="matches no files"):
     input_pipeline.pretraining_dataset([str(tmp_path / "none*")], 1, SEQ, PRED)
 
 
@@ -264,7 +264,7 @@ def test_peak_memory_does_not_grow_with_corpus_size(tmp_path, tokenizer):
 
 
 def test_bad_input(tmp_path):
-  with pytest.raises(documents.InputError, match="matches no file"):
+  with pytest.raises(documents.InputError, match="matches no files"):
     generate(tmp_path, "none", input_file=str(tmp_path / "nothing*.txt"))
   bad = tmp_path / "bad.txt"
   bad.write_bytes(b"fine line\n\nanother\n\xff\xfe broken\n")

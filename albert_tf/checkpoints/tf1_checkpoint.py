@@ -165,7 +165,7 @@ def load_tf1_checkpoint(model, path, init_from_group0=False):
                     unused=unused, skipped_training_state=training_state)
 
 
-def save_tf1_checkpoint(model, path, global_step=None):
+def save_tf1_checkpoint(model, path, global_step=None, update_state=True):
   """Writes the model's weights under the original TF1 names.
 
   Args:
@@ -174,6 +174,9 @@ def save_tf1_checkpoint(model, path, global_step=None):
       directory means <dir>/model.ckpt. The `checkpoint` state file of the
       directory is updated so tf.train.latest_checkpoint finds it.
     global_step: optional int also written as `global_step`, like the original.
+    update_state: whether to point the directory's `checkpoint` file at it
+      (off for side files like model.ckpt-best beside a training run's own
+      checkpoints).
 
   Returns:
     The checkpoint prefix written. Files appear only once complete: they are
@@ -195,7 +198,8 @@ def save_tf1_checkpoint(model, path, global_step=None):
                       shape_and_slices=[""] * len(names), tensors=tensors)
 
   write_checkpoint_atomically(path, write)
-  _write_checkpoint_state(path)
+  if update_state:
+    _write_checkpoint_state(path)
   return path
 
 

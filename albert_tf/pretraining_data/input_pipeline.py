@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from albert_tf.file_patterns import expand_file_patterns
 from albert_tf.pretraining_data.features import feature_spec
 
 
@@ -15,35 +16,54 @@ def decode_record(record, max_seq_length, max_predictions_per_seq):
 
 def pretraining_dataset(file_patterns, batch_size, max_seq_length,
                         max_predictions_per_seq, is_training=True,
-                        input_context=None, num_cpu_threads=4, seed=None):
+                        input_context=None, num_cpu_threads=4, seed=None,
+                        masker=None, flag_name="input_file"):
   """Batches of pretraining features, as the original input_fn builds them.
 
-  Training: files are sharded per input pipeline (tf.distribute), repeated,
-  shuffled, read with parallel interleave and examples shuffled again;
-  batches drop the remainder so every step has the same shape. `batch_size`
-  is the per-replica batch.
+  `file_patterns`: a list of globs, or one comma-separated string.
+  `batch_size` is the per-replica batch.
+
+  Training: files are shuffled, read with a parallel (deterministic when
+  seeded) interleave, examples shuffled again and repeated; batches drop the
+  remainder so every step has the same shape. `masker` (a DynamicMasker)
+  re-masks every epoch. With several input pipelines (multi-worker), every
+  pipeline reads the same seeded stream and keeps its own replicas' batches
+  of each step, so a step sees the same global batch whatever the number of
+  workers and replicas — what makes runs comparable across strategies.
+
+  Evaluation reads each file once, in order; pipelines split the files.
   """
-  files = []
-  for pattern in file_patterns:
-    matched = tf.io.gfile.glob(pattern)
-    if not matched:
-      raise ValueError(f"input file pattern {pattern!r} matches no file")
-    files.extend(sorted(matched))
+  if isinstance(file_patterns, str):
+    file_patterns = [file_patterns]
+  files = expand_file_patterns(",".join(file_patterns), flag_name)
   dataset = tf.data.Dataset.from_tensor_slices(tf.constant(files))
-  if input_context is not None and input_context.num_input_pipelines > 1:
-    dataset = dataset.shard(input_context.num_input_pipelines,
-                            input_context.input_pipeline_id)
-  if is_training:
-    dataset = dataset.repeat().shuffle(len(files), seed=seed)
-    dataset = dataset.interleave(
-        tf.data.TFRecordDataset,
-        cycle_length=max(1, min(num_cpu_threads, len(files))),
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None)
-    dataset = dataset.shuffle(100, seed=seed)
-  else:
-    dataset = tf.data.TFRecordDataset(dataset)
+  pipelines = input_context.num_input_pipelines if input_context else 1
+  if not is_training:
+    if pipelines > 1:
+      dataset = dataset.shard(pipelines, input_context.input_pipeline_id)
+    return tf.data.TFRecordDataset(dataset).map(
+        lambda r: decode_record(r, max_seq_length, max_predictions_per_seq),
+        num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(
+            tf.data.AUTOTUNE)
+
+  if masker is None:
+    dataset = dataset.repeat()
+  dataset = dataset.shuffle(len(files), seed=seed)
+  dataset = dataset.interleave(
+      tf.data.TFRecordDataset,
+      cycle_length=max(1, min(num_cpu_threads, len(files))),
+      num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None)
+  dataset = dataset.shuffle(100, seed=seed)
   dataset = dataset.map(
       lambda r: decode_record(r, max_seq_length, max_predictions_per_seq),
-      num_parallel_calls=tf.data.AUTOTUNE)
-  return dataset.batch(batch_size, drop_remainder=is_training).prefetch(
-      tf.data.AUTOTUNE)
+      num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None)
+  if masker is not None:
+    dataset = masker.apply(dataset)
+  dataset = dataset.batch(batch_size, drop_remainder=True)
+  if pipelines > 1:
+    replicas_per_pipeline = max(
+        1, input_context.num_replicas_in_sync // pipelines)
+    dataset = dataset.batch(replicas_per_pipeline, drop_remainder=True)
+    dataset = dataset.shard(pipelines, input_context.input_pipeline_id)
+    dataset = dataset.unbatch()
+  return dataset.prefetch(tf.data.AUTOTUNE)

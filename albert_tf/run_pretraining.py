@@ -1,0 +1,436 @@
+r"""Pretrains ALBERT (MLM + SOP) with the original flags, on any strategy.
+
+  python -m albert_tf.run_pretraining --flagfile=run_scripts/pretrain_base_tpu.flags
+
+Same flags, defaults and math as the original run_pretraining.py (LAMB or
+AdamW, warmup + polynomial decay, clip 1.0), run by orbit on tf.distribute:
+`iterations_per_loop` steps per tf.function call, `train_batch_size` is the
+global batch. Training resumes by itself from the newest checkpoint in
+--output_dir (model weights, optimizer slots, step and input position), so a
+preempted job is restarted with the same command.
+
+Writes to --output_dir:
+  model.ckpt-<step>     TF2 training checkpoints (keep_checkpoint_max newest)
+  model.ckpt-best       best eval masked_lm_accuracy, ORIGINAL variable names
+  tf1/model.ckpt-<step> the final model, ORIGINAL variable names
+  eval_results.txt, best_checkpoint.json, albert_config.json
+  summaries/{train,eval} TensorBoard: losses, accuracies, learning rate,
+                        examples/s
+"""
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+
+from absl import app
+from absl import flags
+from absl import logging
+import tensorflow as tf
+import tf_keras
+
+from albert_tf import optimization
+from albert_tf.checkpoints import load_checkpoint
+from albert_tf.checkpoints import save_tf1_checkpoint
+from albert_tf.checkpoints import tf1_variable_map
+from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
+from albert_tf.config import AlbertConfig
+from albert_tf.config import AlbertConfigError
+from albert_tf.file_patterns import expand_file_patterns
+from albert_tf.models import AlbertPretrainer
+from albert_tf.pretraining_data.input_pipeline import pretraining_dataset
+from albert_tf.training import distribution
+from albert_tf.training.eval_results import EvalResultsWriter
+from albert_tf.training.pretraining_trainer import PretrainingTrainer
+from albert_tf.training.pretraining_trainer import TrainingDivergedError
+from albert_tf.training.progress import ProgressReporter
+
+FLAGS = flags.FLAGS
+MIXED_PRECISION = ("none", "bfloat16", "float16")
+REQUIRED = ("albert_config_file", "output_dir")
+
+
+class UsageError(ValueError):
+  """A flag, file or record that cannot work; the message says which."""
+
+
+def define_flags():
+  """The original run_pretraining flags (same names and defaults) and ours."""
+  flags.DEFINE_string("albert_config_file", None,
+                      "The ALBERT model config JSON (original format).")
+  flags.DEFINE_string("input_file", None,
+                      "Comma-separated globs of pretraining TFRecords "
+                      "(create_pretraining_data output).")
+  flags.DEFINE_string("eval_input_file", None,
+                      "TFRecords for --do_eval (default: --input_file, as "
+                      "in the original).")
+  flags.DEFINE_string("output_dir", None,
+                      "Where checkpoints, summaries and results go.")
+  flags.DEFINE_string("init_checkpoint", None,
+                      "Initial weights: an original TF1 checkpoint (Google or "
+                      "albert_zh) or one of ours (prefix or directory). Used "
+                      "only when --output_dir has no checkpoint yet.")
+  flags.DEFINE_bool("init_from_group0", False,
+                    "Initialise every group from group_0 of init_checkpoint.")
+  flags.DEFINE_integer("max_seq_length", 512,
+                       "Sequence length of the records.")
+  flags.DEFINE_integer("max_predictions_per_seq", 20,
+                       "Masked positions per record.")
+  flags.DEFINE_bool("do_train", False, "Whether to train.")
+  flags.DEFINE_bool("do_eval", False, "Whether to evaluate.")
+  flags.DEFINE_integer("train_batch_size", 4096,
+                       "Global training batch, split across replicas.")
+  flags.DEFINE_integer("eval_batch_size", 64, "Global eval batch.")
+  flags.DEFINE_enum("optimizer", "lamb", optimization.OPTIMIZERS,
+                    "lamb or adamw, with the original's math.")
+  flags.DEFINE_float("learning_rate", 0.00176, "Peak learning rate.")
+  flags.DEFINE_float("poly_power", 1.0, "Power of the polynomial decay.")
+  flags.DEFINE_integer("num_train_steps", 125000, "Training steps.")
+  flags.DEFINE_integer("num_warmup_steps", 3125, "Linear warmup steps.")
+  flags.DEFINE_integer("start_warmup_step", 0, "Step warmup starts at.")
+  flags.DEFINE_integer("save_checkpoints_steps", 5000,
+                       "Checkpoint (and, with --do_eval, evaluate) every "
+                       "this many steps.")
+  flags.DEFINE_integer("keep_checkpoint_max", 5, "Checkpoints to keep.")
+  flags.DEFINE_integer("iterations_per_loop", 1000,
+                       "Steps per tf.function call (and per progress line).")
+  flags.DEFINE_integer("max_eval_steps", 100, "Maximum eval batches.")
+  distribution.define_distribution_flags()
+  flags.DEFINE_bool("use_xla", False, "Compile the training step with XLA.")
+  flags.DEFINE_enum("mixed_precision", "none", MIXED_PRECISION,
+                    "Compute dtype: bfloat16 (TPU, recent CPUs/GPUs) or "
+                    "float16 (GPUs; with dynamic loss scaling). Weights stay "
+                    "float32.")
+  flags.DEFINE_bool("dynamic_masking", False,
+                    "Re-mask every epoch in the input pipeline; needs data "
+                    "written with --masked_lm_prob=0 and --spm_model_file or "
+                    "--vocab_file.")
+  flags.DEFINE_string("spm_model_file", None,
+                      "SentencePiece model (--dynamic_masking only).")
+  flags.DEFINE_string("vocab_file", None,
+                      "WordPiece vocab (--dynamic_masking only).")
+  flags.DEFINE_float("masked_lm_prob", 0.15, "Dynamic masking probability.")
+  flags.DEFINE_integer("ngram", 3, "Dynamic masking: maximum n-gram.")
+  flags.DEFINE_bool("do_whole_word_mask", True, "Dynamic masking: whole "
+                    "words.")
+  flags.DEFINE_bool("favor_shorter_ngram", True, "Dynamic masking: favor "
+                    "shorter n-grams.")
+  flags.DEFINE_integer("seed", 12345, "Seed of initialisation and input "
+                       "order; the same seed gives the same run.")
+
+
+# -- checking the request --------------------------------------------------
+
+
+def check_flags(values):
+  """Raises UsageError for flag combinations that cannot work."""
+  missing = [f"--{name}" for name in REQUIRED if not getattr(values, name)]
+  if not values.do_train and not values.do_eval:
+    missing.append("--do_train and/or --do_eval")
+  if not values.input_file:
+    missing.append("--input_file")
+  if missing:
+    raise UsageError(f"missing required flags: {', '.join(missing)}")
+  positive = ("train_batch_size", "eval_batch_size", "num_train_steps",
+              "save_checkpoints_steps", "keep_checkpoint_max",
+              "iterations_per_loop", "max_eval_steps", "max_seq_length",
+              "max_predictions_per_seq")
+  for name in positive:
+    if getattr(values, name) <= 0:
+      raise UsageError(f"--{name} must be positive, got "
+                       f"{getattr(values, name)}")
+  if values.num_warmup_steps < 0 or values.start_warmup_step < 0:
+    raise UsageError("--num_warmup_steps and --start_warmup_step must not "
+                     "be negative")
+  if values.start_warmup_step >= values.num_train_steps:
+    raise UsageError(f"--start_warmup_step ({values.start_warmup_step}) must "
+                     f"be below --num_train_steps ({values.num_train_steps})")
+  if values.dynamic_masking and not (values.spm_model_file or
+                                     values.vocab_file):
+    raise UsageError("--dynamic_masking needs --spm_model_file or "
+                     "--vocab_file (for the [CLS]/[SEP]/[MASK] ids)")
+
+
+def read_config(path, max_seq_length):
+  try:
+    config = AlbertConfig.from_json_file(path)
+  except (AlbertConfigError, OSError, ValueError) as e:
+    raise UsageError(f"--albert_config_file {path}: {e}") from None
+  if max_seq_length > config.max_position_embeddings:
+    raise UsageError(
+        f"--max_seq_length={max_seq_length} exceeds max_position_embeddings="
+        f"{config.max_position_embeddings} of --albert_config_file {path}")
+  return config
+
+
+def check_records(files, flag_name, max_seq_length, max_predictions_per_seq,
+                  vocab_size):
+  """Reads the first record of every file: format and lengths must fit."""
+  expected = {"input_ids": max_seq_length, "input_mask": max_seq_length,
+              "segment_ids": max_seq_length,
+              "masked_lm_positions": max_predictions_per_seq,
+              "masked_lm_ids": max_predictions_per_seq,
+              "masked_lm_weights": max_predictions_per_seq,
+              "next_sentence_labels": 1}
+  flag_of = {"input_ids": "max_seq_length", "input_mask": "max_seq_length",
+             "segment_ids": "max_seq_length",
+             "masked_lm_positions": "max_predictions_per_seq",
+             "masked_lm_ids": "max_predictions_per_seq",
+             "masked_lm_weights": "max_predictions_per_seq"}
+  for path in files:
+    try:
+      record = next(iter(tf.data.TFRecordDataset(path).take(1)), None)
+    except tf.errors.OpError as e:
+      raise UsageError(f"--{flag_name} file {path} is not a readable "
+                       f"TFRecord file: {e.message}") from None
+    if record is None:
+      raise UsageError(f"--{flag_name} file {path} holds no records")
+    example = tf.train.Example()
+    try:
+      example.ParseFromString(record.numpy())
+    except Exception as e:  # pylint: disable=broad-except  # protobuf DecodeError
+      raise UsageError(f"--{flag_name} file {path}: the first record is not "
+                       f"a tf.train.Example ({e})") from None
+    features = example.features.feature
+    for name, length in expected.items():
+      if name not in features:
+        raise UsageError(
+            f"--{flag_name} file {path}: records have no `{name}` feature "
+            "(expected create_pretraining_data output)")
+      feature = features[name]
+      values = (feature.int64_list.value or feature.float_list.value)
+      if len(values) != length:
+        raise UsageError(
+            f"--{flag_name} file {path}: `{name}` has {len(values)} values "
+            f"but --{flag_of.get(name, name)} asks for {length}; pass the "
+            "value the data was created with")
+    top = max(features["input_ids"].int64_list.value)
+    if top >= vocab_size:
+      raise UsageError(
+          f"--{flag_name} file {path}: token id {top} does not fit the "
+          f"config's vocab_size {vocab_size} (data made with another "
+          "vocabulary?)")
+
+
+# -- building the run ---------------------------------------------------------
+
+
+def set_mixed_precision(mode):
+  policy = {"none": "float32", "bfloat16": "mixed_bfloat16",
+            "float16": "mixed_float16"}[mode]
+  tf_keras.mixed_precision.set_global_policy(policy)
+
+
+def make_masker(values, config):
+  """The DynamicMasker for --dynamic_masking, or None."""
+  if not values.dynamic_masking:
+    return None
+  from albert_tf.pretraining_data.dynamic_masking import DynamicMasker  # pylint: disable=g-import-not-at-top
+  from albert_tf.pretraining_data.masking import MaskingConfig  # pylint: disable=g-import-not-at-top
+  from albert_tf.tokenization import FullTokenizer  # pylint: disable=g-import-not-at-top
+  tokenizer = FullTokenizer(values.vocab_file, spm_model_file=values.spm_model_file)
+  ids = tokenizer.vocab
+  masking = MaskingConfig(values.masked_lm_prob,
+                          values.max_predictions_per_seq, values.ngram,
+                          values.do_whole_word_mask,
+                          values.favor_shorter_ngram)
+  return DynamicMasker(masking, config.vocab_size, ids["[CLS]"], ids["[SEP]"],
+                       ids["[MASK]"], seed=values.seed)
+
+
+def is_chief(strategy):
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if resolver is None or not resolver.cluster_spec().as_dict():
+    return True
+  return resolver.task_type in ("chief", None) or (
+      resolver.task_type == "worker" and resolver.task_id == 0 and
+      "chief" not in resolver.cluster_spec().as_dict())
+
+
+def dataset_fns(values, strategy, masker):
+  replicas = strategy.num_replicas_in_sync
+  for name, batch in (("train_batch_size", values.train_batch_size),
+                      ("eval_batch_size", values.eval_batch_size)):
+    if batch % replicas:
+      raise UsageError(f"--{name}={batch} is not divisible by the "
+                       f"{replicas} replicas of the strategy")
+
+  def train_fn(context):
+    return pretraining_dataset(
+        values.input_file, values.train_batch_size // replicas,
+        values.max_seq_length, values.max_predictions_per_seq,
+        is_training=True, input_context=context, seed=values.seed,
+        masker=masker, flag_name="input_file")
+
+  eval_file = values.eval_input_file or values.input_file
+
+  def eval_fn(context):
+    return pretraining_dataset(
+        eval_file, values.eval_batch_size // replicas, values.max_seq_length,
+        values.max_predictions_per_seq, is_training=False,
+        input_context=context, flag_name="eval_input_file").take(
+            values.max_eval_steps)
+
+  return train_fn, eval_fn
+
+
+def initializer(model, values, print_fn):
+  """init_fn for a fresh run: load --init_checkpoint into the model."""
+  def init():
+    if not values.init_checkpoint:
+      print_fn("initialised from scratch (seed "
+               f"{values.seed}); no --init_checkpoint")
+      return
+    try:
+      report = load_checkpoint(model, values.init_checkpoint,
+                               init_from_group0=values.init_from_group0)
+    except (CheckpointMismatchError, FileNotFoundError, ValueError) as e:
+      raise UsageError(f"--init_checkpoint {values.init_checkpoint}: {e}"
+                       ) from None
+    print_fn(f"initialised from --init_checkpoint: {report}")
+  return init
+
+
+class _ToInfoLog(io.TextIOBase):
+  """Sends what orbit prints (multi-line dicts) to the INFO log instead."""
+
+  def write(self, text):
+    if text.strip():
+      logging.info(text.rstrip())
+    return len(text)
+
+
+def run(values, print_fn=None):
+  """The whole job; returns the final train and eval outputs."""
+  if print_fn is None:
+    stdout = sys.stdout
+    print_fn = lambda line: print(line, file=stdout, flush=True)
+  with contextlib.redirect_stdout(_ToInfoLog()):
+    return _run(values, print_fn)
+
+
+def _run(values, print_fn):
+  check_flags(values)
+  config = read_config(values.albert_config_file, values.max_seq_length)
+  for flag_name in ("input_file", "eval_input_file"):
+    pattern = getattr(values, flag_name)
+    if pattern and (flag_name == "input_file" or values.do_eval):
+      files = expand_file_patterns(pattern, flag_name, error=UsageError)
+      check_records(files, flag_name, values.max_seq_length,
+                    values.max_predictions_per_seq, config.vocab_size)
+  try:
+    strategy = distribution.strategy_from_flags(values)
+  except ValueError as e:
+    raise UsageError(str(e)) from None
+  chief = is_chief(strategy)
+  output_dir = values.output_dir
+  # Non-chief workers of a cluster save too (collectives), but elsewhere.
+  checkpoint_dir = output_dir if chief else tempfile.mkdtemp(
+      prefix="albert_worker_ckpt_")
+  tf.io.gfile.makedirs(output_dir)
+  if chief:
+    config.to_json_file(os.path.join(output_dir, "albert_config.json"))
+  set_mixed_precision(values.mixed_precision)
+  tf_keras.utils.set_random_seed(values.seed)
+  masker = make_masker(values, config)
+  train_fn, eval_fn = dataset_fns(values, strategy, masker)
+
+  with strategy.scope():
+    model = AlbertPretrainer(config)
+    names = {v.ref(): name for name, v in tf1_variable_map(model).items()}
+    optimizer = optimization.create_optimizer(
+        values.optimizer, values.learning_rate, values.num_train_steps,
+        values.num_warmup_steps, values.start_warmup_step, values.poly_power,
+        variable_names=names)
+    if values.mixed_precision == "float16":
+      optimizer = tf_keras.mixed_precision.LossScaleOptimizer(optimizer)
+    # Slots exist before a restore, so resuming restores them too.
+    optimizer.build(model.trainable_variables)
+
+  trainer = PretrainingTrainer(
+      strategy, model, optimizer, values.train_batch_size,
+      train_dataset_fn=train_fn if values.do_train else None,
+      eval_dataset_fn=eval_fn if values.do_eval else None,
+      use_xla=values.use_xla)
+  global_step = optimizer.iterations
+  tracked = {"model": model, "optimizer": optimizer}
+  if values.do_train:
+    tracked["train_iterator"] = trainer.train_iterator
+  checkpoint = tf.train.Checkpoint(**tracked)
+  manager = tf.train.CheckpointManager(
+      checkpoint, checkpoint_dir, max_to_keep=values.keep_checkpoint_max,
+      checkpoint_name="model.ckpt", step_counter=global_step,
+      checkpoint_interval=values.save_checkpoints_steps,
+      init_fn=initializer(model, values, print_fn))
+  if manager.latest_checkpoint:
+    print_fn(f"resuming from {manager.latest_checkpoint}")
+
+  import orbit  # pylint: disable=g-import-not-at-top
+  summaries = os.path.join(output_dir, "summaries")
+  progress = ProgressReporter(global_step, values.num_train_steps, print_fn)
+  results = EvalResultsWriter(output_dir, global_step, model,
+                              is_chief=chief, print_fn=print_fn)
+  controller = orbit.Controller(
+      strategy=strategy,
+      trainer=trainer if values.do_train else None,
+      evaluator=trainer if values.do_eval else None,
+      global_step=global_step,
+      steps_per_loop=values.iterations_per_loop,
+      checkpoint_manager=manager,
+      summary_dir=os.path.join(summaries, "train") if chief else None,
+      eval_summary_dir=os.path.join(summaries, "eval") if chief else None,
+      train_actions=[progress], eval_actions=[results])
+
+  eval_output = None
+  if values.do_train and values.do_eval:
+    controller.train_and_evaluate(
+        train_steps=values.num_train_steps, eval_steps=-1,
+        eval_interval=values.save_checkpoints_steps)
+    eval_output = results.best
+  elif values.do_train:
+    controller.train(values.num_train_steps)
+  else:
+    eval_output = controller.evaluate(steps=-1)
+
+  if values.do_train and chief:
+    step = int(global_step.numpy())
+    final = save_tf1_checkpoint(
+        model, os.path.join(output_dir, "tf1", f"model.ckpt-{step}"),
+        global_step=step)
+    print_fn(f"wrote the final model with the original variable names: "
+             f"{final}")
+  if chief:
+    print_fn(f"outputs in {output_dir}: checkpoints model.ckpt-*, "
+             f"TensorBoard logs {summaries} (tensorboard --logdir "
+             f"{summaries})" + (", eval_results.txt, model.ckpt-best"
+                                if values.do_eval else ""))
+  return trainer.last_train_output, eval_output
+
+
+def main(argv):
+  if len(argv) > 1:
+    print(f"error: unexpected arguments {argv[1:]}", file=sys.stderr)
+    return 2
+  logging.set_verbosity(logging.WARNING)
+  try:
+    run(FLAGS)
+  except (UsageError, TrainingDivergedError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 1
+  except tf.errors.DataLossError as e:
+    print(f"error: corrupt record in the input TFRecords (--input_file / "
+          f"--eval_input_file): {e.message.splitlines()[0]}; the last good "
+          "checkpoint is kept", file=sys.stderr)
+    return 1
+  except tf.errors.InvalidArgumentError as e:
+    first = e.message.splitlines()[0] if e.message else str(e)
+    print(f"error: the input data does not fit the flags or config: {first}; "
+          "the last good checkpoint is kept", file=sys.stderr)
+    return 1
+  return 0
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)

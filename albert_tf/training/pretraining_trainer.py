@@ -1,0 +1,263 @@
+"""The pretraining train and eval steps, as an orbit trainer/evaluator.
+
+orbit runs `iterations_per_loop` train steps per tf.function call (a
+tf.while_loop), like TPUEstimator. The loss is the original MLM + SOP loss
+over the GLOBAL batch: every replica adds its share, Σw·CE / (Σ_global w +
+1e-5) and Σ CE / global_batch, and the optimizer sums the replicas'
+gradients. On one device this is exactly the original formula; on many it
+is the same number, so trajectories agree across strategies.
+"""
+
+import math
+import time
+
+import orbit
+import tensorflow as tf
+import tf_keras
+
+from albert_tf.losses import cross_entropy
+
+TRAIN_METRICS = ("total_loss", "mlm_loss", "sop_loss", "masked_lm_accuracy",
+                 "sentence_order_accuracy")
+EVAL_METRICS = ("masked_lm_accuracy", "masked_lm_loss",
+                "sentence_order_accuracy", "sentence_order_loss", "loss")
+
+
+class TrainingDivergedError(RuntimeError):
+  """The loss became NaN or infinite; no checkpoint of that state is kept."""
+
+
+def _model_inputs(features):
+  return {"input_word_ids": features["input_ids"],
+          "input_mask": features["input_mask"],
+          "input_type_ids": features["segment_ids"],
+          "masked_lm_positions": features["masked_lm_positions"]}
+
+
+def _sentence_order_labels(features):
+  return tf.reshape(features["next_sentence_labels"], [-1])
+
+
+def _correct(logits, labels):
+  return tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32),
+                          tf.cast(labels, tf.int32)), tf.float32)
+
+
+def worker_position(strategy):
+  """(index of this worker, number of workers) in the strategy's cluster."""
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if resolver is None:
+    return 0, 1
+  cluster = resolver.cluster_spec().as_dict()
+  if not cluster or isinstance(strategy, (tf.distribute.TPUStrategy,)):
+    return 0, 1
+  has_chief = "chief" in cluster
+  workers = len(cluster.get("worker", [])) + int(has_chief)
+  if resolver.task_type == "chief":
+    return 0, workers
+  return resolver.task_id + int(has_chief), workers
+
+
+class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
+  """Trains and evaluates an AlbertPretrainer under a tf.distribute strategy.
+
+  Build `model` and `optimizer` inside `strategy.scope()`. `train_dataset_fn`
+  / `eval_dataset_fn` take a tf.distribute.InputContext and return per-replica
+  batches (albert_tf.pretraining_data.input_pipeline.pretraining_dataset).
+  """
+
+  def __init__(self, strategy, model, optimizer, global_batch_size,
+               train_dataset_fn=None, eval_dataset_fn=None, use_xla=False):
+    self.strategy = strategy
+    self.model = model
+    self.optimizer = optimizer
+    self.global_batch_size = global_batch_size
+    self.use_xla = use_xla
+    with strategy.scope():
+      self.train_metrics = {name: tf_keras.metrics.Mean(name, dtype=tf.float32)
+                            for name in TRAIN_METRICS}
+      self.eval_metrics = {name: tf_keras.metrics.Mean(name, dtype=tf.float32)
+                           for name in EVAL_METRICS}
+    self._forward_backward = tf.function(self._local_loss_and_gradients,
+                                         jit_compile=use_xla)
+    self.worker_index, self.num_workers = worker_position(strategy)
+    self.local_replicas = strategy.num_replicas_in_sync // self.num_workers
+    self._train_iter = None
+    train_dataset = None
+    if train_dataset_fn is not None:
+      train_dataset = self._make_train_input(train_dataset_fn)
+    orbit.StandardTrainer.__init__(
+        self, train_dataset,
+        options=orbit.StandardTrainerOptions(use_tf_while_loop=True))
+    if train_dataset is not None:
+      # Created now (not lazily by orbit) so checkpoints can hold its state.
+      self._train_iter = iter(train_dataset)
+    if eval_dataset_fn is not None:
+      orbit.StandardEvaluator.__init__(
+          self, strategy.distribute_datasets_from_function(eval_dataset_fn),
+          options=orbit.StandardEvaluatorOptions(use_tf_while_loop=False))
+    self._loop_started = None
+    self.last_train_output = {}
+
+  def _make_train_input(self, dataset_fn):
+    """A host dataset of this worker's step batches, or a distributed one.
+
+    Off TPU, a plain tf.data iterator feeds the step and the step hands each
+    local replica its slice: a plain iterator can be checkpointed, so a
+    resumed run continues from the exact input position (a
+    tf.distribute iterator cannot be saved). TPUs keep the distributed
+    dataset for infeed; there a resumed run restarts the input stream, as
+    TPUEstimator did.
+    """
+    if self.is_tpu:
+      return self.strategy.distribute_datasets_from_function(dataset_fn)
+    context = tf.distribute.InputContext(
+        num_input_pipelines=self.num_workers,
+        input_pipeline_id=self.worker_index,
+        num_replicas_in_sync=self.strategy.num_replicas_in_sync)
+    with tf.device("CPU:0"):
+      return dataset_fn(context).batch(self.local_replicas,
+                                       drop_remainder=True)
+
+  @property
+  def is_tpu(self):
+    return isinstance(self.strategy, (tf.distribute.TPUStrategy,
+                                      tf.distribute.experimental.TPUStrategy))
+
+  @property
+  def train_iterator(self):
+    """The checkpointable input iterator (None on TPU)."""
+    return None if self.is_tpu else self._train_iter
+
+  def _distribute_step_batch(self, features):
+    if self.is_tpu:
+      return features
+    first = self.worker_index * self.local_replicas
+
+    def replica_slice(context):
+      local = context.replica_id_in_sync_group - first
+      return tf.nest.map_structure(lambda t: t[local], features)
+
+    return self.strategy.experimental_distribute_values_from_function(
+        replica_slice)
+
+  # -- training -------------------------------------------------------------
+
+  def _local_loss_and_gradients(self, features, global_weight_sum):
+    """This replica's share of the global loss, and its gradients."""
+    labels = _sentence_order_labels(features)
+    weights = tf.cast(features["masked_lm_weights"], tf.float32)
+    with tf.GradientTape() as tape:
+      outputs = self.model(_model_inputs(features), training=True)
+      mlm_ce = cross_entropy(outputs["mlm_logits"], features["masked_lm_ids"])
+      sop_ce = cross_entropy(outputs["sop_logits"], labels)
+      mlm_share = tf.reduce_sum(weights * mlm_ce) / (global_weight_sum + 1e-5)
+      sop_share = tf.reduce_sum(sop_ce) / self.global_batch_size
+      loss = mlm_share + sop_share
+      scaled_loss = loss
+      if isinstance(self.optimizer,
+                    tf_keras.mixed_precision.LossScaleOptimizer):
+        scaled_loss = self.optimizer.get_scaled_loss(loss)
+    variables = self.model.trainable_variables
+    gradients = tape.gradient(scaled_loss, variables)
+    if isinstance(self.optimizer,
+                  tf_keras.mixed_precision.LossScaleOptimizer):
+      gradients = self.optimizer.get_unscaled_gradients(gradients)
+    accuracy = {
+        "mlm_correct": _correct(outputs["mlm_logits"],
+                                features["masked_lm_ids"]),
+        "sop_correct": _correct(outputs["sop_logits"], labels),
+    }
+    return (mlm_share, sop_share), gradients, accuracy
+
+  def train_loop_begin(self):
+    for metric in self.train_metrics.values():
+      metric.reset_states()
+    self._loop_started = (time.perf_counter(),
+                          int(self.optimizer.iterations.numpy()))
+
+  def train_step(self, iterator):
+    def step_fn(features):
+      context = tf.distribute.get_replica_context()
+      weights = tf.cast(features["masked_lm_weights"], tf.float32)
+      global_weight_sum = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                             tf.reduce_sum(weights))
+      (mlm_share, sop_share), gradients, accuracy = self._forward_backward(
+          features, global_weight_sum)
+      self.optimizer.apply_gradients(
+          zip(gradients, self.model.trainable_variables))
+      mlm_loss, sop_loss = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                              [mlm_share, sop_share])
+      self.train_metrics["mlm_loss"].update_state(mlm_loss)
+      self.train_metrics["sop_loss"].update_state(sop_loss)
+      self.train_metrics["total_loss"].update_state(mlm_loss + sop_loss)
+      self.train_metrics["masked_lm_accuracy"].update_state(
+          accuracy["mlm_correct"], sample_weight=weights)
+      self.train_metrics["sentence_order_accuracy"].update_state(
+          accuracy["sop_correct"])
+
+    features = self._distribute_step_batch(next(iterator))
+    self.strategy.run(step_fn, args=(features,))
+
+  def train_loop_end(self):
+    output = {name: float(metric.result().numpy())
+              for name, metric in self.train_metrics.items()}
+    step = int(self.optimizer.iterations.numpy())
+    if not all(math.isfinite(output[name]) for name in ("total_loss",
+                                                          "mlm_loss",
+                                                          "sop_loss")):
+      raise TrainingDivergedError(
+          f"the loss is not finite at step {step} (total_loss="
+          f"{output['total_loss']}, mlm_loss={output['mlm_loss']}, "
+          f"sop_loss={output['sop_loss']}); the last good checkpoint is kept. "
+          "Lower --learning_rate, check the data, or use --mixed_precision="
+          "bfloat16 instead of float16.")
+    output["learning_rate"] = float(self.current_learning_rate())
+    started, first_step = self._loop_started
+    seconds = max(time.perf_counter() - started, 1e-9)
+    output["examples_per_second"] = (
+        (step - first_step) * self.global_batch_size / seconds)
+    self.last_train_output = output
+    return output
+
+  def current_learning_rate(self):
+    optimizer = self.optimizer
+    if isinstance(optimizer, tf_keras.mixed_precision.LossScaleOptimizer):
+      optimizer = optimizer.inner_optimizer
+    # The rate the NEXT step uses (the schedule reads the pre-step count).
+    rate = optimizer.learning_rate
+    return rate.numpy() if hasattr(rate, "numpy") else rate
+
+  # -- evaluation -----------------------------------------------------------
+
+  def eval_begin(self):
+    for metric in self.eval_metrics.values():
+      metric.reset_states()
+
+  def eval_step(self, iterator):
+    def step_fn(features):
+      outputs = self.model(_model_inputs(features), training=False)
+      labels = _sentence_order_labels(features)
+      weights = tf.cast(features["masked_lm_weights"], tf.float32)
+      mlm_ce = cross_entropy(outputs["mlm_logits"], features["masked_lm_ids"])
+      sop_ce = cross_entropy(outputs["sop_logits"], labels)
+      metrics = self.eval_metrics
+      metrics["masked_lm_accuracy"].update_state(
+          _correct(outputs["mlm_logits"], features["masked_lm_ids"]),
+          sample_weight=weights)
+      metrics["masked_lm_loss"].update_state(mlm_ce, sample_weight=weights)
+      metrics["sentence_order_accuracy"].update_state(
+          _correct(outputs["sop_logits"], labels))
+      metrics["sentence_order_loss"].update_state(sop_ce)
+      # divide_no_nan: a replica can get an empty last batch.
+      metrics["loss"].update_state(
+          tf.reduce_sum(weights * mlm_ce) / (tf.reduce_sum(weights) + 1e-5) +
+          tf.math.divide_no_nan(tf.reduce_sum(sop_ce),
+                                tf.cast(tf.size(sop_ce), tf.float32)),
+          sample_weight=tf.cast(tf.size(sop_ce) > 0, tf.float32))
+
+    self.strategy.run(step_fn, args=(next(iterator),))
+
+  def eval_end(self):
+    return {name: float(metric.result().numpy())
+            for name, metric in self.eval_metrics.items()}
