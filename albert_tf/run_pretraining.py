@@ -55,69 +55,69 @@ class UsageError(ValueError):
   """A flag, file or record that cannot work; the message says which."""
 
 
-def define_flags():
+def define_flags(flag_values=FLAGS):
   """The original run_pretraining flags (same names and defaults) and ours."""
   flags.DEFINE_string("albert_config_file", None,
-                      "The ALBERT model config JSON (original format).")
+                      "The ALBERT model config JSON (original format).", flag_values=flag_values)
   flags.DEFINE_string("input_file", None,
                       "Comma-separated globs of pretraining TFRecords "
-                      "(create_pretraining_data output).")
+                      "(create_pretraining_data output).", flag_values=flag_values)
   flags.DEFINE_string("eval_input_file", None,
                       "TFRecords for --do_eval (default: --input_file, as "
-                      "in the original).")
+                      "in the original).", flag_values=flag_values)
   flags.DEFINE_string("output_dir", None,
-                      "Where checkpoints, summaries and results go.")
+                      "Where checkpoints, summaries and results go.", flag_values=flag_values)
   flags.DEFINE_string("init_checkpoint", None,
                       "Initial weights: an original TF1 checkpoint (Google or "
                       "albert_zh) or one of ours (prefix or directory). Used "
-                      "only when --output_dir has no checkpoint yet.")
+                      "only when --output_dir has no checkpoint yet.", flag_values=flag_values)
   flags.DEFINE_bool("init_from_group0", False,
-                    "Initialise every group from group_0 of init_checkpoint.")
+                    "Initialise every group from group_0 of init_checkpoint.", flag_values=flag_values)
   flags.DEFINE_integer("max_seq_length", 512,
-                       "Sequence length of the records.")
+                       "Sequence length of the records.", flag_values=flag_values)
   flags.DEFINE_integer("max_predictions_per_seq", 20,
-                       "Masked positions per record.")
-  flags.DEFINE_bool("do_train", False, "Whether to train.")
-  flags.DEFINE_bool("do_eval", False, "Whether to evaluate.")
+                       "Masked positions per record.", flag_values=flag_values)
+  flags.DEFINE_bool("do_train", False, "Whether to train.", flag_values=flag_values)
+  flags.DEFINE_bool("do_eval", False, "Whether to evaluate.", flag_values=flag_values)
   flags.DEFINE_integer("train_batch_size", 4096,
-                       "Global training batch, split across replicas.")
-  flags.DEFINE_integer("eval_batch_size", 64, "Global eval batch.")
+                       "Global training batch, split across replicas.", flag_values=flag_values)
+  flags.DEFINE_integer("eval_batch_size", 64, "Global eval batch.", flag_values=flag_values)
   flags.DEFINE_enum("optimizer", "lamb", optimization.OPTIMIZERS,
-                    "lamb or adamw, with the original's math.")
-  flags.DEFINE_float("learning_rate", 0.00176, "Peak learning rate.")
-  flags.DEFINE_float("poly_power", 1.0, "Power of the polynomial decay.")
-  flags.DEFINE_integer("num_train_steps", 125000, "Training steps.")
-  flags.DEFINE_integer("num_warmup_steps", 3125, "Linear warmup steps.")
-  flags.DEFINE_integer("start_warmup_step", 0, "Step warmup starts at.")
+                    "lamb or adamw, with the original's math.", flag_values=flag_values)
+  flags.DEFINE_float("learning_rate", 0.00176, "Peak learning rate.", flag_values=flag_values)
+  flags.DEFINE_float("poly_power", 1.0, "Power of the polynomial decay.", flag_values=flag_values)
+  flags.DEFINE_integer("num_train_steps", 125000, "Training steps.", flag_values=flag_values)
+  flags.DEFINE_integer("num_warmup_steps", 3125, "Linear warmup steps.", flag_values=flag_values)
+  flags.DEFINE_integer("start_warmup_step", 0, "Step warmup starts at.", flag_values=flag_values)
   flags.DEFINE_integer("save_checkpoints_steps", 5000,
                        "Checkpoint (and, with --do_eval, evaluate) every "
-                       "this many steps.")
-  flags.DEFINE_integer("keep_checkpoint_max", 5, "Checkpoints to keep.")
+                       "this many steps.", flag_values=flag_values)
+  flags.DEFINE_integer("keep_checkpoint_max", 5, "Checkpoints to keep.", flag_values=flag_values)
   flags.DEFINE_integer("iterations_per_loop", 1000,
-                       "Steps per tf.function call (and per progress line).")
-  flags.DEFINE_integer("max_eval_steps", 100, "Maximum eval batches.")
-  distribution.define_distribution_flags()
-  flags.DEFINE_bool("use_xla", False, "Compile the training step with XLA.")
+                       "Steps per tf.function call (and per progress line).", flag_values=flag_values)
+  flags.DEFINE_integer("max_eval_steps", 100, "Maximum eval batches.", flag_values=flag_values)
+  distribution.define_distribution_flags(flag_values)
+  flags.DEFINE_bool("use_xla", False, "Compile the training step with XLA.", flag_values=flag_values)
   flags.DEFINE_enum("mixed_precision", "none", MIXED_PRECISION,
                     "Compute dtype: bfloat16 (TPU, recent CPUs/GPUs) or "
                     "float16 (GPUs; with dynamic loss scaling). Weights stay "
-                    "float32.")
+                    "float32.", flag_values=flag_values)
   flags.DEFINE_bool("dynamic_masking", False,
                     "Re-mask every epoch in the input pipeline; needs data "
                     "written with --masked_lm_prob=0 and --spm_model_file or "
-                    "--vocab_file.")
+                    "--vocab_file.", flag_values=flag_values)
   flags.DEFINE_string("spm_model_file", None,
-                      "SentencePiece model (--dynamic_masking only).")
+                      "SentencePiece model (--dynamic_masking only).", flag_values=flag_values)
   flags.DEFINE_string("vocab_file", None,
-                      "WordPiece vocab (--dynamic_masking only).")
-  flags.DEFINE_float("masked_lm_prob", 0.15, "Dynamic masking probability.")
-  flags.DEFINE_integer("ngram", 3, "Dynamic masking: maximum n-gram.")
+                      "WordPiece vocab (--dynamic_masking only).", flag_values=flag_values)
+  flags.DEFINE_float("masked_lm_prob", 0.15, "Dynamic masking probability.", flag_values=flag_values)
+  flags.DEFINE_integer("ngram", 3, "Dynamic masking: maximum n-gram.", flag_values=flag_values)
   flags.DEFINE_bool("do_whole_word_mask", True, "Dynamic masking: whole "
-                    "words.")
+                    "words.", flag_values=flag_values)
   flags.DEFINE_bool("favor_shorter_ngram", True, "Dynamic masking: favor "
-                    "shorter n-grams.")
+                    "shorter n-grams.", flag_values=flag_values)
   flags.DEFINE_integer("seed", 12345, "Seed of initialisation and input "
-                       "order; the same seed gives the same run.")
+                       "order; the same seed gives the same run.", flag_values=flag_values)
 
 
 # -- checking the request --------------------------------------------------
@@ -383,15 +383,26 @@ def _run(values, print_fn):
       train_actions=[progress], eval_actions=[results])
 
   eval_output = None
-  if values.do_train and values.do_eval:
-    controller.train_and_evaluate(
-        train_steps=values.num_train_steps, eval_steps=-1,
-        eval_interval=values.save_checkpoints_steps)
-    eval_output = results.best
-  elif values.do_train:
-    controller.train(values.num_train_steps)
-  else:
-    eval_output = controller.evaluate(steps=-1)
+  try:
+    if values.do_train and values.do_eval:
+      controller.train_and_evaluate(
+          train_steps=values.num_train_steps, eval_steps=-1,
+          eval_interval=values.save_checkpoints_steps)
+      eval_output = results.best
+    elif values.do_train:
+      controller.train(values.num_train_steps)
+    else:
+      eval_output = controller.evaluate(steps=-1)
+  except tf.errors.DataLossError as e:
+    raise UsageError(
+        "corrupt record in the TFRecords of --input_file / --eval_input_file "
+        f"({e.message.splitlines()[0]}); the last good checkpoint "
+        f"{manager.latest_checkpoint} is kept") from None
+  except tf.errors.InvalidArgumentError as e:
+    raise UsageError(
+        "the input records do not fit the flags or the config "
+        f"({e.message.splitlines()[0]}); the last good checkpoint "
+        f"{manager.latest_checkpoint} is kept") from None
 
   if values.do_train and chief:
     step = int(global_step.numpy())
@@ -417,16 +428,6 @@ def main(argv):
     run(FLAGS)
   except (UsageError, TrainingDivergedError) as e:
     print(f"error: {e}", file=sys.stderr)
-    return 1
-  except tf.errors.DataLossError as e:
-    print(f"error: corrupt record in the input TFRecords (--input_file / "
-          f"--eval_input_file): {e.message.splitlines()[0]}; the last good "
-          "checkpoint is kept", file=sys.stderr)
-    return 1
-  except tf.errors.InvalidArgumentError as e:
-    first = e.message.splitlines()[0] if e.message else str(e)
-    print(f"error: the input data does not fit the flags or config: {first}; "
-          "the last good checkpoint is kept", file=sys.stderr)
     return 1
   return 0
 

@@ -18,26 +18,26 @@ import tensorflow as tf
 STRATEGIES = ("tpu", "mirrored", "multi_worker_mirrored", "one_device", "off")
 
 
-def define_distribution_flags():
+def define_distribution_flags(flag_values=flags.FLAGS):
   """The original TPU flags plus the TF2 strategy choice."""
   flags.DEFINE_enum(
       "distribution_strategy", None, STRATEGIES,
       "tf.distribute strategy. Default: tpu with --use_tpu, else mirrored when "
       "there are GPUs or --num_cpu_devices > 1, else one_device. "
-      "multi_worker_mirrored reads the cluster from TF_CONFIG.")
-  flags.DEFINE_bool("use_tpu", False, "Whether to use TPU (original flag).")
+      "multi_worker_mirrored reads the cluster from TF_CONFIG.", flag_values=flag_values)
+  flags.DEFINE_bool("use_tpu", False, "Whether to use TPU (original flag).", flag_values=flag_values)
   flags.DEFINE_string("tpu_name", None, "The Cloud TPU name or grpc:// "
-                      "address (original flag).")
-  flags.DEFINE_string("tpu_zone", None, "GCE zone of the Cloud TPU.")
-  flags.DEFINE_string("gcp_project", None, "GCP project of the Cloud TPU.")
+                      "address (original flag).", flag_values=flag_values)
+  flags.DEFINE_string("tpu_zone", None, "GCE zone of the Cloud TPU.", flag_values=flag_values)
+  flags.DEFINE_string("gcp_project", None, "GCP project of the Cloud TPU.", flag_values=flag_values)
   flags.DEFINE_string("master", None, "TensorFlow master URL (original "
-                      "flag); used as the TPU address when tpu_name is unset.")
+                      "flag); used as the TPU address when tpu_name is unset.", flag_values=flag_values)
   flags.DEFINE_integer("num_tpu_cores", 8, "TPU cores (original flag; the "
-                       "TPU strategy discovers the topology itself).")
+                       "TPU strategy discovers the topology itself).", flag_values=flag_values)
   flags.DEFINE_integer("num_gpus", None, "GPUs to use with mirrored (default: "
-                       "all visible).")
+                       "all visible).", flag_values=flag_values)
   flags.DEFINE_integer("num_cpu_devices", 1, "Split the host CPU into this "
-                       "many logical devices (mirrored without GPUs).")
+                       "many logical devices (mirrored without GPUs).", flag_values=flag_values)
 
 
 def resolve_strategy_name(distribution_strategy, use_tpu, num_gpus,
