@@ -266,11 +266,15 @@ def dataset_fns(values, strategy, masker):
   eval_file = values.eval_input_file or values.input_file
 
   def eval_fn(context):
+    # max_eval_steps counts global steps; a pipeline feeds this many
+    # per-replica batches per step.
+    per_step = max(1, context.num_replicas_in_sync //
+                   context.num_input_pipelines)
     return pretraining_dataset(
         eval_file, values.eval_batch_size // replicas, values.max_seq_length,
         values.max_predictions_per_seq, is_training=False,
         input_context=context, flag_name="eval_input_file").take(
-            values.max_eval_steps)
+            values.max_eval_steps * per_step)
 
   return train_fn, eval_fn
 
@@ -312,6 +316,12 @@ def run(values, print_fn=None):
 
 def _run(values, print_fn):
   check_flags(values)
+  try:
+    # Before TensorFlow runs anything: logical devices and multi-worker
+    # collectives can only be set up at startup.
+    strategy = distribution.strategy_from_flags(values)
+  except (ValueError, RuntimeError) as e:
+    raise UsageError(str(e)) from None
   config = read_config(values.albert_config_file, values.max_seq_length)
   for flag_name in ("input_file", "eval_input_file"):
     pattern = getattr(values, flag_name)
@@ -319,10 +329,6 @@ def _run(values, print_fn):
       files = expand_file_patterns(pattern, flag_name, error=UsageError)
       check_records(files, flag_name, values.max_seq_length,
                     values.max_predictions_per_seq, config.vocab_size)
-  try:
-    strategy = distribution.strategy_from_flags(values)
-  except ValueError as e:
-    raise UsageError(str(e)) from None
   chief = is_chief(strategy)
   output_dir = values.output_dir
   # Non-chief workers of a cluster save too (collectives), but elsewhere.

@@ -22,7 +22,8 @@ PACKAGE_LIBRARIES = {
 }
 ENTRY_POINTS = ("convert_checkpoint", "describe", "benchmark",
                 "train_sentencepiece", "tokenizer_benchmark",
-                "create_pretraining_data", "pretraining_data_benchmark")
+                "create_pretraining_data", "pretraining_data_benchmark",
+                "run_pretraining", "quickstart")
 
 
 def parse_build(text):
@@ -42,6 +43,8 @@ def parse_build(text):
       "py_library": rule("py_library"),
       "py_binary": rule("py_binary"),
       "py_test": rule("py_test"),
+      "glob": lambda patterns: sorted(
+          f for p in patterns for f in project_files(p)),
   }
   exec(compile(text, "BUILD", "exec"), namespace)  # pylint: disable=exec-used
   return rules

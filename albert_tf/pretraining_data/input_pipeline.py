@@ -32,19 +32,28 @@ def pretraining_dataset(file_patterns, batch_size, max_seq_length,
   workers and replicas — what makes runs comparable across strategies.
 
   Evaluation reads each file once, in order; pipelines split the files.
+  Its batches drop the remainder too (as the original's on TPU), and come in
+  whole steps, so no replica is handed an empty batch.
   """
   if isinstance(file_patterns, str):
     file_patterns = [file_patterns]
   files = expand_file_patterns(",".join(file_patterns), flag_name)
   dataset = tf.data.Dataset.from_tensor_slices(tf.constant(files))
   pipelines = input_context.num_input_pipelines if input_context else 1
+  replicas_per_pipeline = max(
+      1, input_context.num_replicas_in_sync // pipelines) if (
+          input_context) else 1
   if not is_training:
     if pipelines > 1:
       dataset = dataset.shard(pipelines, input_context.input_pipeline_id)
-    return tf.data.TFRecordDataset(dataset).map(
+    dataset = tf.data.TFRecordDataset(dataset).map(
         lambda r: decode_record(r, max_seq_length, max_predictions_per_seq),
-        num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(
-            tf.data.AUTOTUNE)
+        num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size,
+                                                   drop_remainder=True)
+    if replicas_per_pipeline > 1:
+      dataset = dataset.batch(replicas_per_pipeline,
+                              drop_remainder=True).unbatch()
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
   if masker is None:
     dataset = dataset.repeat()
@@ -61,8 +70,6 @@ def pretraining_dataset(file_patterns, batch_size, max_seq_length,
     dataset = masker.apply(dataset)
   dataset = dataset.batch(batch_size, drop_remainder=True)
   if pipelines > 1:
-    replicas_per_pipeline = max(
-        1, input_context.num_replicas_in_sync // pipelines)
     dataset = dataset.batch(replicas_per_pipeline, drop_remainder=True)
     dataset = dataset.shard(pipelines, input_context.input_pipeline_id)
     dataset = dataset.unbatch()

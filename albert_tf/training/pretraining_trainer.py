@@ -224,7 +224,7 @@ class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
     optimizer = self.optimizer
     if isinstance(optimizer, tf_keras.mixed_precision.LossScaleOptimizer):
       optimizer = optimizer.inner_optimizer
-    # The rate the NEXT step uses (the schedule reads the pre-step count).
+    # tf_keras reports the rate the latest step used.
     rate = optimizer.learning_rate
     return rate.numpy() if hasattr(rate, "numpy") else rate
 

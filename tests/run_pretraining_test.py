@@ -1,0 +1,347 @@
+"""run_pretraining: training, strategies, resume, init and bad input."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+from absl import flags
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from albert_tf import run_pretraining
+from cli_helpers import run_module
+from reference_data import PROJECT_ROOT
+import reference_data as ref
+
+SEQ = 32
+PRED = 5
+# Dropout 0 (as in every v2 config): a resumed run then replays exactly.
+TINY_CONFIG = {
+    "attention_probs_dropout_prob": 0.0, "embedding_size": 16,
+    "hidden_act": "gelu", "hidden_dropout_prob": 0.0, "hidden_size": 32,
+    "initializer_range": 0.02, "inner_group_num": 1, "intermediate_size": 64,
+    "max_position_embeddings": 64, "num_attention_heads": 4,
+    "num_hidden_groups": 1, "num_hidden_layers": 2, "type_vocab_size": 2,
+    "vocab_size": 120}
+
+
+def _ints(values):
+  return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+
+
+def write_records(path, count, seed, seq=SEQ, pred=PRED, vocab=120):
+  """Learnable records: runs of consecutive ids from a narrow range."""
+  rng = np.random.default_rng(seed)
+  with tf.io.TFRecordWriter(path) as writer:
+    for _ in range(count):
+      start = int(rng.integers(5, 15))
+      ids = (np.arange(start, start + seq) % (vocab - 5)) + 5
+      ids[0], ids[seq // 2], ids[-1] = 2, 3, 3
+      positions = np.sort(rng.choice(np.arange(1, seq - 1), pred, False))
+      labels = ids[positions].copy()
+      ids[positions] = 4
+      order = int(rng.integers(0, 2))
+      feature = {
+          "input_ids": _ints(ids), "input_mask": _ints([1] * seq),
+          "segment_ids": _ints([0] * (seq // 2 + 1) + [1] * (seq // 2 - 1)),
+          "token_boundary": _ints([1] * seq),
+          "masked_lm_positions": _ints(positions),
+          "masked_lm_ids": _ints(labels),
+          "masked_lm_weights": tf.train.Feature(
+              float_list=tf.train.FloatList(value=[1.0] * pred)),
+          "next_sentence_labels": _ints([order])}
+      writer.write(tf.train.Example(features=tf.train.Features(
+          feature=feature)).SerializeToString())
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+  root = tmp_path_factory.mktemp("pretraining")
+  for shard in range(2):
+    write_records(str(root / f"train-{shard}.tfrecord"), 96, seed=shard)
+  write_records(str(root / "eval.tfrecord"), 40, seed=7)
+  config = root / "albert_config.json"
+  config.write_text(json.dumps(TINY_CONFIG))
+  return root
+
+
+def flag_args(data, output_dir, **overrides):
+  args = {"albert_config_file": data / "albert_config.json",
+          "input_file": data / "train-*",
+          "eval_input_file": data / "eval.tfrecord",
+          "output_dir": output_dir, "do_train": True,
+          "max_seq_length": SEQ, "max_predictions_per_seq": PRED,
+          "train_batch_size": 8, "eval_batch_size": 8,
+          "learning_rate": 0.05, "num_train_steps": 30,
+          "num_warmup_steps": 3, "save_checkpoints_steps": 10,
+          "iterations_per_loop": 5, "max_eval_steps": 5, "seed": 3}
+  args.update(overrides)
+  out = []
+  for name, value in args.items():
+    if value is True:
+      out.append(f"--{name}")
+    elif value is False:
+      out.append(f"--no{name}")
+    elif value is not None:
+      out.append(f"--{name}={value}")
+  return out
+
+
+def parse(args):
+  values = flags.FlagValues()
+  run_pretraining.define_flags(values)
+  values(["run_pretraining", *args])
+  return values
+
+
+def train_in_process(data, output_dir, **overrides):
+  lines = []
+  result = run_pretraining.run(parse(flag_args(data, output_dir, **overrides)),
+                               print_fn=lines.append)
+  return result, lines
+
+
+def step_losses(lines):
+  return [float(line.split("| loss ")[1].split()[0])
+          for line in lines if line.startswith("step ")]
+
+
+def final_weights(output_dir):
+  prefix = tf.train.latest_checkpoint(os.path.join(output_dir, "tf1"))
+  reader = tf.train.load_checkpoint(prefix)
+  return {name: reader.get_tensor(name)
+          for name in reader.get_variable_to_shape_map()
+          if name != "global_step"}
+
+
+@pytest.fixture(scope="module")
+def baseline(data, tmp_path_factory):
+  """One uninterrupted single-device run, shared by the comparisons."""
+  output_dir = tmp_path_factory.mktemp("baseline")
+  (train_output, best), lines = train_in_process(data, output_dir,
+                                                 do_eval=True)
+  return output_dir, train_output, best, lines
+
+
+def test_training_reduces_the_loss_and_writes_everything(baseline):
+  output_dir, train_output, best, lines = baseline
+  losses = step_losses(lines)
+  assert len(losses) == 6
+  assert losses[-1] < losses[0] - 0.5, losses
+  # The rate of the last step (step 29 of 30): poly decay 0.05 * (1 - 29/30).
+  assert train_output["learning_rate"] == pytest.approx(0.05 / 30, rel=1e-4)
+  assert any("ETA" in line and "examples/s" in line for line in lines)
+  names = os.listdir(output_dir)
+  assert {"model.ckpt-30.index", "model.ckpt-best.index", "eval_results.txt",
+          "best_checkpoint.json", "albert_config.json"} <= set(names)
+  results = (output_dir / "eval_results.txt").read_text()
+  for key in ("masked_lm_accuracy", "masked_lm_loss",
+              "sentence_order_accuracy", "sentence_order_loss",
+              "global_step = 30"):
+    assert key in results
+  assert best["metric"] == "masked_lm_accuracy"
+  # The best and final checkpoints carry the original names.
+  weights = final_weights(output_dir)
+  assert "bert/embeddings/word_embeddings" in weights
+  assert "cls/predictions/output_bias" in weights
+  best_reader = tf.train.load_checkpoint(str(output_dir / "model.ckpt-best"))
+  assert "bert/pooler/dense/kernel" in best_reader.get_variable_to_shape_map()
+  events = tf.io.gfile.glob(str(output_dir / "summaries" / "train" / "*"))
+  assert events, "no TensorBoard summaries"
+  tags = set()
+  for event in tf.compat.v1.train.summary_iterator(events[0]):
+    tags.update(value.tag for value in event.summary.value)
+  assert {"total_loss", "masked_lm_accuracy", "learning_rate",
+          "examples_per_second"} <= tags
+
+
+def _subprocess_env(**extra):
+  return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+              PYTHONPATH=PROJECT_ROOT, **extra)
+
+
+def test_mirrored_two_devices_matches_one_device(baseline, data, tmp_path):
+  output_dir, _, _, lines = baseline
+  result = run_module("albert_tf.run_pretraining",
+                      *flag_args(data, tmp_path / "mirrored", do_eval=True,
+                                 distribution_strategy="mirrored",
+                                 num_cpu_devices=2))
+  assert result.returncode == 0, result.stderr
+  mirrored = step_losses(result.stdout.splitlines())
+  np.testing.assert_allclose(mirrored, step_losses(lines), atol=2e-4)
+  for name, value in final_weights(output_dir).items():
+    np.testing.assert_allclose(final_weights(tmp_path / "mirrored")[name],
+                               value, atol=2e-4, err_msg=name)
+
+
+def _free_ports(count):
+  sockets = [socket.socket() for _ in range(count)]
+  for s in sockets:
+    s.bind(("localhost", 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+def test_multi_worker_two_processes_match_one_device(baseline, data,
+                                                     tmp_path):
+  output_dir, _, _, lines = baseline
+  workers = [f"localhost:{port}" for port in _free_ports(2)]
+  processes = []
+  for index in range(2):
+    tf_config = json.dumps({"cluster": {"worker": workers},
+                            "task": {"type": "worker", "index": index}})
+    processes.append(subprocess.Popen(
+        [sys.executable, "-m", "albert_tf.run_pretraining",
+         *flag_args(data, tmp_path / "multi_worker",
+                    distribution_strategy="multi_worker_mirrored")],
+        cwd=PROJECT_ROOT, env=_subprocess_env(TF_CONFIG=tf_config),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+  outputs = [p.communicate(timeout=400) for p in processes]
+  for process, (_, stderr) in zip(processes, outputs):
+    assert process.returncode == 0, stderr[-3000:]
+  chief_losses = step_losses(outputs[0][0].splitlines())
+  np.testing.assert_allclose(chief_losses, step_losses(lines), atol=2e-4)
+  for name, value in final_weights(output_dir).items():
+    np.testing.assert_allclose(final_weights(tmp_path / "multi_worker")[name],
+                               value, atol=2e-4, err_msg=name)
+
+
+def test_killed_run_resumes_to_the_same_weights(baseline, data, tmp_path):
+  output_dir, _, _, _ = baseline
+  resumed = tmp_path / "resumed"
+  process = subprocess.Popen(
+      [sys.executable, "-m", "albert_tf.run_pretraining",
+       *flag_args(data, resumed, do_eval=True, iterations_per_loop=1)],
+      cwd=PROJECT_ROOT, env=_subprocess_env(), stdout=subprocess.PIPE,
+      stderr=subprocess.DEVNULL, text=True)
+  for line in process.stdout:
+    if line.startswith("step 12/"):
+      process.send_signal(signal.SIGKILL)
+      break
+  process.wait(timeout=60)
+  assert process.returncode == -signal.SIGKILL
+  assert not (resumed / "tf1").exists()
+  result = run_module("albert_tf.run_pretraining",
+                      *flag_args(data, resumed, do_eval=True))
+  assert result.returncode == 0, result.stderr
+  assert "resuming from" in result.stdout
+  expected = final_weights(output_dir)
+  got = final_weights(resumed)
+  for name, value in expected.items():
+    np.testing.assert_allclose(got[name], value, atol=1e-6, err_msg=name)
+
+
+def test_init_checkpoint_starts_from_the_original_weights(tmp_path):
+  fixture = "google_tiny"
+  config = json.loads(open(ref.config_path(fixture)).read())
+  data = tmp_path / "data"
+  data.mkdir()
+  write_records(str(data / "train.tfrecord"), 16, seed=0, seq=16, pred=3,
+                vocab=config["vocab_size"])
+  (data / "albert_config.json").write_text(json.dumps(config))
+  # Warmup makes step 0's learning rate 0: the single step changes nothing.
+  train_in_process(data, tmp_path / "out", input_file=data / "train.tfrecord",
+                   eval_input_file=None, max_seq_length=16,
+                   max_predictions_per_seq=3, num_train_steps=1,
+                   num_warmup_steps=5,
+                   init_checkpoint=ref.checkpoint_prefix(fixture))
+  original = tf.train.load_checkpoint(ref.checkpoint_prefix(fixture))
+  weights = final_weights(tmp_path / "out")
+  assert len(weights) == 32
+  for name, value in weights.items():
+    np.testing.assert_array_equal(value, original.get_tensor(name),
+                                  err_msg=name)
+
+
+def test_mixed_bfloat16_trains(data, tmp_path):
+  (train_output, _), _ = train_in_process(
+      data, tmp_path / "bf16", mixed_precision="bfloat16", num_train_steps=10)
+  assert np.isfinite(train_output["total_loss"])
+  # Weights stay float32.
+  weights = final_weights(tmp_path / "bf16")
+  assert all(w.dtype == np.float32 for w in weights.values())
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
+  out = tmp_path / "nan"
+  with pytest.raises(run_pretraining.TrainingDivergedError,
+                     match="not finite.*last good checkpoint"):
+    train_in_process(data, out, optimizer="adamw", learning_rate=1e35,
+                     num_warmup_steps=2, iterations_per_loop=1,
+                     save_checkpoints_steps=1)
+  latest = tf.train.latest_checkpoint(str(out))
+  assert latest is not None
+  reader = tf.train.load_checkpoint(latest)
+  floats = [name for name, dtype in reader.get_variable_to_dtype_map().items()
+            if dtype.is_floating]
+  assert len(floats) > 32
+  for name in floats:
+    assert np.isfinite(reader.get_tensor(name)).all(), name
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"albert_config_file": None}, "missing required flags: "
+     "--albert_config_file"),
+    ({"do_train": False}, "--do_train and/or --do_eval"),
+    ({"input_file": "/nonexistent/train-*"},
+     "--input_file pattern '/nonexistent/train-\\*' matches no files"),
+    ({"max_seq_length": 48}, "`input_ids` has 32 values but "
+     "--max_seq_length asks for 48"),
+    ({"max_predictions_per_seq": 4}, "--max_predictions_per_seq asks for 4"),
+    ({"max_seq_length": 128}, "exceeds max_position_embeddings=64"),
+    ({"train_batch_size": 0}, "--train_batch_size must be positive"),
+])
+def test_bad_flags_are_reported(data, tmp_path, overrides, message):
+  with pytest.raises(run_pretraining.UsageError, match=message):
+    train_in_process(data, tmp_path / "out", **overrides)
+  assert not (tmp_path / "out" / "checkpoint").exists()
+
+
+def test_corrupt_records_are_reported(data, tmp_path):
+  garbage = tmp_path / "garbage.tfrecord"
+  garbage.write_bytes(b"this is not a TFRecord file at all" * 10)
+  with pytest.raises(run_pretraining.UsageError,
+                     match="garbage.tfrecord is not a readable TFRecord"):
+    train_in_process(data, tmp_path / "out", input_file=garbage)
+  # A good first record followed by corruption fails during training.
+  broken = tmp_path / "broken.tfrecord"
+  good = (data / "train-0.tfrecord").read_bytes()
+  broken.write_bytes(good[:len(good) // 2] + b"\x00garbage" * 50)
+  with pytest.raises(run_pretraining.UsageError,
+                     match="corrupt record.*last good checkpoint"):
+    train_in_process(data, tmp_path / "out2", input_file=broken,
+                     num_train_steps=200)
+
+
+def test_cli_errors_are_one_clear_line(data, tmp_path):
+  result = run_module("albert_tf.run_pretraining",
+                      *flag_args(data, tmp_path / "out",
+                                 input_file=tmp_path / "none-*"))
+  assert result.returncode == 1
+  assert "error: --input_file pattern" in result.stderr
+  assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("flagfile", sorted(
+    f for f in os.listdir(os.path.join(PROJECT_ROOT, "run_scripts"))
+    if f.endswith(".flags")))
+def test_shipped_flagfiles_parse_and_pass_checks(flagfile):
+  values = parse([f"--flagfile={os.path.join(PROJECT_ROOT, 'run_scripts', flagfile)}"])
+  run_pretraining.check_flags(values)
+  config_file = os.path.join(PROJECT_ROOT, values.albert_config_file)
+  run_pretraining.read_config(config_file, values.max_seq_length)
+  if "tpu" in flagfile:
+    assert values.use_tpu and values.train_batch_size == 4096
+    assert values.learning_rate == pytest.approx(0.00176)
+    assert values.num_train_steps == 125000
+    assert values.num_warmup_steps == 3125
+
+
+if __name__ == "__main__":
+  raise SystemExit(pytest.main([__file__]))
