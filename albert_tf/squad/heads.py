@@ -157,24 +157,28 @@ class SquadV2Head(tf_keras.layers.Layer):
 
 
 def squad_v1_loss(outputs, start_positions, end_positions):
-  """(CE(start) + CE(end)) / 2, each averaged over the batch."""
+  """Per-example (CE(start) + CE(end)) / 2; its batch mean is the original's."""
   start = tf.nn.sparse_softmax_cross_entropy_with_logits(
-      labels=tf.cast(start_positions, tf.int32),
+      labels=tf.reshape(tf.cast(start_positions, tf.int32), [-1]),
       logits=outputs["start_logits"])
   end = tf.nn.sparse_softmax_cross_entropy_with_logits(
-      labels=tf.cast(end_positions, tf.int32), logits=outputs["end_logits"])
-  return (tf.reduce_mean(start) + tf.reduce_mean(end)) / 2.0
+      labels=tf.reshape(tf.cast(end_positions, tf.int32), [-1]),
+      logits=outputs["end_logits"])
+  return (start + end) / 2.0
 
 
 def squad_v2_loss(outputs, start_positions, end_positions, is_impossible):
-  """(NLL(start) + NLL(end)) / 2 + 0.5 · sigmoid CE(cls_logits, impossible)."""
+  """Per-example (NLL(start) + NLL(end)) / 2 + 0.5 · sigmoid CE(cls_logits).
+
+  The batch mean is the original's loss (each term was a batch mean).
+  """
   def nll(log_probs, positions):
     positions = tf.reshape(tf.cast(positions, tf.int32), [-1])
-    return -tf.reduce_mean(tf.gather(log_probs, positions, batch_dims=1))
+    return -tf.gather(log_probs, positions, batch_dims=1)
 
   span = (nll(outputs["start_log_probs"], start_positions) +
           nll(outputs["end_log_probs"], end_positions)) * 0.5
-  answer = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+  answer = tf.nn.sigmoid_cross_entropy_with_logits(
       labels=tf.cast(tf.reshape(is_impossible, [-1]), tf.float32),
-      logits=outputs["cls_logits"]))
+      logits=outputs["cls_logits"])
   return span + 0.5 * answer

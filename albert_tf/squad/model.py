@@ -74,18 +74,24 @@ class SquadModel(tf_keras.Model):
                      start_positions=inputs.get("start_positions"),
                      training=training)
 
-  def compute_loss_from_features(self, features, training=True):
-    """The original training loss on a batch of training features."""
-    outputs = self(features, training=training)
+  def squad_loss(self, labels, outputs):
+    """Per-example training loss (labels: start_positions, end_positions
+    and, for v2, is_impossible); the batch mean is the original's loss."""
     if not self.version_2_with_negative:
-      return squad_v1_loss(outputs, features["start_positions"],
-                           features["end_positions"])
-    return squad_v2_loss(outputs, features["start_positions"],
-                         features["end_positions"],
-                         features["is_impossible"])
+      return squad_v1_loss(outputs, labels["start_positions"],
+                           labels["end_positions"])
+    return squad_v2_loss(outputs, labels["start_positions"],
+                         labels["end_positions"], labels["is_impossible"])
+
+  def head_min_length(self):
+    """The shortest input the head can decode (top-k needs k positions)."""
+    if not self.version_2_with_negative:
+      return 1
+    return max(self.head.start_n_top, self.head.end_n_top)
 
   def build_for_inputs(self, seq_length=8):
     """Creates every weight by calling the model once on dummy inputs."""
+    seq_length = max(seq_length, self.head_min_length())
     ones = tf.ones([1, seq_length], tf.int32)
     self({"input_word_ids": ones, "input_mask": ones,
           "input_type_ids": tf.zeros([1, seq_length], tf.int32)})
