@@ -18,11 +18,13 @@ PACKAGE_LIBRARIES = {
     "albert_tf/text": "albert_tf_text",
     "albert_tf/pretraining_data": "albert_tf_pretraining_data",
     "albert_tf/training": "albert_tf_training",
+    "albert_tf/finetuning": "albert_tf_finetuning",
     "tfhub_export": "tfhub_export",
 }
 ENTRY_POINTS = ("convert_checkpoint", "describe", "benchmark",
                 "train_sentencepiece", "tokenizer_benchmark",
-                "create_pretraining_data", "pretraining_data_benchmark")
+                "create_pretraining_data", "pretraining_data_benchmark",
+                "run_classifier")
 
 
 def parse_build(text):
