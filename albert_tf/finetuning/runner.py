@@ -33,8 +33,12 @@ class FlagError(ValueError):
   """A flag is missing or inconsistent."""
 
 
-def check_common_flags(values):
-  """Raises FlagError for missing or inconsistent common flags."""
+def check_common_flags(values, needs_data_dir=True):
+  """Raises FlagError for missing or inconsistent common flags.
+
+  needs_data_dir=False for tasks that name their input files instead
+  (run_squad's --train_file / --predict_file).
+  """
   if not (values.do_train or values.do_eval or values.do_predict or
           values.export_dir):
     raise FlagError("at least one of --do_train, --do_eval, --do_predict or "
@@ -50,7 +54,8 @@ def check_common_flags(values):
     path = getattr(values, name)
     if path and not os.path.isfile(path):
       raise FlagError(f"--{name} {path} does not exist")
-  if (values.do_train or values.do_eval or values.do_predict) and (
+  if needs_data_dir and (
+      values.do_train or values.do_eval or values.do_predict) and (
       not values.data_dir or not os.path.isdir(values.data_dir)):
     raise FlagError(f"--data_dir {values.data_dir} is not a directory")
   TrainingSettings.from_flags(values).validate()
