@@ -47,6 +47,9 @@ class SquadModel(tf_keras.Model):
     self.config = as_albert_config(config)
     self.version_2_with_negative = version_2_with_negative
     self.encoder = encoder or AlbertEncoder(self.config)
+    # SQuAD reads only sequence_output: the pooler gets no gradient (the
+    # original optimizers skipped its None gradients; this says so once).
+    self.encoder.pooler.trainable = False
     if version_2_with_negative:
       self.head = SquadV2Head(
           self.config.hidden_size, self.config.initializer_range,
