@@ -11,6 +11,7 @@ from albert_tf.squad import features as squad_features
 from albert_tf.squad import postprocessing
 import squad_synthetic
 from reference_data import SPM_MODEL
+from reference_data import ZH_VOCAB
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +123,24 @@ def test_pieces_map_back_to_raw_text(tokenizer):
   assert "Café" in "".join(spans[:5]) and "Ünïcode" in spans
   # Pieces are lowercased ("▁zebra" etc.), the text cut keeps the case.
   assert " ZEBRA-crossing" in "".join(spans)
+
+
+def test_wordpiece_tokenizer_aligns_too():
+  """A vocab_file (WordPiece) tokenizer: "##" pieces join the previous."""
+  tokenizer = tokenization.FullTokenizer(ZH_VOCAB, do_lower_case=True)
+  text = "Hello  World, the unaffable café."
+  answer = "unaffable"
+  example = squad_examples.SquadExample("q", "what?", text, answer,
+                                        text.index(answer))
+  (feature,) = squad_features.convert_examples_to_features(
+      [example], tokenizer, 40, 8, 8, is_training=True)
+  start = feature.start_position - feature.doc_offset
+  end = feature.end_position - feature.doc_offset
+  assert text[feature.tok_start_to_orig_index[start]:
+              feature.tok_end_to_orig_index[end] + 1].strip() == answer
+  spans = [text[s:e + 1] for s, e in zip(feature.tok_start_to_orig_index,
+                                         feature.tok_end_to_orig_index)]
+  assert "".join(spans) == text
 
 
 def _answer_example(answer):

@@ -110,19 +110,23 @@ def test_p_mask_from_inputs_equals_feature_p_mask():
   np.testing.assert_array_equal(derived, arrays["p_mask"])
 
 
-def test_init_from_reference_checkpoint():
-  """The google_tiny TF1 checkpoint loads into a v2 SQuAD model's encoder."""
-  config = AlbertConfig.from_json_file(ref.config_path("google_tiny"))
-  model = SquadModel(config, version_2_with_negative=True).build_for_inputs()
-  message = runner.make_init_fn(ref.checkpoint_prefix("google_tiny"))(model)
+@pytest.mark.parametrize("name,version_2", [("google_tiny", True),
+                                             ("zh_tiny", False)])
+def test_init_from_reference_checkpoint(name, version_2):
+  """Both flavors' TF1 checkpoints load into a SQuAD model's encoder."""
+  config = AlbertConfig.from_json_file(ref.config_path(name))
+  model = SquadModel(config,
+                     version_2_with_negative=version_2).build_for_inputs()
+  message = runner.make_init_fn(ref.checkpoint_prefix(name))(model)
   assert "loaded" in message
-  inputs = ref.model_inputs("google_tiny", with_positions=False)
+  inputs = ref.model_inputs(name, with_positions=False)
   inputs = {k: tf.constant(v, tf.int32) for k, v in inputs.items()}
   sequence = model.encoder(inputs)["sequence_output"]
-  np.testing.assert_allclose(sequence, ref.expected("google_tiny")[
+  np.testing.assert_allclose(sequence, ref.expected(name)[
       "sequence_output"], atol=ref.TOLERANCE)
   out = model(inputs)
-  assert out["cls_logits"].shape == (inputs["input_word_ids"].shape[0],)
+  key = "cls_logits" if version_2 else "start_logits"
+  assert out[key].shape[0] == inputs["input_word_ids"].shape[0]
 
 
 if __name__ == "__main__":

@@ -186,9 +186,9 @@ def test_bad_inputs_are_clean_errors(trained_v1, tmp_path, capsys):
   assert "empty.json is empty" in capsys.readouterr().err
 
 
-def test_cli_predicts_and_exports_raw_text_model(trained_v1, tmp_path):
-  """One subprocess: predict from the trained output_dir and export it."""
-  workdir, _ = trained_v1
+def test_cli_predicts_and_exports_raw_text_model(trained_v2, tmp_path):
+  """One subprocess: v2 predict from the trained output_dir, and export."""
+  workdir, _ = trained_v2
   output_dir = tmp_path / "out"
   shutil.copytree(workdir / "out", output_dir)
   for name in ("predictions.json", "eval_results.txt"):
@@ -199,28 +199,37 @@ def test_cli_predicts_and_exports_raw_text_model(trained_v1, tmp_path):
       f"--albert_config_file={workdir / 'albert_config.json'}",
       f"--spm_model_file={ref.SPM_MODEL}", f"--output_dir={output_dir}",
       f"--predict_file={workdir / 'dev.json'}", "--do_predict",
-      f"--export_dir={export_dir}", "--max_seq_length=48",
-      "--doc_stride=16", "--max_query_length=12", "--n_best_size=5")
+      "--version_2_with_negative", f"--export_dir={export_dir}",
+      "--max_seq_length=48", "--doc_stride=16", "--max_query_length=12",
+      "--n_best_size=5")
   assert result.returncode == 0, result.stderr[-3000:]
-  assert "eval exact_match = " in result.stdout
+  assert "eval HasAns_exact = " in result.stdout
   assert _read(output_dir / "predictions.json") == _read(
       workdir / "out" / "predictions.json")
 
+  # The export answers raw text (here, in a process that did not write it).
   import tensorflow_text  # noqa: F401  pylint: disable=unused-import,g-import-not-at-top
   served = tf.saved_model.load(str(export_dir / "1"))
-  context = "Return the value for key Socket from the list."
   out = served.signatures["serving_default"](
-      text_a=tf.constant([squad_synthetic.QUESTION]),
-      text_b=tf.constant([context]))
-  assert set(out) == set(run_squad.SERVING_OUTPUTS[False])
-  p_mask = out["p_mask"].numpy()[0]
-  start = np.argmax(np.where(p_mask, -1e9, out["start_logits"].numpy()[0]))
-  end = np.argmax(np.where(p_mask, -1e9, out["end_logits"].numpy()[0]))
+      text_a=tf.constant([squad_synthetic.QUESTION] * 2),
+      text_b=tf.constant(["Return the list for key Socket from the file.",
+                          "Return the list from the file."]))
+  assert set(out) == set(run_squad.SERVING_OUTPUTS[True])
+  assert out["start_top_index"].shape == (2, 5)
+  assert out["end_top_index"].shape == (2, 25)
+  p_mask = out["p_mask"].numpy()
+  for key in ("start_top_index", "end_top_index"):
+    assert not np.take_along_axis(p_mask, out[key].numpy(), 1).any()
+  start = int(out["start_top_index"][0, 0])
+  end = int(out["end_top_index"][0, 0])
   from albert_tf import tokenization  # pylint: disable=g-import-not-at-top
   tokenizer = tokenization.FullTokenizer(None, spm_model_file=ref.SPM_MODEL)
   pieces = tokenizer.convert_ids_to_tokens(
       out["input_word_ids"].numpy()[0][start:end + 1].tolist())
   assert "".join(pieces).replace("\u2581", "") == "socket"
+  # No marker in the second context: a higher null score.
+  cls_logits = out["cls_logits"].numpy()
+  assert cls_logits[1] > cls_logits[0]
 
 
 if __name__ == "__main__":
