@@ -236,12 +236,17 @@ def check_is_max_context(doc_spans, cur_span_index, position):
 
 @dataclasses.dataclass
 class _Paragraph:
-  """A paragraph's pieces and their character ranges (cached per text)."""
-  piece_ids: List[int]
-  tok_start_to_orig_index: List[int]
-  tok_end_to_orig_index: List[int]
-  orig_to_chartok_index: List[Optional[int]]
-  chartok_to_tok_index: List[int]
+  """A paragraph's pieces and character maps, compact (int32 arrays).
+
+  char_to_tok_start / char_to_tok_end: the piece an answer starting /
+  ending at a raw character starts / ends in (the original's
+  _convert_index over orig_to_chartok_index, then chartok_to_tok_index).
+  """
+  piece_ids: np.ndarray
+  tok_start_to_orig_index: np.ndarray
+  tok_end_to_orig_index: np.ndarray
+  char_to_tok_start: np.ndarray
+  char_to_tok_end: np.ndarray
 
 
 def _tokenize_paragraph(paragraph_text, squad_tokenizer):
@@ -265,18 +270,26 @@ def _tokenize_paragraph(paragraph_text, squad_tokenizer):
     return None
   orig_to_chartok_index, chartok_to_orig_index = alignment
   n = len(paragraph_text)
-  tok_start_to_orig_index = [
-      convert_index(chartok_to_orig_index, p, n, is_start=True)
-      for p in tok_start_to_chartok_index]
-  tok_end_to_orig_index = [
-      convert_index(chartok_to_orig_index, p, n, is_start=False)
-      for p in tok_end_to_chartok_index]
+
+  def int_array(values):
+    return np.asarray(values, dtype=np.int32)
+
   return _Paragraph(
-      piece_ids=squad_tokenizer.ids(pieces),
-      tok_start_to_orig_index=tok_start_to_orig_index,
-      tok_end_to_orig_index=tok_end_to_orig_index,
-      orig_to_chartok_index=orig_to_chartok_index,
-      chartok_to_tok_index=chartok_to_tok_index)
+      piece_ids=int_array(squad_tokenizer.ids(pieces)),
+      tok_start_to_orig_index=int_array([
+          convert_index(chartok_to_orig_index, p, n, is_start=True)
+          for p in tok_start_to_chartok_index]),
+      tok_end_to_orig_index=int_array([
+          convert_index(chartok_to_orig_index, p, n, is_start=False)
+          for p in tok_end_to_chartok_index]),
+      char_to_tok_start=int_array([
+          chartok_to_tok_index[convert_index(orig_to_chartok_index, c,
+                                             is_start=True)]
+          for c in range(n)]),
+      char_to_tok_end=int_array([
+          chartok_to_tok_index[convert_index(orig_to_chartok_index, c,
+                                             is_start=False)]
+          for c in range(n)]))
 
 
 def convert_examples_to_features(examples, tokenizer, max_seq_length,
@@ -307,16 +320,18 @@ def convert_examples_to_features(examples, tokenizer, max_seq_length,
   features = []
   emit = output_fn or features.append
   unique_id = FIRST_UNIQUE_ID
-  cached_text, cached_paragraph = None, None
+  # The original aligns a paragraph again for each of its questions; the
+  # alignment is pure Python, so each distinct paragraph is done once
+  # (a few KB each, also when training examples come shuffled).
+  paragraphs = {}
   num_positive = num_negative = 0
   for example_index, example in enumerate(examples):
     query_ids = squad_tokenizer.ids(
         squad_tokenizer.pieces(example.question_text))[:max_query_length]
-    # Questions on one paragraph come together; tokenize and align it once.
-    if example.paragraph_text != cached_text:
-      cached_text = example.paragraph_text
-      cached_paragraph = _tokenize_paragraph(cached_text, squad_tokenizer)
-    paragraph = cached_paragraph
+    if example.paragraph_text not in paragraphs:
+      paragraphs[example.paragraph_text] = _tokenize_paragraph(
+          example.paragraph_text, squad_tokenizer)
+    paragraph = paragraphs[example.paragraph_text]
     if paragraph is None:
       logging.warning("question %r: its paragraph does not align with its "
                       "pieces (MISMATCH); skipped as in the original",
@@ -329,10 +344,8 @@ def convert_examples_to_features(examples, tokenizer, max_seq_length,
     elif is_training:
       start_char = example.start_position
       end_char = start_char + len(example.orig_answer_text) - 1
-      tok_start_position = paragraph.chartok_to_tok_index[convert_index(
-          paragraph.orig_to_chartok_index, start_char, is_start=True)]
-      tok_end_position = paragraph.chartok_to_tok_index[convert_index(
-          paragraph.orig_to_chartok_index, end_char, is_start=False)]
+      tok_start_position = int(paragraph.char_to_tok_start[start_char])
+      tok_end_position = int(paragraph.char_to_tok_end[end_char])
       if tok_start_position > tok_end_position:
         raise ValueError(f"question {example.qas_id!r}: answer maps to an "
                          "empty piece range")
@@ -352,7 +365,7 @@ def convert_examples_to_features(examples, tokenizer, max_seq_length,
         split_index = span.start + i
         token_is_max_context[len(input_ids)] = check_is_max_context(
             doc_spans, doc_span_index, split_index)
-        input_ids.append(paragraph.piece_ids[split_index])
+        input_ids.append(int(paragraph.piece_ids[split_index]))
       segment_ids += [1] * (span.length + 1)
       p_mask += [0] * span.length + [1]
       input_ids.append(squad_tokenizer.sep_id)
@@ -382,9 +395,9 @@ def convert_examples_to_features(examples, tokenizer, max_seq_length,
           example_index=example_index,
           doc_span_index=doc_span_index,
           tok_start_to_orig_index=paragraph.tok_start_to_orig_index[
-              span.start:span.start + span.length],
+              span.start:span.start + span.length].tolist(),
           tok_end_to_orig_index=paragraph.tok_end_to_orig_index[
-              span.start:span.start + span.length],
+              span.start:span.start + span.length].tolist(),
           token_is_max_context=token_is_max_context,
           input_ids=input_ids,
           input_mask=input_mask,
