@@ -51,7 +51,7 @@ def write_sst2(data_dir, sizes=(400, 100, 40), seed=0):
 
 
 def write_stsb(data_dir, sizes=(400, 100, 20), seed=0):
-  """GLUE STS-B layout (10 columns; score = shared sentiment words)."""
+  """GLUE STS-B layout (10 columns; score 2.5 per positive sentence)."""
   rng = random.Random(seed)
   os.makedirs(data_dir, exist_ok=True)
   header = ("index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\t"
@@ -62,7 +62,7 @@ def write_stsb(data_dir, sizes=(400, 100, 20), seed=0):
               + "\n")
       for i in range(n):
         a, b = rng.randint(0, 1), rng.randint(0, 1)
-        score = 5.0 if a == b else 0.0
+        score = 2.5 * (a + b)
         row = [str(i), "main", "x", "2012", str(i), "none", "none",
                _sentiment_sentence(rng, a), _sentiment_sentence(rng, b)]
         if split != "test":
