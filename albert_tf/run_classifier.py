@@ -55,7 +55,7 @@ def define_flags():
 
 def defaults(**values):
   """run()'s arguments from Python: the flag defaults with `values` on top."""
-  return flag_namespace(**dict({"labels": None}, **values))
+  return flag_namespace(**{"labels": None, **values})
 
 
 def _spec(max_seq_length, is_regression):

@@ -25,7 +25,8 @@ PACKAGE_LIBRARIES = {
 ENTRY_POINTS = ("convert_checkpoint", "describe", "benchmark",
                 "train_sentencepiece", "tokenizer_benchmark",
                 "create_pretraining_data", "pretraining_data_benchmark",
-                "run_classifier", "run_squad")
+                "run_classifier", "run_race", "run_squad",
+                "run_token_classification")
 
 
 def parse_build(text):

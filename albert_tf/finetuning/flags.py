@@ -113,4 +113,4 @@ def define_common_flags(**task_defaults):
 def flag_namespace(**values):
   """The common (and distribution) flag defaults with `values` on top."""
   return types.SimpleNamespace(
-      **dict(COMMON_DEFAULTS, **DISTRIBUTION_DEFAULTS, **values))
+      **{**COMMON_DEFAULTS, **DISTRIBUTION_DEFAULTS, **values})

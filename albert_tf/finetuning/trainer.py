@@ -210,7 +210,7 @@ class Trainer:
       history.append((step, loss))
       logging.info("step %d/%d: loss %.5f, learning rate %.3g", step,
                    settings.train_step, loss,
-                   float(self.optimizer.learning_rate))
+                   float(tf.convert_to_tensor(self.optimizer.learning_rate)))
       if not math.isfinite(loss):
         raise FloatingPointError(f"training loss became {loss} at step "
                                  f"{step}; try a lower --learning_rate")
