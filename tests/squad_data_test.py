@@ -143,6 +143,22 @@ def test_wordpiece_tokenizer_aligns_too():
   assert "".join(spans) == text
 
 
+def test_unalignable_paragraph_is_skipped_like_the_original(caplog):
+  """[UNK] pieces cannot be aligned: no features, the "empty" answer."""
+  tokenizer = tokenization.FullTokenizer(ZH_VOCAB, do_lower_case=True)
+  examples = [squad_examples.SquadExample("a", "what?", "\u2603\u2603 \u2603"),
+              squad_examples.SquadExample("b", "what?", "plain text")]
+  features = squad_features.convert_examples_to_features(
+      examples, tokenizer, 32, 8, 8, is_training=False)
+  assert [f.example_index for f in features] == [1]
+  assert "question 'a'" in caplog.text and "MISMATCH" in caplog.text
+  results = [postprocessing.RawResult(f.unique_id, [0.0] * 32, [0.0] * 32)
+             for f in features]
+  predictions, _ = postprocessing.decode_predictions_v1(
+      examples, features, results, 5, 30)
+  assert predictions["a"] == "empty"
+
+
 def _answer_example(answer):
   return squad_examples.SquadExample(
       "q", "what is the answer?", TRICKY, answer, TRICKY.index(answer))
