@@ -232,6 +232,43 @@ def test_impossible_example_labels_cls(tokenizer):
   assert arrays["input_word_ids"].shape == (1, 32)
 
 
+def _reference_banded_lcs(a, b, max_dist):
+  """The original's recurrence cell by cell, with a dict for f and g."""
+  f, g = {}, {}
+  for i in range(len(a)):
+    for j in range(i - max_dist, i + max_dist):
+      if j >= len(b) or j < 0:
+        continue
+      value = 0
+      if i > 0:
+        g[(i, j)] = 0
+        value = f.get((i - 1, j), 0)
+      if j > 0 and f.get((i, j - 1), 0) > value:
+        g[(i, j)] = 1
+        value = f[(i, j - 1)]
+      f_prev = f.get((i - 1, j - 1), 0) if i > 0 and j > 0 else 0
+      if a[i] == b[j] and f_prev + 1 > value:
+        g[(i, j)] = 2
+        value = f_prev + 1
+      f[(i, j)] = value
+  return f.get((len(a) - 1, len(b) - 1), 0), g
+
+
+def test_banded_lcs_equals_the_original_recurrence():
+  rng = np.random.default_rng(5)
+  for _ in range(200):
+    a = "".join(rng.choice(list("ab c"), size=rng.integers(1, 30)))
+    b = "".join(rng.choice(list("ab c"), size=rng.integers(1, 30)))
+    max_dist = int(rng.integers(1, 12))
+    expected_score, expected_back = _reference_banded_lcs(a, b, max_dist)
+    score, back = squad_features._banded_lcs(list(a), b, max_dist)
+    assert score == expected_score
+    for i in range(len(a)):
+      for j in range(len(b)):
+        assert squad_features._pointer(back, i, j) == expected_back.get(
+            (i, j), squad_features._UNSET), (a, b, max_dist, i, j)
+
+
 def test_convert_index_falls_back_to_neighbours():
   index = [None, 3, None, None, 7, None]
   assert squad_features.convert_index(index, 1) == 3

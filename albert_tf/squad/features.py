@@ -105,33 +105,60 @@ class SquadTokenizer:
         char, lower=self.do_lower_case, remove_space=False)
 
 
+_UNSET = 255
+
+
 def _banded_lcs(orig_chars, tok_text, max_dist):
   """LCS of two strings restricted to |i - j| < max_dist, as the original.
 
-  Returns (length at the last cell, back-pointer dict) where the pointer is
-  0 (from i-1), 1 (from j-1) or 2 (a match). Like the original, the band
-  is [i - max_dist, i + max_dist) and cells outside it read as 0.
+  Returns (length at the last cell, back pointers): back[i] is a bytearray
+  over row i's band [max(0, i - max_dist), min(m, i + max_dist)) holding 0
+  (from i-1), 1 (from j-1), 2 (a match) or _UNSET where the original sets
+  no pointer. As in the original, cells outside the band read as 0.
   """
   n, m = len(orig_chars), len(tok_text)
-  score = {}
-  back = {}
+  back = []
+  prev_row, prev_lo = [], 0
   for i in range(n):
-    for j in range(max(0, i - max_dist), min(m, i + max_dist)):
+    lo, hi = max(0, i - max_dist), min(m, i + max_dist)
+    row = [0] * max(0, hi - lo)
+    pointers = bytearray([_UNSET]) * len(row)
+    char = orig_chars[i]
+    prev_hi = prev_lo + len(prev_row)
+    for j in range(lo, hi):
+      k = j - lo
       best = 0
       if i > 0:
-        back[(i, j)] = 0
-        best = score.get((i - 1, j), 0)
+        pointers[k] = 0
+        best = prev_row[j - prev_lo] if prev_lo <= j < prev_hi else 0
       if j > 0:
-        left = score.get((i, j - 1), 0)
+        left = row[k - 1] if k > 0 else 0
         if left > best:
-          back[(i, j)] = 1
+          pointers[k] = 1
           best = left
-      diagonal = score.get((i - 1, j - 1), 0) if i > 0 and j > 0 else 0
-      if orig_chars[i] == tok_text[j] and diagonal + 1 > best:
-        back[(i, j)] = 2
+      if i > 0 and j > 0 and prev_lo <= j - 1 < prev_hi:
+        diagonal = prev_row[j - 1 - prev_lo]
+      else:
+        diagonal = 0
+      if char == tok_text[j] and diagonal + 1 > best:
+        pointers[k] = 2
         best = diagonal + 1
-      score[(i, j)] = best
-  return score.get((n - 1, m - 1), 0), back
+      row[k] = best
+    back.append((lo, pointers))
+    prev_row, prev_lo = row, lo
+  last = 0
+  if n and m:
+    lo = back[n - 1][0]
+    if lo <= m - 1 < lo + len(prev_row):
+      last = prev_row[m - 1 - lo]
+  return last, back
+
+
+def _pointer(back, i, j):
+  lo, pointers = back[i]
+  if lo <= j < lo + len(pointers):
+    return pointers[j - lo]
+  return _UNSET
 
 
 def align_characters(paragraph_text, tok_text, normalize_char):
@@ -155,8 +182,10 @@ def align_characters(paragraph_text, tok_text, normalize_char):
   orig_to_tok = [None] * n
   tok_to_orig = [None] * m
   i, j = n - 1, m - 1
-  while i >= 0 and j >= 0 and (i, j) in back:
-    step = back[(i, j)]
+  while i >= 0 and j >= 0:
+    step = _pointer(back, i, j)
+    if step == _UNSET:
+      break
     if step == 2:
       orig_to_tok[i] = j
       tok_to_orig[j] = i
