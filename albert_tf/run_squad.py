@@ -24,8 +24,10 @@ scores), for v2 null_odds.json (question id → null score; "" is predicted
 when it is ≥ the threshold) and, when the predict file has answers,
 eval_results.txt (official EM/F1; for v2 with the tuned
 null_score_diff_threshold). --export_dir writes a TF Serving model whose
-serving_default takes text_a (question) and text_b (context) and returns
-the head's logits (see SERVING_OUTPUTS) with input_word_ids and p_mask.
+serving_default takes text_a (question) and text_b (context), packed into
+one window, and returns the head's outputs, input_word_ids, p_mask and the
+answer decoded in graph (answer_text, answer_start, answer_end,
+answer_score; see albert_tf/squad/serving.py and SERVING_OUTPUTS).
 """
 
 import json
@@ -37,7 +39,6 @@ from absl import flags
 from absl import logging
 import numpy as np
 import tensorflow as tf
-import tf_keras
 
 from albert_tf.finetuning import records
 from albert_tf.finetuning import runner
@@ -52,7 +53,7 @@ from albert_tf.squad import postprocessing
 from albert_tf.squad.heads import squad_v1_loss
 from albert_tf.squad.heads import squad_v2_loss
 from albert_tf.squad.model import SquadModel
-from albert_tf.squad.model import p_mask_from_inputs
+from albert_tf.squad.serving import SquadServingModel
 
 # The original run_squad defaults for the SQuAD-specific flags.
 SQUAD_DEFAULTS = {
@@ -70,11 +71,13 @@ SQUAD_DEFAULTS = {
     "warmup_proportion": None,
     "null_score_diff_threshold": None,
 }
+_ANSWER_OUTPUTS = ("answer_text", "answer_start", "answer_end",
+                   "answer_score", "input_word_ids", "p_mask")
 SERVING_OUTPUTS = {
-    False: ("start_logits", "end_logits", "input_word_ids", "p_mask"),
+    False: ("start_logits", "end_logits") + _ANSWER_OUTPUTS,
     True: ("start_logits", "start_top_log_probs", "start_top_index",
-           "end_top_log_probs", "end_top_index", "cls_logits",
-           "input_word_ids", "p_mask"),
+           "end_top_log_probs", "end_top_index", "cls_logits") +
+          _ANSWER_OUTPUTS,
 }
 TRAIN_RECORD = "train.tf_record"
 LABEL_KEYS = ("start_positions", "end_positions", "is_impossible")
@@ -149,27 +152,6 @@ def _check_flags(values):
 def _has_gold_answers(dataset):
   return any(qa.get("answers") for article in dataset
              for paragraph in article["paragraphs"] for qa in paragraph["qas"])
-
-
-class SquadServingModel(tf_keras.Model):
-  """The fine-tuned model's outputs plus input_word_ids and p_mask.
-
-  A client of the raw-text export needs the pieces (to map positions back
-  to text) and p_mask (which positions may hold an answer).
-  """
-
-  def __init__(self, squad_model, **kwargs):
-    super().__init__(**kwargs)
-    self.squad_model = squad_model
-    self.config = squad_model.config
-
-  def call(self, inputs, training=None):
-    del training
-    outputs = dict(self.squad_model(inputs, training=False))
-    outputs["input_word_ids"] = tf.identity(inputs["input_word_ids"])
-    outputs["p_mask"] = p_mask_from_inputs(inputs["input_type_ids"],
-                                           inputs["input_mask"])
-    return outputs
 
 
 class SquadRun:
@@ -379,8 +361,15 @@ class SquadRun:
                               "f1" if evaluate_fn else None)
 
   def export(self):
-    return runner.export_serving(SquadServingModel(self.trainer.model),
-                                 SERVING_OUTPUTS[self.is_v2], self.values)
+    threshold = self.values.null_score_diff_threshold
+    if threshold is None:
+      threshold = self._saved_threshold()
+    model = SquadServingModel(
+        self.trainer.model, self.tokenizer,
+        max_answer_length=self.values.max_answer_length,
+        null_score_diff_threshold=threshold)
+    return runner.export_serving(model, SERVING_OUTPUTS[self.is_v2],
+                                 self.values)
 
 
 def run(values):

@@ -131,6 +131,28 @@ def test_v1_prediction_files_are_well_formed(trained_v1):
   assert sum(p[:1].isupper() for p in predictions.values()) >= 48
 
 
+def test_v1_serving_model_decodes_answers_in_graph(trained_v1):
+  _, job = trained_v1
+  from albert_tf.squad.serving import SquadServingModel  # pylint: disable=g-import-not-at-top
+  from albert_tf.text import InputPacker  # pylint: disable=g-import-not-at-top
+  from albert_tf.text import make_graph_tokenizer  # pylint: disable=g-import-not-at-top
+  serving = SquadServingModel(job.trainer.model, job.tokenizer,
+                              max_answer_length=30)
+  tokenizer = make_graph_tokenizer(spm_model_file=ref.SPM_MODEL)
+  ids = tokenizer.special_ids
+  packer = InputPacker(48, cls_id=ids["cls_id"], sep_id=ids["sep_id"],
+                       pad_id=ids.get("pad_id", 0))
+  inputs = packer([
+      tokenizer.tokenize(tf.constant([squad_synthetic.QUESTION] * 2)),
+      tokenizer.tokenize(tf.constant([
+          "Key Frame and the list.", "The value for key Python, then all."]))])
+  out = serving(inputs)
+  assert out["answer_text"].numpy().tolist() == [b"frame", b"python"]
+  assert (out["answer_end"] >= out["answer_start"]).numpy().all()
+  assert not np.take_along_axis(out["p_mask"].numpy(),
+                                out["answer_start"].numpy()[:, None], 1).any()
+
+
 def test_v2_learns_answers_and_no_answers(trained_v2):
   workdir, _ = trained_v2
   results = _eval_results(workdir)
@@ -220,13 +242,15 @@ def test_cli_predicts_and_exports_raw_text_model(trained_v2, tmp_path):
   p_mask = out["p_mask"].numpy()
   for key in ("start_top_index", "end_top_index"):
     assert not np.take_along_axis(p_mask, out[key].numpy(), 1).any()
-  start = int(out["start_top_index"][0, 0])
-  end = int(out["end_top_index"][0, 0])
+  # The answer decoded in graph: pieces' text, and "" for no answer.
+  assert out["answer_text"].numpy().tolist() == [b"socket", b""]
+  start, end = int(out["answer_start"][0]), int(out["answer_end"][0])
   from albert_tf import tokenization  # pylint: disable=g-import-not-at-top
   tokenizer = tokenization.FullTokenizer(None, spm_model_file=ref.SPM_MODEL)
   pieces = tokenizer.convert_ids_to_tokens(
       out["input_word_ids"].numpy()[0][start:end + 1].tolist())
   assert "".join(pieces).replace("\u2581", "") == "socket"
+  assert out["answer_start"][1] == out["answer_end"][1] == 0
   # No marker in the second context: a higher null score.
   cls_logits = out["cls_logits"].numpy()
   assert cls_logits[1] > cls_logits[0]
