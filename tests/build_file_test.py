@@ -24,7 +24,8 @@ PACKAGE_LIBRARIES = {
 ENTRY_POINTS = ("convert_checkpoint", "describe", "benchmark",
                 "train_sentencepiece", "tokenizer_benchmark",
                 "create_pretraining_data", "pretraining_data_benchmark",
-                "run_classifier", "run_race", "run_token_classification")
+                "run_classifier", "run_race", "run_token_classification",
+                "finetuning_benchmark")
 
 
 def parse_build(text):
