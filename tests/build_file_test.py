@@ -26,7 +26,7 @@ ENTRY_POINTS = ("convert_checkpoint", "describe", "benchmark",
                 "train_sentencepiece", "tokenizer_benchmark",
                 "create_pretraining_data", "pretraining_data_benchmark",
                 "run_classifier", "run_race", "run_squad",
-                "run_token_classification")
+                "run_token_classification", "finetuning_benchmark")
 
 
 def parse_build(text):

@@ -104,20 +104,6 @@ def set_seed(seed):
   tf_keras.utils.set_random_seed(seed)
 
 
-class OutputSelector(tf_keras.Model):
-  """A task model's named outputs for serving (a subset, inference mode)."""
-
-  def __init__(self, task_model, output_names, **kwargs):
-    super().__init__(**kwargs)
-    self.task_model = task_model
-    self.output_names_to_serve = tuple(output_names)
-
-  def call(self, inputs, training=None):
-    del training  # Serving is inference.
-    outputs = self.task_model(inputs, training=False)
-    return {name: outputs[name] for name in self.output_names_to_serve}
-
-
 def export_serving(task_model, output_names, values, seq_length=None):
   """TF Serving export via tfhub_export.serving_export (issue 6).
 
@@ -129,9 +115,8 @@ def export_serving(task_model, output_names, values, seq_length=None):
   except ImportError as e:
     raise NotImplementedError(
         "--export_dir needs tfhub_export.serving_export (issue 6)") from e
-  model = OutputSelector(task_model, output_names)
   return serving_export.export_serving_model(
-      model, values.export_dir, spm_model_file=values.spm_model_file,
+      task_model, values.export_dir, spm_model_file=values.spm_model_file,
       vocab_file=None if values.spm_model_file else values.vocab_file,
       do_lower_case=values.do_lower_case,
       seq_length=seq_length or values.max_seq_length, overwrite=True,
