@@ -155,25 +155,73 @@ def python_pack(name, pairs, seq_length=SEQ_LENGTH, always_pair=False):
   return {k: np.array(v, np.int32) for k, v in rows.items()}
 
 
+EXPORT_PARTS = ("encoder", "preprocessor", "serving")
+
+
+def _export_paths(root):
+  return {"encoder": os.path.join(root, "encoder"),
+          "preprocessor": os.path.join(root, "preprocessor"),
+          "serving": os.path.join(root, "serving", "1")}
+
+
+def source_dir(name):
+  """Where cli_export(name) copies its inputs from (deleted afterwards)."""
+  return os.path.join(work_dir(), f"sources_{name}")
+
+
+@functools.cache
+def cli_export(name):
+  """`python -m tfhub_export.export --export_type=all` of the fixture.
+
+  The config, checkpoint and tokenizer are copied to source_dir(name) first
+  and that directory is deleted once the export is written: every test that
+  uses this export also shows that it does not need its sources.
+
+  Returns:
+    (paths as in exports(), the CompletedProcess of the command).
+  """
+  root = os.path.join(work_dir(), f"cli_export_{name}")
+  if os.environ.get(KEEP_DIR_VARIABLE) and os.path.isdir(root):
+    return _export_paths(root), None
+  sources = source_dir(name)
+  os.makedirs(sources, exist_ok=True)
+  for f in os.listdir(ref.model_dir(name)):
+    if f.startswith(("model.ckpt", "checkpoint", "albert_config")):
+      shutil.copy(os.path.join(ref.model_dir(name), f), sources)
+  tokenizer = shutil.copy(tokenizer_file(name), sources)
+  flag = "--vocab_file" if name.startswith("zh") else "--spm_model_file"
+  from cli_helpers import run_module  # pylint: disable=g-import-not-at-top
+  result = run_module(
+      "tfhub_export.export",
+      f"--albert_config_file={os.path.join(sources, 'albert_config.json')}",
+      f"--checkpoint={os.path.join(sources, 'model.ckpt')}",
+      f"{flag}={tokenizer}", f"--export_path={root}", "--export_type=all",
+      f"--seq_length={SEQ_LENGTH}")
+  assert result.returncode == 0, result.stderr[-5000:]
+  shutil.rmtree(sources)
+  return _export_paths(root), result
+
+
 @functools.cache
 def exports(name):
   """{encoder, preprocessor, serving} paths of `--export_type=all`.
 
-  Made in-process through tfhub_export.export.export, the function the
-  command line runs (the CLI itself is tested in export_cli_test.py).
+  google_tiny's is made by the command line (cli_export); zh_tiny's
+  in-process by tfhub_export.export.export, the function the command runs.
   """
+  if name == "google_tiny":
+    return cli_export(name)[0]
   from tfhub_export import export  # pylint: disable=g-import-not-at-top
   from tfhub_export import export_utils  # pylint: disable=g-import-not-at-top
-  path = os.path.join(work_dir(), f"export_{name}")
-  names = ("encoder", "preprocessor", "serving")
-  if os.environ.get(KEEP_DIR_VARIABLE) and os.path.isdir(path):
-    return {n: os.path.join(path, n, "1") if n == "serving" else
-            os.path.join(path, n) for n in names}
+  root = os.path.join(work_dir(), f"export_{name}")
+  if os.environ.get(KEEP_DIR_VARIABLE) and os.path.isdir(root):
+    return _export_paths(root)
   spec = export_utils.TokenizerSpec(**tokenizer_kwargs(name))
   paths = export.export(ref.config_path(name), ref.checkpoint_prefix(name),
-                        spec, path, export_type="all",
+                        spec, root, export_type="all",
                         seq_length=SEQ_LENGTH, log=lambda _: None)
-  return dict(zip(names, paths))
+  assert paths == list(_export_paths(root).values())
+  return _export_paths(root)
 
 
 @functools.cache

@@ -138,6 +138,12 @@ def existing_versions(export_path):
                 os.path.isdir(os.path.join(export_path, name)))
 
 
+def next_version(export_path):
+  """One more than the highest existing version (1 when there is none)."""
+  versions = existing_versions(export_path)
+  return versions[-1] + 1 if versions else 1
+
+
 def export_serving_model(task_model, export_path, *, spm_model_file=None,
                          vocab_file=None, do_lower_case=True, seq_length=128,
                          version=None, overwrite=False, output_names=None):
@@ -179,8 +185,7 @@ def export_serving_model(task_model, export_path, *, spm_model_file=None,
         f"seq_length must be at least 3 ([CLS] x [SEP]), got {seq_length}")
   export_path = os.path.abspath(os.fspath(export_path))
   if version is None:
-    versions = existing_versions(export_path)
-    version = versions[-1] + 1 if versions else 1
+    version = next_version(export_path)
   if not isinstance(version, int) or version < 1:
     raise export_utils.ExportError(
         f"version must be a positive integer, got {version!r}")
