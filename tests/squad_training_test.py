@@ -189,6 +189,9 @@ def test_bad_inputs_are_clean_errors(trained_v1, tmp_path, capsys):
       (dict(train_file=str(bad)), r"bad\.json:2:"),
       (dict(train_file=str(tmp_path / "missing.json")), "does not exist"),
       (dict(max_query_length=46), "max_query_length"),
+      (dict(train_file=None), "--do_train needs --train_file"),
+      (dict(predict_file=str(tmp_path / "nope.json")),
+       r"--predict_file .*nope\.json does not exist"),
       (dict(albert_config_file=ref.config_path("google_tiny"),
             init_checkpoint=ref.checkpoint_prefix("google_tiny"),
             max_seq_length=32),
@@ -206,6 +209,16 @@ def test_bad_inputs_are_clean_errors(trained_v1, tmp_path, capsys):
                    train_file=str(empty))
   assert runner.run_main(run_squad.run, values) == 1
   assert "empty.json is empty" in capsys.readouterr().err
+
+
+def test_epochs_set_steps_like_the_original(trained_v1, tmp_path):
+  workdir, _ = trained_v1
+  values = _values(workdir, False, output_dir=str(tmp_path / "o"),
+                   do_predict=False, num_train_epochs=2.0,
+                   warmup_proportion=0.1)
+  run_squad.SquadRun(values)
+  # int(400 questions / 16 × 2 epochs), warmup int(10% of that).
+  assert (values.train_step, values.warmup_step) == (50, 5)
 
 
 def test_cli_predicts_and_exports_raw_text_model(trained_v2, tmp_path):

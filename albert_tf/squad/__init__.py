@@ -3,7 +3,8 @@
 examples.py (JSON → SquadExample), features.py (SentencePiece pieces aligned
 to characters, doc_stride windows), heads.py / model.py (the v1 and v2
 heads), postprocessing.py (n-best decoding, null threshold, prediction
-files), evaluation.py (the official EM/F1 logic).
+files), evaluation.py (the official EM/F1 logic), serving.py (in-graph answer
+decoding for the TF Serving export).
 """
 
 from albert_tf.squad.evaluation import evaluate_v1
