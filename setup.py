@@ -16,7 +16,10 @@ INSTALL_REQUIRES = [
 EXTRAS_REQUIRE = {
     # Chinese whole-word masking in create_pretraining_data.
     "zh": ["jieba"],
-    "test": ["pytest", "hypothesis", "jieba"],
+    # sklearn / scipy / seqeval: reference implementations the metric tests
+    # compare against (run-time metrics do not use them).
+    "test": ["pytest", "hypothesis", "jieba", "scikit-learn", "scipy",
+             "seqeval"],
 }
 
 setuptools.setup(

@@ -18,12 +18,16 @@ PACKAGE_LIBRARIES = {
     "albert_tf/text": "albert_tf_text",
     "albert_tf/pretraining_data": "albert_tf_pretraining_data",
     "albert_tf/training": "albert_tf_training",
+    "albert_tf/finetuning": "albert_tf_finetuning",
+    "albert_tf/squad": "albert_tf_squad",
     "tfhub_export": "tfhub_export",
 }
 ENTRY_POINTS = ("convert_checkpoint", "describe", "benchmark",
                 "train_sentencepiece", "tokenizer_benchmark",
                 "create_pretraining_data", "pretraining_data_benchmark",
-                "run_pretraining", "quickstart")
+                "run_pretraining", "quickstart",
+                "run_classifier", "run_race", "run_squad",
+                "run_token_classification", "finetuning_benchmark")
 
 
 def parse_build(text):

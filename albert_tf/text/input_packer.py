@@ -43,6 +43,9 @@ class InputPacker(tf.Module):
   B [SEP]. Too-long inputs are truncated "longest_first" (the original's
   pair truncation; a single segment just loses its tail) or "round_robin"
   (tensorflow_text's RoundRobinTrimmer). Right padding with pad_id.
+
+  `seq_length` is a Python int or a scalar int tensor; a tensor lets one
+  traced graph (e.g. an exported `bert_pack_inputs`) pack to any length.
   """
 
   def __init__(self, seq_length, cls_id, sep_id, pad_id=0,
@@ -51,7 +54,8 @@ class InputPacker(tf.Module):
     if truncation not in TRUNCATION_STRATEGIES:
       raise ValueError(f"truncation must be one of {TRUNCATION_STRATEGIES}, "
                        f"got {truncation!r}")
-    if seq_length < 3:
+    # A tensor length is checked where it is used, in the graph.
+    if isinstance(seq_length, int) and seq_length < 3:
       raise ValueError(f"seq_length must be at least 3, got {seq_length}")
     self.seq_length = seq_length
     self.cls_id = cls_id
@@ -61,6 +65,12 @@ class InputPacker(tf.Module):
 
   def truncate(self, segments):
     budget = self.seq_length - 1 - len(segments)  # [CLS] and one [SEP] each.
+    if isinstance(budget, tf.Tensor):
+      with tf.control_dependencies([tf.debugging.assert_greater_equal(
+          budget, 1 if len(segments) == 1 else 0,
+          message="seq_length too short for [CLS] and [SEP] tokens")]):
+        # Row lengths are int64 (or int32), whatever the length's dtype.
+        budget = tf.cast(budget, segments[0].row_splits.dtype)
     if self.truncation == "round_robin":
       return tf_text.RoundRobinTrimmer(budget).trim(segments)
     if len(segments) == 1:

@@ -1,0 +1,59 @@
+"""Initialising a fine-tuning model's AlbertEncoder from any pretrained source.
+
+`--init_checkpoint` may be
+  - an original TF1 checkpoint (Google's or albert_zh's names; prefix or dir),
+  - one of our TF2 checkpoints: run_pretraining's output (directory or
+    prefix; a pretrainer's `encoder` is taken), or a fine-tuning checkpoint,
+  - an encoder SavedModel (TF Hub style) written by tfhub_export (a directory
+    holding saved_model.pb).
+"""
+
+import os
+
+import tensorflow as tf
+
+from albert_tf import checkpoints
+
+
+def is_saved_model(path):
+  return bool(path) and tf.io.gfile.isdir(path) and tf.io.gfile.exists(
+      os.path.join(path, "saved_model.pb"))
+
+
+def init_encoder(encoder, init_checkpoint):
+  """Loads pretrained weights into `encoder`; returns a one-line description.
+
+  Raises albert_tf.checkpoints.CheckpointMismatchError (the message lists the
+  variables) when the source does not fit the config, FileNotFoundError when
+  nothing is at the path.
+  """
+  path = os.fspath(init_checkpoint)
+  if is_saved_model(path):
+    return _init_from_saved_model(encoder, path)
+  if not tf.io.gfile.exists(path) and not tf.io.gfile.exists(
+      path + ".index"):
+    raise FileNotFoundError(f"--init_checkpoint {path} does not exist")
+  result = checkpoints.load_checkpoint(encoder, path)
+  if isinstance(result, checkpoints.LoadReport):
+    return (f"loaded {len(result.loaded)} encoder variables ({result.flavor} "
+            f"flavor, TF1 names) from {result.checkpoint}")
+  return f"restored the encoder from TF2 checkpoint {result}"
+
+
+def _init_from_saved_model(encoder, path):
+  # Issue 6's exporter defines the SavedModel layout, so its reader is used.
+  try:
+    from tfhub_export import encoder_export  # pylint: disable=g-import-not-at-top
+  except ImportError as e:
+    raise NotImplementedError(
+        "initialising from an encoder SavedModel needs "
+        "tfhub_export.encoder_export") from e
+  if hasattr(encoder_export, "assign_from_saved_model"):
+    count = encoder_export.assign_from_saved_model(encoder, path)
+  else:
+    loaded = encoder_export.load_encoder_from_saved_model(
+        path, config=encoder.config)
+    for target, source in zip(encoder.weights, loaded.weights):
+      target.assign(source)
+    count = len(encoder.weights)
+  return f"loaded {count} encoder variables from SavedModel {path}"

@@ -1,0 +1,165 @@
+"""Fine-tunes ALBERT on RACE-style multiple choice reading comprehension.
+
+  python -m albert_tf.run_race --data_dir=RACE \
+      --albert_config_file=albert_base/albert_config.json \
+      --spm_model_file=albert_base/30k-clean.model \
+      --init_checkpoint=albert_base/model.ckpt-best --output_dir=out/race \
+      --do_train --do_eval --do_predict
+
+Defaults are the original run_race's (max_seq_length 512, max_qa_length 128,
+learning_rate 1e-5, train_step 12000, warmup_step 1000, batch 32,
+checkpoints every 1200 steps). data_dir/{train,dev,test}/ hold the JSON
+files (see albert_tf/finetuning/race_data.py). Writes checkpoints, best/
+(best dev accuracy), eval_results.txt, eval_predictions.tsv and, with
+--do_predict, test_predictions.tsv (id, predicted letter, probabilities).
+"""
+
+import os
+
+from absl import app
+from absl import flags
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from albert_tf.finetuning import metrics
+from albert_tf.finetuning import race_data
+from albert_tf.finetuning import records
+from albert_tf.finetuning import runner
+from albert_tf.finetuning.features import Packer
+from albert_tf.finetuning.flags import define_common_flags
+from albert_tf.finetuning.flags import flag_namespace
+from albert_tf.finetuning.classifier_model import classification_loss
+from albert_tf.finetuning.multiple_choice_model import MultipleChoiceModel
+from albert_tf.finetuning.trainer import Trainer
+from albert_tf.finetuning.trainer import TrainingSettings
+from albert_tf.finetuning.trainer import write_text_atomically
+from albert_tf.models import AlbertEncoder
+
+TASK_DEFAULTS = dict(max_seq_length=512, learning_rate=1e-5, train_step=12000,
+                     warmup_step=1000, train_batch_size=32,
+                     save_checkpoints_steps=1200, iterations_per_loop=1200,
+                     task_name="race")
+
+
+def define_flags():
+  define_common_flags(**TASK_DEFAULTS)
+  flags.DEFINE_integer("max_qa_length", 128, "Maximum word pieces of the "
+                       "question + option segment (its end is kept).")
+  flags.DEFINE_integer("num_choices", 4, "Options per question.")
+
+
+def defaults(**values):
+  return flag_namespace(**{**TASK_DEFAULTS, "max_qa_length": 128,
+                             "num_choices": 4, **values})
+
+
+class RaceRun:
+  """One run_race invocation."""
+
+  def __init__(self, values):
+    runner.check_common_flags(values)
+    if values.export_dir:
+      raise runner.FlagError("--export_dir is not supported by run_race (a "
+                             "raw-text multiple-choice signature needs "
+                             "article, question and options)")
+    self.values = values
+    self.config = runner.load_config(values)
+    self.tokenizer = runner.make_tokenizer(values)
+    runner.check_vocab_fits(self.tokenizer, self.config)
+    self.packer = Packer(self.tokenizer, values.max_seq_length)
+    os.makedirs(values.output_dir, exist_ok=True)
+    shape = [values.num_choices, values.max_seq_length]
+    self.spec = {"input_word_ids": (shape, tf.int32),
+                 "input_mask": (shape, tf.int32),
+                 "input_type_ids": (shape, tf.int32),
+                 "label_ids": ([], tf.int64)}
+    runner.set_seed(values.seed)
+    config, num_choices = self.config, values.num_choices
+    self.trainer = Trainer(
+        runner.strategy_from_flags(values),
+        lambda: MultipleChoiceModel(AlbertEncoder(config), num_choices),
+        classification_loss, TrainingSettings.from_flags(values))
+    self._splits = {}
+
+  def _split(self, split):
+    if split not in self._splits:
+      examples = race_data.read_split(self.values.data_dir, split,
+                                      self.values.num_choices,
+                                      require_answers=split != "test")
+      path = os.path.join(self.values.output_dir, f"{split}.tf_record")
+      records.write_records(
+          path, (race_data.encode(e, self.packer, self.values.max_qa_length)
+                 for e in examples), self.spec)
+      self._splits[split] = (examples, path)
+    return self._splits[split]
+
+  def _dataset(self, path, batch_size, is_training):
+    return records.records_dataset(path, self.spec, batch_size, is_training,
+                                   label_keys=("label_ids",),
+                                   seed=self.values.seed)
+
+  def _predict(self, split, batch_size):
+    examples, path = self._split(split)
+    return examples, self.trainer.predict(
+        self._dataset(path, batch_size, False))
+
+  def _write(self, name, examples, outputs, with_gold):
+    letters = [chr(ord("A") + i) for i in range(self.values.num_choices)]
+    lines = ["id\t" + ("answer\t" if with_gold else "") + "prediction\t"
+             + "\t".join(f"p_{l}" for l in letters)]
+    for example, prediction, probabilities in zip(
+        examples, outputs["predictions"], outputs["probabilities"]):
+      gold = [letters[example.label]] if with_gold else []
+      lines.append("\t".join([example.guid] + gold + [letters[prediction]]
+                             + [f"{p:.6f}" for p in probabilities]))
+    write_text_atomically(os.path.join(self.values.output_dir, name),
+                          "\n".join(lines) + "\n")
+
+  def evaluate(self, write_predictions=False):
+    examples, outputs = self._predict("dev", self.values.eval_batch_size)
+    gold = np.array([e.label for e in examples])
+    if write_predictions:
+      self._write("eval_predictions.tsv", examples, outputs, True)
+    return {"accuracy": metrics.accuracy(gold, outputs["predictions"])}
+
+  def train(self):
+    logging.info(self.trainer.restore_or_initialize(
+        runner.make_init_fn(self.values.init_checkpoint)))
+    _, path = self._split("train")
+    evaluate_fn = self.evaluate if self.values.do_eval else None
+    return self.trainer.train(
+        self._dataset(path, self.values.train_batch_size, True), evaluate_fn,
+        "accuracy")
+
+  def predict(self):
+    examples, outputs = self._predict("test", self.values.predict_batch_size)
+    self._write("test_predictions.tsv", examples, outputs, False)
+    return outputs
+
+
+def run(values):
+  job = RaceRun(values)
+  if values.do_train:
+    job.train()
+  if values.do_eval or values.do_predict:
+    logging.info("using %s", job.trainer.load_for_inference())
+  if values.do_eval:
+    results = job.evaluate(write_predictions=True)
+    runner.write_eval_results(
+        os.path.join(values.output_dir, "eval_results.txt"), results)
+    print(f"eval accuracy = {results['accuracy']:.6f}")
+  if values.do_predict:
+    job.predict()
+    print(f"wrote {os.path.join(values.output_dir, 'test_predictions.tsv')}")
+  return job
+
+
+def main(argv):
+  del argv
+  return runner.run_main(lambda values: run(values) and 0, flags.FLAGS)
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)

@@ -1,0 +1,156 @@
+r"""Exports an ALBERT checkpoint as TF Hub SavedModels and for TF Serving.
+
+  python -m tfhub_export.export --albert_config_file=albert_config.json \
+      --checkpoint=albert_base/model.ckpt-best --spm_model_file=30k-clean.model \
+      --export_path=exports/albert_base --export_type=all
+
+--checkpoint is an original TF1 checkpoint (Google or albert_zh) or one of
+albert_tf's TF2 checkpoints; --spm_model_file (SentencePiece) or --vocab_file
+(WordPiece vocab.txt) is the tokenizer it was trained with.
+
+--export_type:
+  encoder       --export_path is the encoder SavedModel (like TF Hub's
+                tensorflow/albert_en_*/3; see tfhub_export/encoder_export.py)
+  preprocessor  --export_path is the preprocessing SavedModel (like
+                tensorflow/albert_en_preprocess/3)
+  serving       --export_path/<version>/ for TF Serving: raw text in,
+                pooled_output and sequence_output out
+  all           --export_path/{encoder,preprocessor,serving/<version>}
+
+An existing output is refused unless --overwrite; outputs appear only once
+complete (written under a hidden temporary name, then renamed).
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+from albert_tf.checkpoints import CheckpointMismatchError
+from albert_tf.config import AlbertConfigError
+from tfhub_export import encoder_export
+from tfhub_export import export_utils
+from tfhub_export import preprocessor_export
+from tfhub_export import serving_export
+
+FLAGS = flags.FLAGS
+EXPORT_TYPES = ("encoder", "preprocessor", "serving", "all")
+# What the bare encoder serves.
+ENCODER_SERVING_OUTPUTS = ("pooled_output", "sequence_output")
+
+
+def define_flags():
+  """Defines this tool's flags; only when it runs as a program, so that
+  importing it (tests, other tools) never clashes with other flags."""
+  flags.DEFINE_string("albert_config_file", None,
+                      "The albert_config.json the checkpoint was trained "
+                      "with.")
+  flags.DEFINE_string("checkpoint", None,
+                      "Checkpoint prefix or directory: original TF1 or "
+                      "albert_tf's TF2 format.")
+  flags.DEFINE_string("spm_model_file", None,
+                      "SentencePiece model of the vocabulary.")
+  flags.DEFINE_string("vocab_file", None,
+                      "WordPiece vocab.txt (albert_zh), instead of "
+                      "--spm_model_file.")
+  flags.DEFINE_bool("do_lower_case", True, "Lowercase text before "
+                    "tokenizing, as the checkpoint was trained.")
+  flags.DEFINE_string("export_path", None, "Where to write the export.")
+  flags.DEFINE_enum("export_type", "all", list(EXPORT_TYPES),
+                    "Which SavedModel(s) to write.")
+  flags.DEFINE_integer("seq_length", 128,
+                       "Length the preprocessor and the serving model pack "
+                       "text to.")
+  flags.DEFINE_integer("version", None,
+                       "Serving model version (default: the next one).")
+  flags.DEFINE_bool("overwrite", False, "Replace an existing export.")
+
+
+def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
+           export_type="all", seq_length=128, version=None, overwrite=False,
+           log=print):
+  """Writes the requested export(s); returns the paths written.
+
+  Raises:
+    CheckpointMismatchError, AlbertConfigError, FileNotFoundError,
+    FileExistsError, export_utils.ExportError: bad user input. Nothing is
+    written then.
+  """
+  if export_type not in EXPORT_TYPES:
+    raise export_utils.ExportError(
+        f"export_type must be one of {EXPORT_TYPES}, got {export_type!r}")
+  export_path = os.path.abspath(export_path)
+  if export_type != "serving":
+    export_utils.check_absent(export_path, overwrite)
+  elif version is not None:
+    export_utils.check_absent(os.path.join(export_path, str(version)),
+                              overwrite)
+  loaded = export_utils.load_model(albert_config_file, checkpoint)
+  log(loaded.report)
+  vocab_size = loaded.pretrainer.config.vocab_size
+  tokenizer_spec.graph_tokenizer(vocab_size)  # Check before any writing.
+
+  def write_encoder(path):
+    return encoder_export.export_encoder(loaded, tokenizer_spec, path)
+
+  def write_preprocessor(path):
+    return preprocessor_export.export_preprocessor(
+        tokenizer_spec, path, seq_length=seq_length, vocab_size=vocab_size)
+
+  def write_serving(path, version, overwrite):
+    return serving_export.export_serving_model(
+        loaded.pretrainer.encoder, path,
+        spm_model_file=tokenizer_spec.spm_model_file,
+        vocab_file=tokenizer_spec.vocab_file,
+        do_lower_case=tokenizer_spec.do_lower_case, seq_length=seq_length,
+        version=version, overwrite=overwrite,
+        output_names=list(ENCODER_SERVING_OUTPUTS))
+
+  if export_type == "encoder":
+    return [encoder_export.export_encoder(loaded, tokenizer_spec, export_path,
+                                          overwrite=overwrite)]
+  if export_type == "preprocessor":
+    return [preprocessor_export.export_preprocessor(
+        tokenizer_spec, export_path, seq_length=seq_length,
+        vocab_size=vocab_size, overwrite=overwrite)]
+  if export_type == "serving":
+    return [write_serving(export_path, version, overwrite)]
+  # All three appear together, or none does.
+  with export_utils.atomic_directory(export_path, overwrite) as staging:
+    write_encoder(os.path.join(staging, "encoder"))
+    write_preprocessor(os.path.join(staging, "preprocessor"))
+    serving_dir = write_serving(os.path.join(staging, "serving"),
+                                version or 1, False)
+  serving_dir = os.path.join(export_path, "serving",
+                             os.path.basename(serving_dir))
+  return [os.path.join(export_path, "encoder"),
+          os.path.join(export_path, "preprocessor"), serving_dir]
+
+
+def main(argv):
+  del argv
+  for name in ("albert_config_file", "checkpoint", "export_path"):
+    if not FLAGS[name].value:
+      raise app.UsageError(f"--{name} is required")
+  try:
+    tokenizer_spec = export_utils.TokenizerSpec(
+        spm_model_file=FLAGS.spm_model_file, vocab_file=FLAGS.vocab_file,
+        do_lower_case=FLAGS.do_lower_case)
+    paths = export(FLAGS.albert_config_file, FLAGS.checkpoint,
+                   tokenizer_spec, FLAGS.export_path,
+                   export_type=FLAGS.export_type,
+                   seq_length=FLAGS.seq_length, version=FLAGS.version,
+                   overwrite=FLAGS.overwrite)
+  except (CheckpointMismatchError, AlbertConfigError, FileNotFoundError,
+          FileExistsError, export_utils.ExportError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 1
+  for path in paths:
+    print(f"wrote {path}")
+  return 0
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)

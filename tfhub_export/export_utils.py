@@ -1,0 +1,177 @@
+"""Pieces every exporter shares: the model from a checkpoint, the tokenizer,
+and writing an export directory so that it appears only once complete."""
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+
+from albert_tf import text
+from albert_tf.checkpoints import tf1_checkpoint
+from albert_tf.checkpoints import tf2_checkpoint
+from albert_tf.config import AlbertConfig
+from albert_tf.config import FLAVOR_ALBERT_ZH
+from albert_tf.models.albert_pretrainer import AlbertPretrainer
+
+# The encoder input signature every export uses: int32 [batch, seq].
+INPUT_KEYS = ("input_word_ids", "input_mask", "input_type_ids")
+
+
+class ExportError(ValueError):
+  """User input an export cannot be made from; the message says why."""
+
+
+def set_untracked(obj, name, value):
+  """Sets obj.name without making `value` part of the saved object graph.
+
+  For the signatures dict: it goes to tf.saved_model.save(signatures=...);
+  tracked as an attribute too, every function in it would be saved twice.
+  """
+  obj.__dict__[name] = value
+
+
+def input_specs(keys=INPUT_KEYS):
+  return {k: tf.TensorSpec([None, None], tf.int32, name=k) for k in keys}
+
+
+@dataclasses.dataclass
+class LoadedModel:
+  """An AlbertPretrainer with its checkpoint's weights."""
+  pretrainer: AlbertPretrainer
+  has_heads: bool  # False: only the encoder was in the checkpoint.
+  report: str
+
+
+def _checkpoint_has_heads(shapes, is_tf2):
+  if is_tf2:
+    return any(n.startswith("model/masked_lm/") for n in shapes)
+  return any(n.startswith("cls/") for n in shapes)
+
+
+def load_model(config, checkpoint):
+  """Builds an AlbertPretrainer from `config` and loads `checkpoint` into it.
+
+  Args:
+    config: an AlbertConfig or the path of an albert_config.json.
+    checkpoint: an original TF1 checkpoint (prefix or directory) or one of
+      albert_tf's TF2 checkpoints (of an encoder or a pretrainer).
+
+  Returns:
+    A LoadedModel. When the checkpoint has no pretraining heads, only the
+    encoder holds checkpoint weights and `has_heads` is False.
+
+  Raises:
+    albert_tf.checkpoints.CheckpointMismatchError (missing or mis-shaped
+    variables, flavor mismatch), FileNotFoundError, AlbertConfigError.
+  """
+  if not isinstance(config, AlbertConfig):
+    config = AlbertConfig.from_json_file(config)
+  _, _, shapes = tf1_checkpoint.checkpoint_shapes(checkpoint)
+  is_tf2 = tf1_checkpoint.OBJECT_GRAPH_KEY in shapes
+  if (not is_tf2 and config.ln_type is None and
+      tf1_checkpoint.detect_flavor(shapes) == FLAVOR_ALBERT_ZH):
+    # Early brightmart configs have no ln_type; their code runs post-LN.
+    config = config.replace(ln_type="postln")
+  has_heads = _checkpoint_has_heads(shapes, is_tf2)
+  pretrainer = AlbertPretrainer(config)
+  target = pretrainer if has_heads else pretrainer.encoder
+  if is_tf2:
+    prefix = tf2_checkpoint.load_tf2_checkpoint(target, checkpoint)
+    report = f"loaded {len(target.weights)} variables from {prefix}"
+  else:
+    report = str(tf1_checkpoint.load_tf1_checkpoint(target, checkpoint))
+  if not has_heads:
+    report += ("\nthe checkpoint has no pretraining heads (cls/...): the "
+               "encoder export has no mlm/sop parts")
+  return LoadedModel(pretrainer=pretrainer, has_heads=has_heads,
+                     report=report)
+
+
+@dataclasses.dataclass
+class TokenizerSpec:
+  """Which tokenizer file an export bundles."""
+  spm_model_file: str = None
+  vocab_file: str = None
+  do_lower_case: bool = True
+
+  def __post_init__(self):
+    if bool(self.spm_model_file) == bool(self.vocab_file):
+      raise ExportError("pass exactly one of spm_model_file (SentencePiece) "
+                        "and vocab_file (WordPiece)")
+    path = self.path
+    if not os.path.isfile(path):
+      raise ExportError(f"tokenizer file {path} does not exist")
+
+  @property
+  def path(self):
+    return self.spm_model_file or self.vocab_file
+
+  @property
+  def is_sentencepiece(self):
+    return bool(self.spm_model_file)
+
+  def graph_tokenizer(self, vocab_size=None):
+    """The in-graph tokenizer; checks its ids fit a model's vocabulary."""
+    try:
+      tokenizer = text.make_graph_tokenizer(
+          vocab_file=self.vocab_file, spm_model_file=self.spm_model_file,
+          do_lower_case=self.do_lower_case)
+    except (OSError, RuntimeError, ValueError) as e:
+      raise ExportError(f"cannot read tokenizer {self.path}: {e}") from e
+    if vocab_size is not None and tokenizer.vocab_size > vocab_size:
+      raise ExportError(
+          f"tokenizer {self.path} has {tokenizer.vocab_size} tokens but the "
+          f"model's vocab_size is {vocab_size}: its ids would fall outside "
+          "the embedding table (wrong tokenizer for this config?)")
+    return tokenizer
+
+  def asset(self):
+    """The tokenizer file as a SavedModel asset (copied into assets/)."""
+    return tf.saved_model.Asset(self.path)
+
+
+def check_absent(path, overwrite):
+  """Raises FileExistsError when `path` exists and may not be replaced."""
+  if os.path.lexists(path) and not overwrite:
+    raise FileExistsError(f"{path} already exists; pass overwrite=True "
+                          "(--overwrite) to replace it")
+
+
+@contextlib.contextmanager
+def atomic_directory(path, overwrite=False):
+  """Yields a staging directory that becomes `path` when the block succeeds.
+
+  The staging directory is a hidden sibling of `path` (same file system, so
+  the final rename is atomic; TF Serving skips non-numeric names). On error
+  it is removed and `path` is untouched. An existing `path` is replaced only
+  with `overwrite`, and only once the new export is complete.
+  """
+  path = os.path.abspath(os.fspath(path))
+  check_absent(path, overwrite)
+  parent = os.path.dirname(path)
+  os.makedirs(parent, exist_ok=True)
+  staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-",
+                             dir=parent)
+  try:
+    yield staging
+    check_absent(path, overwrite)  # Someone may have written it meanwhile.
+    old = None
+    if os.path.lexists(path):
+      old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old-",
+                             dir=parent)
+      os.replace(path, os.path.join(old, "export"))
+    os.replace(staging, path)
+    if old is not None:
+      shutil.rmtree(old, ignore_errors=True)
+  finally:
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def save_module(module, path, signatures=None, overwrite=False):
+  """tf.saved_model.save into `path`, atomically; returns `path`."""
+  with atomic_directory(path, overwrite) as staging:
+    tf.saved_model.save(module, staging, signatures=signatures)
+  return os.path.abspath(path)

@@ -1,0 +1,200 @@
+"""SavedModels for TensorFlow Serving: raw text in, named outputs out.
+
+export_serving_model writes `<export_path>/<version>/`, the layout TF Serving
+watches (it loads the highest version; hidden staging directories are
+skipped), with these signatures (all returning the task model's named
+outputs, e.g. pooled_output/sequence_output or probabilities/predictions):
+
+  serving_default    text_a, text_b: string [B] → outputs. Rows whose text_b
+                     is "" are packed as one segment ([CLS] a [SEP]), the
+                     others as a pair ([CLS] a [SEP] b [SEP]), like the
+                     original run_classifier (`if example.text_b:`).
+  serve_text         text: string [B] → outputs (one segment).
+  serve_token_ids    input_word_ids, input_mask, input_type_ids: int32 [B,S]
+                     → outputs (already tokenized and packed inputs).
+  serve_tf_example   examples: string [B], serialized tf.Example protos with
+                     int64 features input_ids, input_mask, segment_ids of
+                     length seq_length (the original fine-tuning TFRecords'
+                     layout) → outputs.
+
+Tokenization (albert_tf.text) and packing run inside the graph with core
+TensorFlow and TF Text ops only, which TF Serving links; the tokenizer is
+embedded, so the export refers to no file of the exporting machine.
+"""
+
+import os
+import re
+
+import tensorflow as tf
+
+from tfhub_export import export_utils
+from tfhub_export import preprocessor_export
+
+_AutoTrackable = tf.__internal__.tracking.AutoTrackable
+SIGNATURES = ("serving_default", "serve_text", "serve_token_ids",
+              "serve_tf_example")
+TF_EXAMPLE_FEATURES = ("input_ids", "input_mask", "segment_ids")
+_SIGNATURE_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+
+
+def _call_task_model(task_model, inputs):
+  if hasattr(task_model, "call"):  # A Keras layer/model: inference mode.
+    return task_model(inputs, training=False)
+  return task_model(inputs)
+
+
+def _named_outputs(outputs, output_names):
+  """Selects and renames the task model's outputs (see export_serving_model)."""
+  if not isinstance(outputs, dict):
+    if isinstance(output_names, dict) or not output_names or len(
+        output_names) != 1:
+      raise ValueError(
+          "the task model returns a single tensor: pass output_names=[name] "
+          "to name it")
+    return {output_names[0]: outputs}
+  if output_names is None:
+    selected = {k: v for k, v in outputs.items()
+                if isinstance(v, (tf.Tensor, tf.Variable))}
+  elif isinstance(output_names, dict):
+    selected = {new: outputs[old] for old, new in output_names.items()}
+  else:
+    selected = {k: outputs[k] for k in output_names}
+  for name, value in selected.items():
+    if not isinstance(value, tf.Tensor):
+      raise ValueError(f"output {name!r} of the task model is not a tensor "
+                       f"({type(value).__name__}); leave it out of "
+                       "output_names")
+    if not _SIGNATURE_KEY_PATTERN.match(name):
+      raise ValueError(f"output name {name!r} is not a valid signature key")
+  if not selected:
+    raise ValueError("the task model has no tensor outputs to export")
+  return selected
+
+
+class ServingSavedModel(_AutoTrackable):
+  """The object tf.saved_model.save writes for a TF Serving export."""
+
+  def __init__(self, task_model, tokenizer, seq_length, output_names=None):
+    super().__init__()
+    self.task_model = task_model
+    self._tokenizer = tokenizer
+    self.seq_length = tf.Variable(seq_length, trainable=False,
+                                  name="seq_length")
+
+    def run(inputs):
+      outputs = _call_task_model(task_model, inputs)
+      return _named_outputs(outputs, output_names)
+
+    def pack(segments):
+      return preprocessor_export.pack_segments(tokenizer, segments,
+                                               seq_length)
+
+    string_spec = lambda name: tf.TensorSpec([None], tf.string, name=name)
+
+    @tf.function(input_signature=[string_spec("text_a"),
+                                  string_spec("text_b")])
+    def serving_default(text_a, text_b):
+      tokens_a = tokenizer.tokenize(text_a)
+      single = pack([tokens_a])
+      pair = pack([tokens_a, tokenizer.tokenize(text_b)])
+      has_b = tf.not_equal(text_b, "")[:, tf.newaxis]
+      return run({k: tf.where(has_b, pair[k], single[k]) for k in single})
+
+    @tf.function(input_signature=[string_spec("text")])
+    def serve_text(text):
+      return run(pack([tokenizer.tokenize(text)]))
+
+    @tf.function(input_signature=[export_utils.input_specs()])
+    def serve_token_ids(inputs):
+      return run(inputs)
+
+    feature_spec = {k: tf.io.FixedLenFeature([seq_length], tf.int64)
+                    for k in TF_EXAMPLE_FEATURES}
+
+    @tf.function(input_signature=[string_spec("examples")])
+    def serve_tf_example(examples):
+      features = tf.io.parse_example(examples, feature_spec)
+      return run({
+          "input_word_ids": tf.cast(features["input_ids"], tf.int32),
+          "input_mask": tf.cast(features["input_mask"], tf.int32),
+          "input_type_ids": tf.cast(features["segment_ids"], tf.int32),
+      })
+
+    # serve_token_ids takes a dict; its signature lists its three tensors.
+    export_utils.set_untracked(self, "export_signatures", {
+        "serving_default": serving_default.get_concrete_function(),
+        "serve_text": serve_text.get_concrete_function(),
+        "serve_token_ids": serve_token_ids.get_concrete_function(),
+        "serve_tf_example": serve_tf_example.get_concrete_function(),
+    })
+
+
+def existing_versions(export_path):
+  """The integer version directories under export_path, ascending."""
+  if not os.path.isdir(export_path):
+    return []
+  return sorted(int(name) for name in os.listdir(export_path)
+                if name.isdigit() and
+                os.path.isdir(os.path.join(export_path, name)))
+
+
+def next_version(export_path):
+  """One more than the highest existing version (1 when there is none)."""
+  versions = existing_versions(export_path)
+  return versions[-1] + 1 if versions else 1
+
+
+def export_serving_model(task_model, export_path, *, spm_model_file=None,
+                         vocab_file=None, do_lower_case=True, seq_length=128,
+                         version=None, overwrite=False, output_names=None):
+  """Writes a TF Serving SavedModel of `task_model` with text inputs.
+
+  Args:
+    task_model: a tf_keras model (or a trackable callable) mapping the
+      encoder input dict (input_word_ids, input_mask, input_type_ids: int32
+      [B,S]) to a dict of named tensors, e.g. {"probabilities",
+      "predictions"} for a classifier or an AlbertEncoder itself. Keras
+      models are called with training=False. Its variables must be tracked
+      by it (a Keras model's are), so that they are saved.
+    export_path: the model's base directory; the export goes into
+      `<export_path>/<version>/`.
+    spm_model_file: SentencePiece model of the task model's vocabulary, or
+    vocab_file: its WordPiece vocab.txt (exactly one of the two).
+    do_lower_case: as for albert_tf.tokenization.FullTokenizer.
+    seq_length: the length raw text is packed to (and of the tf.Example
+      features).
+    version: positive integer version; default: one more than the highest
+      existing version (1 for a new export_path).
+    overwrite: replace an existing `<export_path>/<version>/`; otherwise that
+      is a FileExistsError.
+    output_names: which outputs to serve, under which names: None (every
+      tensor-valued entry of the output dict, under its key), a list of keys,
+      or a dict {key: served name}. A task model returning one tensor needs
+      [name].
+
+  Returns:
+    The absolute path of the version directory written. It appears only
+    once complete (written in a hidden staging directory, then renamed);
+    a failure leaves nothing behind.
+  """
+  tokenizer_spec = export_utils.TokenizerSpec(
+      spm_model_file=spm_model_file, vocab_file=vocab_file,
+      do_lower_case=do_lower_case)
+  if seq_length < 3:
+    raise export_utils.ExportError(
+        f"seq_length must be at least 3 ([CLS] x [SEP]), got {seq_length}")
+  export_path = os.path.abspath(os.fspath(export_path))
+  if version is None:
+    version = next_version(export_path)
+  if not isinstance(version, int) or version < 1:
+    raise export_utils.ExportError(
+        f"version must be a positive integer, got {version!r}")
+  version_dir = os.path.join(export_path, str(version))
+  export_utils.check_absent(version_dir, overwrite)
+  vocab_size = getattr(getattr(task_model, "config", None), "vocab_size",
+                       None)
+  tokenizer = tokenizer_spec.graph_tokenizer(vocab_size)
+  module = ServingSavedModel(task_model, tokenizer, seq_length, output_names)
+  return export_utils.save_module(module, version_dir,
+                                  signatures=module.export_signatures,
+                                  overwrite=overwrite)
