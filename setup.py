@@ -16,7 +16,8 @@ INSTALL_REQUIRES = [
 EXTRAS_REQUIRE = {
     # Chinese whole-word masking in create_pretraining_data.
     "zh": ["jieba"],
-    "test": ["pytest", "hypothesis", "jieba"],
+    # tensorflow-serving-api: PredictRequest protos in the serving tests.
+    "test": ["pytest", "hypothesis", "jieba", "tensorflow-serving-api~=2.20.0"],
 }
 
 setuptools.setup(
