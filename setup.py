@@ -17,9 +17,10 @@ EXTRAS_REQUIRE = {
     # Chinese whole-word masking in create_pretraining_data.
     "zh": ["jieba"],
     # sklearn / scipy / seqeval: reference implementations the metric tests
-    # compare against (run-time metrics do not use them).
+    # compare against (run-time metrics do not use them);
+    # tensorflow-serving-api: PredictRequest protos in the serving tests.
     "test": ["pytest", "hypothesis", "jieba", "scikit-learn", "scipy",
-             "seqeval"],
+             "seqeval", "tensorflow-serving-api~=2.20.0"],
 }
 
 setuptools.setup(

@@ -22,12 +22,24 @@ PACKAGE_LIBRARIES = {
     "albert_tf/squad": "albert_tf_squad",
     "tfhub_export": "tfhub_export",
 }
+# Entry points: a bare name is albert_tf/<name>.py; others give their module
+# path, e.g. "tfhub_export/export.py" (its py_binary is named
+# tfhub_export_export: the path with "/" → "_", without ".py").
 ENTRY_POINTS = ("convert_checkpoint", "describe", "benchmark",
                 "train_sentencepiece", "tokenizer_benchmark",
                 "create_pretraining_data", "pretraining_data_benchmark",
                 "run_pretraining", "quickstart",
                 "run_classifier", "run_race", "run_squad",
-                "run_token_classification", "finetuning_benchmark")
+                "run_token_classification", "finetuning_benchmark",
+                "tfhub_export/export.py", "tfhub_export/serving_benchmark.py",
+                "tfhub_export/saved_model_cli.py")
+
+
+def entry_point_target(entry):
+  """(py_binary name, main) that BUILD must have for an ENTRY_POINTS entry."""
+  if entry.endswith(".py"):
+    return entry[:-len(".py")].replace("/", "_"), entry
+  return entry, f"albert_tf/{entry}.py"
 
 
 def parse_build(text):
@@ -86,10 +98,12 @@ def problems(rules):
       project_files("tests/*_test.py"))
   for helper in sorted(helpers - sources_of(rules, "py_library")):
     found.append(f"test helper {helper} missing from BUILD")
-  for module in ENTRY_POINTS:
-    rule = rules.get(module)
-    if rule is None or rule.get("main") != f"albert_tf/{module}.py":
-      found.append(f"no py_binary :{module}")
+  for entry in ENTRY_POINTS:
+    name, main = entry_point_target(entry)
+    rule = rules.get(name)
+    if (rule is None or rule["kind"] != "py_binary" or
+        rule.get("main") != main):
+      found.append(f"no py_binary :{name} with main {main}")
   for name, rule in rules.items():
     for src in rule.get("srcs", []) + rule.get("data", []):
       if not os.path.exists(os.path.join(PROJECT_ROOT, src)):
@@ -128,6 +142,18 @@ def test_a_missing_entry_is_caught(removed, complaint):
   text = build_text()
   assert removed in text
   assert complaint in problems(parse_build(text.replace(removed, "", 1)))
+
+
+def test_entry_points_by_module_path():
+  assert entry_point_target("describe") == ("describe",
+                                            "albert_tf/describe.py")
+  assert entry_point_target("tfhub_export/export.py") == (
+      "tfhub_export_export", "tfhub_export/export.py")
+  text = build_text()
+  removed = 'main = "tfhub_export/export.py",'
+  assert removed in text
+  assert ("no py_binary :tfhub_export_export with main tfhub_export/export.py"
+          in problems(parse_build(text.replace(removed, "", 1))))
 
 
 def test_duplicate_targets_are_caught():
