@@ -12,6 +12,8 @@ import copy
 import json
 import os
 
+from albert_tf.atomic_write import write_text_atomically
+
 FLAVOR_GOOGLE = "google"
 FLAVOR_ALBERT_ZH = "albert_zh"
 
@@ -205,10 +207,7 @@ class AlbertConfig:
 
   def to_json_file(self, json_file):
     """Writes atomically: a reader never sees a half-written file."""
-    tmp = f"{json_file}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as writer:
-      writer.write(self.to_json_string())
-    os.replace(tmp, json_file)
+    write_text_atomically(json_file, self.to_json_string())
 
   def replace(self, **changes):
     """A copy with some keys changed (validated again)."""

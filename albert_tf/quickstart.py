@@ -27,6 +27,8 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from albert_tf.atomic_write import write_text_atomically
+
 FLAGS = flags.FLAGS
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_FLAGFILE = os.path.join(PROJECT_ROOT, "run_scripts",
@@ -100,10 +102,8 @@ def write_corpus(train_path, eval_path):
   split = len(documents) - EVAL_MODULES
   for path, docs in ((train_path, documents[:split]),
                      (eval_path, documents[split:])):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-      f.write("\n\n".join("\n".join(doc) for doc in docs) + "\n")
-    os.replace(tmp, path)
+    write_text_atomically(
+        path, "\n\n".join("\n".join(doc) for doc in docs) + "\n")
   return split, len(documents) - split
 
 

@@ -39,7 +39,7 @@ from albert_tf.finetuning.flags import define_common_flags
 from albert_tf.finetuning.flags import flag_namespace
 from albert_tf.finetuning.trainer import Trainer
 from albert_tf.finetuning.trainer import TrainingSettings
-from albert_tf.finetuning.trainer import write_text_atomically
+from albert_tf.atomic_write import write_text_atomically
 from albert_tf.models import AlbertEncoder
 
 LABEL_LIST_FILE = "label_list.txt"

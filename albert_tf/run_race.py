@@ -33,7 +33,7 @@ from albert_tf.finetuning.classifier_model import classification_loss
 from albert_tf.finetuning.multiple_choice_model import MultipleChoiceModel
 from albert_tf.finetuning.trainer import Trainer
 from albert_tf.finetuning.trainer import TrainingSettings
-from albert_tf.finetuning.trainer import write_text_atomically
+from albert_tf.atomic_write import write_text_atomically
 from albert_tf.models import AlbertEncoder
 
 TASK_DEFAULTS = dict(max_seq_length=512, learning_rate=1e-5, train_step=12000,

@@ -40,7 +40,7 @@ from albert_tf.finetuning.token_classifier_model import TokenClassifierModel
 from albert_tf.finetuning.token_classifier_model import token_classification_loss
 from albert_tf.finetuning.trainer import Trainer
 from albert_tf.finetuning.trainer import TrainingSettings
-from albert_tf.finetuning.trainer import write_text_atomically
+from albert_tf.atomic_write import write_text_atomically
 from albert_tf.models import AlbertEncoder
 
 LABEL_LIST_FILE = "label_list.txt"

@@ -5,7 +5,8 @@ import os
 
 import tensorflow as tf
 
-from albert_tf.checkpoints.atomic_write import write_checkpoint_atomically
+from albert_tf.atomic_write import write_checkpoint_atomically
+from albert_tf.atomic_write import write_text_atomically
 from albert_tf.checkpoints.name_map import tf1_variable_map
 from albert_tf.config import FLAVOR_ALBERT_ZH
 from albert_tf.config import FLAVOR_GOOGLE
@@ -207,8 +208,5 @@ def _write_checkpoint_state(prefix):
   """Points the directory's `checkpoint` file at `prefix`, as TF1 Savers do."""
   directory, name = os.path.split(os.path.abspath(prefix))
   state = os.path.join(directory, "checkpoint")
-  tmp = f"{state}.tmp-{os.getpid()}"
-  with open(tmp, "w", encoding="utf-8") as f:
-    f.write(f'model_checkpoint_path: "{name}"\n'
-            f'all_model_checkpoint_paths: "{name}"\n')
-  os.replace(tmp, state)
+  write_text_atomically(state, f'model_checkpoint_path: "{name}"\n'
+                               f'all_model_checkpoint_paths: "{name}"\n')

@@ -7,7 +7,7 @@ pretrainer's checkpoint (it is the pretrainer's `encoder` child).
 
 import tensorflow as tf
 
-from albert_tf.checkpoints.atomic_write import write_checkpoint_atomically
+from albert_tf.atomic_write import write_checkpoint_atomically
 from albert_tf.checkpoints.tf1_checkpoint import OBJECT_GRAPH_KEY
 from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
 from albert_tf.checkpoints.tf1_checkpoint import checkpoint_shapes

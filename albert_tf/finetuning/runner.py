@@ -13,6 +13,7 @@ import tensorflow as tf
 import tf_keras
 
 from albert_tf import checkpoints
+from albert_tf.atomic_write import write_text_atomically
 from albert_tf import presets
 from albert_tf.config import AlbertConfigError
 from albert_tf.finetuning import encoder_init
@@ -138,7 +139,6 @@ def run_main(main_fn, values):
 
 def write_eval_results(path, metrics, step=None):
   """The original's eval_results.txt: `key = value` lines."""
-  from albert_tf.finetuning.trainer import write_text_atomically  # pylint: disable=g-import-not-at-top
   lines = []
   if step is not None:
     lines.append(f"global_step = {step}")

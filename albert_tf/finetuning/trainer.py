@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from albert_tf import checkpoints
+from albert_tf.atomic_write import write_text_atomically
 from albert_tf import optimization
 
 BEST_DIR = "best"
@@ -36,15 +37,6 @@ EVAL_HISTORY_FILE = "eval_history.jsonl"
 
 class NoCheckpointError(RuntimeError):
   """Evaluation or prediction was asked for before any training."""
-
-
-def write_text_atomically(path, text):
-  """Writes `text` to a temporary name beside `path`, then renames it."""
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  temporary = path + ".tmp"
-  with open(temporary, "w", encoding="utf-8") as f:
-    f.write(text)
-  os.replace(temporary, path)
 
 
 @dataclasses.dataclass

@@ -23,7 +23,8 @@ import collections
 import json
 import math
 import os
-import tempfile
+
+from albert_tf.atomic_write import write_text_atomically
 
 RawResult = collections.namedtuple(
     "RawResult", ["unique_id", "start_log_prob", "end_log_prob"])
@@ -197,17 +198,7 @@ def decode_predictions_v2(all_examples, all_features, all_results,
 
 def write_json_atomically(path, obj):
   """Writes JSON to a temporary file beside `path`, then renames it."""
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
-  try:
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-      f.write(json.dumps(obj, indent=4) + "\n")
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  write_text_atomically(path, json.dumps(obj, indent=4) + "\n")
 
 
 def write_prediction_files(output_dir, predictions, nbest, null_odds=None):

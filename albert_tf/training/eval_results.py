@@ -10,18 +10,12 @@ across restarts.
 import json
 import os
 
+from albert_tf.atomic_write import write_text_atomically
 from albert_tf.checkpoints import save_tf1_checkpoint
 
 BEST_PREFIX = "model.ckpt-best"
 BEST_INFO = "best_checkpoint.json"
 RESULTS_FILE = "eval_results.txt"
-
-
-def _replace_file(path, text):
-  tmp = f"{path}.tmp-{os.getpid()}"
-  with open(tmp, "w", encoding="utf-8") as f:
-    f.write(text)
-  os.replace(tmp, path)
 
 
 def format_results(step, results):
@@ -63,7 +57,7 @@ class EvalResultsWriter:
     if os.path.exists(path):
       with open(path, encoding="utf-8") as f:
         previous = f.read()
-    _replace_file(path, previous + block)
+    write_text_atomically(path, previous + block)
     value = results.get(self.metric)
     if value is None:
       return
@@ -73,7 +67,7 @@ class EvalResultsWriter:
                           update_state=False)
       self.best = {"metric": self.metric, "value": value, "global_step": step,
                    "checkpoint": BEST_PREFIX}
-      _replace_file(os.path.join(self.output_dir, BEST_INFO),
+      write_text_atomically(os.path.join(self.output_dir, BEST_INFO),
                     json.dumps(self.best, indent=2) + "\n")
       self.print_fn(f"new best {self.metric} {value:.4f} at step {step}: "
                     f"wrote {prefix} (original variable names)")

@@ -1,4 +1,4 @@
-"""Writing a checkpoint so that it appears only once complete."""
+"""Writing files and checkpoints so that they appear only once complete."""
 
 import os
 import shutil
@@ -28,3 +28,22 @@ def write_checkpoint_atomically(path, write_fn):
   finally:
     shutil.rmtree(staging, ignore_errors=True)
   return path
+
+
+def write_text_atomically(path, text):
+  """Writes `text` to a temporary file beside `path`, then renames it.
+
+  Readers see the old file or the whole new one, never a part; a failed
+  write leaves no temporary file behind.
+  """
+  directory = os.path.dirname(os.path.abspath(os.fspath(path)))
+  os.makedirs(directory, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+  try:
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+      f.write(text)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
