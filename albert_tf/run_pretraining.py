@@ -44,6 +44,7 @@ from albert_tf.training import distribution
 from albert_tf.training.eval_results import EvalResultsWriter
 from albert_tf.training.pretraining_trainer import PretrainingTrainer
 from albert_tf.training.pretraining_trainer import TrainingDivergedError
+from albert_tf.training.pretraining_trainer import worker_position
 from albert_tf.training.progress import ProgressReporter
 
 FLAGS = flags.FLAGS
@@ -239,15 +240,6 @@ def make_masker(values, config):
                        ids["[MASK]"], seed=values.seed)
 
 
-def is_chief(strategy):
-  resolver = getattr(strategy, "cluster_resolver", None)
-  if resolver is None or not resolver.cluster_spec().as_dict():
-    return True
-  return resolver.task_type in ("chief", None) or (
-      resolver.task_type == "worker" and resolver.task_id == 0 and
-      "chief" not in resolver.cluster_spec().as_dict())
-
-
 def dataset_fns(values, strategy, masker):
   replicas = strategy.num_replicas_in_sync
   for name, batch in (("train_batch_size", values.train_batch_size),
@@ -329,7 +321,8 @@ def _run(values, print_fn):
       files = expand_file_patterns(pattern, flag_name, error=UsageError)
       check_records(files, flag_name, values.max_seq_length,
                     values.max_predictions_per_seq, config.vocab_size)
-  chief = is_chief(strategy)
+  # Worker 0 (the chief) alone writes summaries, results and final files.
+  chief = worker_position(strategy)[0] == 0
   output_dir = values.output_dir
   # Non-chief workers of a cluster save too (collectives), but elsewhere.
   checkpoint_dir = output_dir if chief else tempfile.mkdtemp(
