@@ -91,9 +91,10 @@ def test_losses_match_their_formulas(sequence_output, p_mask):
   z = out["cls_logits"].numpy()
   sigmoid_ce = np.maximum(z, 0) - z * impossible.numpy() + np.log1p(
       np.exp(-np.abs(z)))
-  expected = -0.5 * (
+  span = -0.5 * (
       out["start_log_probs"].numpy()[np.arange(B), starts.numpy()] +
-      out["end_log_probs"].numpy()[np.arange(B), ends.numpy()]) + 0.5 * sigmoid_ce
+      out["end_log_probs"].numpy()[np.arange(B), ends.numpy()])
+  expected = span + 0.5 * sigmoid_ce
   np.testing.assert_allclose(squad_v2_loss(out, starts, ends, impossible),
                              expected, rtol=1e-5)
 

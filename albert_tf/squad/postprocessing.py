@@ -5,8 +5,9 @@ n_best_size best starts × n_best_size best ends form candidates; a
 candidate is kept when both ends lie in the window's paragraph, the start
 piece has its max context in this window, end ≥ start and the span is at
 most max_answer_length pieces. Candidates of all windows are ranked by
-start + end score, the answer text is cut from the raw paragraph at the pieces' character ranges, and duplicate texts
-are dropped: the first n_best_size distinct texts form the n-best list.
+start + end score, the answer text is cut from the raw paragraph at the
+pieces' character ranges, and duplicate texts are dropped: the first
+n_best_size distinct texts form the n-best list.
 
 v2 (RawResultV2: start_n_top starts, end_n_top ends per start, from the
 beam-decoding head, plus cls_logits): the same filtering over the beam
