@@ -1,6 +1,7 @@
 """Fine-tunes ALBERT on SQuAD v1.1 or v2.0 and predicts answer spans.
 
-  python -m albert_tf.run_squad --albert_config_file=albert_base/albert_config.json \
+  python -m albert_tf.run_squad \
+      --albert_config_file=albert_base/albert_config.json \
       --spm_model_file=albert_base/30k-clean.model \
       --init_checkpoint=albert_base/model.ckpt-best --output_dir=out/squad2 \
       --train_file=train-v2.0.json --predict_file=dev-v2.0.json \
@@ -30,14 +31,12 @@ answer decoded in graph (answer_text, answer_start, answer_end,
 answer_score; see albert_tf/squad/serving.py and SERVING_OUTPUTS).
 """
 
-import json
 import os
 import random
 
 from absl import app
 from absl import flags
 from absl import logging
-import numpy as np
 import tensorflow as tf
 
 from albert_tf.finetuning import records

@@ -57,7 +57,8 @@ def test_malformed_json_names_file_and_line(tmp_path):
 
 def test_empty_file_is_reported(tmp_path):
   path = _write(tmp_path, "  \n", "empty.json")
-  with pytest.raises(squad_examples.SquadDataError, match="empty.json is empty"):
+  with pytest.raises(squad_examples.SquadDataError,
+                     match="empty.json is empty"):
     squad_examples.read_squad_examples(path, is_training=False)
 
 

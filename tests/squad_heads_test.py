@@ -91,9 +91,10 @@ def test_losses_match_their_formulas(sequence_output, p_mask):
   z = out["cls_logits"].numpy()
   sigmoid_ce = np.maximum(z, 0) - z * impossible.numpy() + np.log1p(
       np.exp(-np.abs(z)))
-  expected = -0.5 * (
+  span = -0.5 * (
       out["start_log_probs"].numpy()[np.arange(B), starts.numpy()] +
-      out["end_log_probs"].numpy()[np.arange(B), ends.numpy()]) + 0.5 * sigmoid_ce
+      out["end_log_probs"].numpy()[np.arange(B), ends.numpy()])
+  expected = span + 0.5 * sigmoid_ce
   np.testing.assert_allclose(squad_v2_loss(out, starts, ends, impossible),
                              expected, rtol=1e-5)
 
@@ -127,6 +128,30 @@ def test_init_from_reference_checkpoint(name, version_2):
   out = model(inputs)
   key = "cls_logits" if version_2 else "start_logits"
   assert out[key].shape[0] == inputs["input_word_ids"].shape[0]
+
+
+def test_init_from_encoder_saved_model(tmp_path):
+  """An exported TF Hub encoder (tfhub_export) initialises the encoder."""
+  from tfhub_export import encoder_export  # pylint: disable=g-import-not-at-top
+  from tfhub_export import export_utils  # pylint: disable=g-import-not-at-top
+  config = AlbertConfig.from_json_file(ref.config_path("zh_tiny"))
+  # The export checks the vocabulary fits the model: one of vocab_size lines.
+  vocab = tmp_path / "vocab.txt"
+  special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+  vocab.write_text("\n".join(
+      special + [f"w{i}" for i in range(config.vocab_size - 5)]) + "\n")
+  path = encoder_export.export_encoder(
+      export_utils.load_model(ref.config_path("zh_tiny"),
+                              ref.checkpoint_prefix("zh_tiny")),
+      export_utils.TokenizerSpec(vocab_file=str(vocab)),
+      str(tmp_path / "encoder"))
+  model = SquadModel(config, version_2_with_negative=True).build_for_inputs()
+  assert "SavedModel" in runner.make_init_fn(path)(model)
+  inputs = ref.model_inputs("zh_tiny", with_positions=False)
+  inputs = {k: tf.constant(v, tf.int32) for k, v in inputs.items()}
+  np.testing.assert_allclose(
+      model.encoder(inputs)["sequence_output"],
+      ref.expected("zh_tiny")["sequence_output"], atol=ref.TOLERANCE)
 
 
 if __name__ == "__main__":

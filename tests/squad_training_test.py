@@ -8,7 +8,7 @@ a random span of a 12-40 word context is almost never the answer word
 (EM ≈ 0), and v2's no-answer third alone gives 33 EM.
 
 Thresholds: v1 dev EM ≥ 80 and F1 ≥ 85; v2 dev EM ≥ 75 and F1 ≥ 75 with
-HasAns_exact ≥ 60 and NoAns_exact ≥ 60. (Observed: v1 100/100, v2 ≈ 98/98.)
+HasAns_exact ≥ 60 and NoAns_exact ≥ 60 (observed: v1 100/100, v2 ≈ 97/97).
 """
 
 import json
@@ -19,9 +19,14 @@ import shutil
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_text  # noqa: F401  pylint: disable=unused-import
 
 from albert_tf import run_squad
+from albert_tf import tokenization
 from albert_tf.finetuning import runner
+from albert_tf.squad.serving import SquadServingModel
+from albert_tf.text import InputPacker
+from albert_tf.text import make_graph_tokenizer
 from cli_helpers import run_module
 import reference_data as ref
 import squad_synthetic
@@ -133,9 +138,6 @@ def test_v1_prediction_files_are_well_formed(trained_v1):
 
 def test_v1_serving_model_decodes_answers_in_graph(trained_v1):
   _, job = trained_v1
-  from albert_tf.squad.serving import SquadServingModel  # pylint: disable=g-import-not-at-top
-  from albert_tf.text import InputPacker  # pylint: disable=g-import-not-at-top
-  from albert_tf.text import make_graph_tokenizer  # pylint: disable=g-import-not-at-top
   serving = SquadServingModel(job.trainer.model, job.tokenizer,
                               max_answer_length=30)
   tokenizer = make_graph_tokenizer(spm_model_file=ref.SPM_MODEL)
@@ -243,7 +245,6 @@ def test_cli_predicts_and_exports_raw_text_model(trained_v2, tmp_path):
       workdir / "out" / "predictions.json")
 
   # The export answers raw text (here, in a process that did not write it).
-  import tensorflow_text  # noqa: F401  pylint: disable=unused-import,g-import-not-at-top
   served = tf.saved_model.load(str(export_dir / "1"))
   out = served.signatures["serving_default"](
       text_a=tf.constant([squad_synthetic.QUESTION] * 2),
@@ -258,7 +259,6 @@ def test_cli_predicts_and_exports_raw_text_model(trained_v2, tmp_path):
   # The answer decoded in graph: pieces' text, and "" for no answer.
   assert out["answer_text"].numpy().tolist() == [b"socket", b""]
   start, end = int(out["answer_start"][0]), int(out["answer_end"][0])
-  from albert_tf import tokenization  # pylint: disable=g-import-not-at-top
   tokenizer = tokenization.FullTokenizer(None, spm_model_file=ref.SPM_MODEL)
   pieces = tokenizer.convert_ids_to_tokens(
       out["input_word_ids"].numpy()[0][start:end + 1].tolist())

@@ -80,7 +80,7 @@ def _questions(dataset):
 
 
 def evaluate_v1(dataset, predictions):
-  """{"exact_match", "f1"} of predictions (qid → text) on a v1.1 "data" list."""
+  """{"exact_match", "f1"} of predictions (qid → text) on v1.1 "data"."""
   exact = f1 = total = 0
   for qa in _questions(dataset):
     total += 1

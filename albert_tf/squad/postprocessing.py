@@ -4,10 +4,10 @@ v1 (RawResult: start/end logits over the window): for every window the
 n_best_size best starts × n_best_size best ends form candidates; a
 candidate is kept when both ends lie in the window's paragraph, the start
 piece has its max context in this window, end ≥ start and the span is at
-most max_answer_length pieces. Candidates are ranked by start + end score
-(the same span seen in several windows is averaged), the answer text is cut
-from the raw paragraph at the pieces' character ranges, and duplicate texts
-are dropped: the first n_best_size distinct texts form the n-best list.
+most max_answer_length pieces. Candidates of all windows are ranked by
+start + end score, the answer text is cut from the raw paragraph at the
+pieces' character ranges, and duplicate texts are dropped: the first
+n_best_size distinct texts form the n-best list.
 
 v2 (RawResultV2: start_n_top starts, end_n_top ends per start, from the
 beam-decoding head, plus cls_logits): the same filtering over the beam
@@ -79,7 +79,11 @@ def _valid_span(feature, start_index, end_index, max_answer_length):
 
 
 def _collect(features, unique_id_to_result, candidates_fn):
-  """Prelim predictions of one example, spans averaged per window."""
+  """Prelim predictions of one example, best first.
+
+  Like the original's result_dict, scores are collected per (window, span)
+  and averaged; a span is proposed once per window, so this is its score.
+  """
   prelim = []
   for feature_index, feature in enumerate(features):
     result = unique_id_to_result[feature.unique_id]
