@@ -97,8 +97,8 @@ def test_load_encoder_from_saved_model(encoder_path):
   got = encoder(batch)
   for key in ("pooled_output", "sequence_output"):
     np.testing.assert_array_equal(got[key], want[key])
-  # Into an existing encoder (e.g. a fine-tuning model's), config given.
-  target = albert_tf.AlbertEncoder(fx.config(NAME))
+  # Into an existing encoder (e.g. a fine-tuning model's), named otherwise.
+  target = albert_tf.AlbertEncoder(fx.config(NAME), name="task_encoder")
   assert encoder_export.assign_from_saved_model(
       target, encoder_path) == len(target.weights)
   np.testing.assert_array_equal(target(batch)["pooled_output"],
