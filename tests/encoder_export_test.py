@@ -1,6 +1,8 @@
 """The encoder SavedModel as TF Hub users load it: hub.KerasLayer (fine-tuning
 or frozen), Keras 3 TFSMLayer, and back into an albert_tf AlbertEncoder."""
 
+import shutil
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -124,8 +126,9 @@ def test_export_without_heads_has_no_mlm(tmp_path):
   assert not loaded.has_heads
   assert "no pretraining heads" in loaded.report
   spec = export_utils.TokenizerSpec(**fx.tokenizer_kwargs(NAME))
+  config_file = shutil.copy(ref.config_path(NAME), tmp_path)
   module = encoder_export.EncoderSavedModel(
-      loaded.pretrainer, spec, ref.config_path(NAME), has_heads=False)
+      loaded.pretrainer, spec, config_file, has_heads=False)
   assert sorted(module.export_signatures) == sorted(
       encoder_export.ENCODER_SIGNATURES)
   assert not hasattr(module, "mlm")
@@ -136,3 +139,21 @@ def test_export_without_heads_has_no_mlm(tmp_path):
 
 if __name__ == "__main__":
   raise SystemExit(pytest.main([__file__]))
+
+
+def test_tokenizer_asset_tokenizes_like_the_source(encoder_path):
+  """The bundled SentencePiece model, without its training paths."""
+  from albert_tf import tokenization  # pylint: disable=g-import-not-at-top
+  from sentencepiece import sentencepiece_model_pb2  # pylint: disable=g-import-not-at-top
+  info = tf.saved_model.load(encoder_path).signatures["tokenization_info"]()
+  asset = info["vocab_file"].numpy().decode()
+  proto = sentencepiece_model_pb2.ModelProto()
+  with open(asset, "rb") as f:
+    proto.ParseFromString(f.read())
+  assert list(proto.trainer_spec.input) == []
+  assert "/" not in proto.trainer_spec.model_prefix
+  bundled = tokenization.FullTokenizer(None, spm_model_file=asset)
+  source = fx.python_tokenizer(NAME)
+  for text, _ in fx.texts(NAME):
+    text = tokenization.preprocess_text(text, lower=True)
+    assert bundled.tokenize(text) == source.tokenize(text)

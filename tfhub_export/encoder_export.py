@@ -87,7 +87,19 @@ class EncoderSavedModel(_AutoTrackable):
 
   def __init__(self, pretrainer, tokenizer_spec, config_file,
                has_heads=True):
+    """Builds the object to save.
+
+    Args:
+      pretrainer: AlbertPretrainer with the weights to export.
+      tokenizer_spec: export_utils.TokenizerSpec of its vocabulary.
+      config_file: its albert_config.json; assets are copied from their
+        files at save time, so this file and the directory it is in (where
+        the tokenizer asset's copy is made) must exist until then.
+      has_heads: whether the pretraining heads hold trained weights (then
+        the mlm/sop parts are exported).
+    """
     super().__init__()
+    asset_dir = os.path.dirname(config_file)
     # The config travels with the weights (load_encoder_from_saved_model).
     self.albert_config_file = tf.saved_model.Asset(config_file)
     encoder = pretrainer.encoder
@@ -107,10 +119,10 @@ class EncoderSavedModel(_AutoTrackable):
                              input_signature=[specs])
 
     if tokenizer_spec.is_sentencepiece:
-      self.sp_model_file = tokenizer_spec.asset()
+      self.sp_model_file = tokenizer_spec.asset(asset_dir)
       tokenizer_asset = self.sp_model_file
     else:
-      self.vocab_file = tokenizer_spec.asset()
+      self.vocab_file = tokenizer_spec.asset(asset_dir)
       tokenizer_asset = self.vocab_file
     self.do_lower_case = tf.Variable(tokenizer_spec.do_lower_case,
                                      trainable=False, name="do_lower_case")
