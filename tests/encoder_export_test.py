@@ -2,6 +2,8 @@
 or frozen), Keras 3 TFSMLayer, and back into an albert_tf AlbertEncoder."""
 
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -157,3 +159,22 @@ def test_tokenizer_asset_tokenizes_like_the_source(encoder_path):
   for text, _ in fx.texts(NAME):
     text = tokenization.preprocess_text(text, lower=True)
     assert bundled.tokenize(text) == source.tokenize(text)
+
+
+def test_saved_model_cli_shows_the_tf1_hub_signatures(encoder_path):
+  result = subprocess.run(
+      [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli",
+       "show", "--dir", encoder_path, "--all"],
+      capture_output=True, text=True, env=fx.fresh_env(), timeout=300,
+      check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  show = result.stdout
+  for signature in (encoder_export.ENCODER_SIGNATURES +
+                    encoder_export.HEAD_SIGNATURES):
+    assert f"signature_def['{signature}']" in show
+  for name in ("input_ids", "segment_ids", "mlm_positions", "input_word_ids",
+               "mlm_logits", "sop_log_probs", "pooled_output",
+               "sequence_output", "vocab_file", "do_lower_case"):
+    assert f"['{name}']" in show, name
+  assert "albert_encoder" not in "".join(
+      line for line in show.splitlines() if "outputs[" in line)
