@@ -1,6 +1,10 @@
 """The encoder SavedModel as TF Hub users load it: hub.KerasLayer (fine-tuning
 or frozen), Keras 3 TFSMLayer, and back into an albert_tf AlbertEncoder."""
 
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -97,8 +101,8 @@ def test_load_encoder_from_saved_model(encoder_path):
   got = encoder(batch)
   for key in ("pooled_output", "sequence_output"):
     np.testing.assert_array_equal(got[key], want[key])
-  # Into an existing encoder (e.g. a fine-tuning model's), config given.
-  target = albert_tf.AlbertEncoder(fx.config(NAME))
+  # Into an existing encoder (e.g. a fine-tuning model's), named otherwise.
+  target = albert_tf.AlbertEncoder(fx.config(NAME), name="task_encoder")
   assert encoder_export.assign_from_saved_model(
       target, encoder_path) == len(target.weights)
   np.testing.assert_array_equal(target(batch)["pooled_output"],
@@ -124,8 +128,9 @@ def test_export_without_heads_has_no_mlm(tmp_path):
   assert not loaded.has_heads
   assert "no pretraining heads" in loaded.report
   spec = export_utils.TokenizerSpec(**fx.tokenizer_kwargs(NAME))
+  config_file = shutil.copy(ref.config_path(NAME), tmp_path)
   module = encoder_export.EncoderSavedModel(
-      loaded.pretrainer, spec, ref.config_path(NAME), has_heads=False)
+      loaded.pretrainer, spec, config_file, has_heads=False)
   assert sorted(module.export_signatures) == sorted(
       encoder_export.ENCODER_SIGNATURES)
   assert not hasattr(module, "mlm")
@@ -136,3 +141,40 @@ def test_export_without_heads_has_no_mlm(tmp_path):
 
 if __name__ == "__main__":
   raise SystemExit(pytest.main([__file__]))
+
+
+def test_tokenizer_asset_tokenizes_like_the_source(encoder_path):
+  """The bundled SentencePiece model, without its training paths."""
+  from albert_tf import tokenization  # pylint: disable=g-import-not-at-top
+  from sentencepiece import sentencepiece_model_pb2  # pylint: disable=g-import-not-at-top
+  info = tf.saved_model.load(encoder_path).signatures["tokenization_info"]()
+  asset = info["vocab_file"].numpy().decode()
+  proto = sentencepiece_model_pb2.ModelProto()
+  with open(asset, "rb") as f:
+    proto.ParseFromString(f.read())
+  assert list(proto.trainer_spec.input) == []
+  assert "/" not in proto.trainer_spec.model_prefix
+  bundled = tokenization.FullTokenizer(None, spm_model_file=asset)
+  source = fx.python_tokenizer(NAME)
+  for text, _ in fx.texts(NAME):
+    text = tokenization.preprocess_text(text, lower=True)
+    assert bundled.tokenize(text) == source.tokenize(text)
+
+
+def test_saved_model_cli_shows_the_tf1_hub_signatures(encoder_path):
+  result = subprocess.run(
+      [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli",
+       "show", "--dir", encoder_path, "--all"],
+      capture_output=True, text=True, env=fx.fresh_env(), timeout=300,
+      check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  show = result.stdout
+  for signature in (encoder_export.ENCODER_SIGNATURES +
+                    encoder_export.HEAD_SIGNATURES):
+    assert f"signature_def['{signature}']" in show
+  for name in ("input_ids", "segment_ids", "mlm_positions", "input_word_ids",
+               "mlm_logits", "sop_log_probs", "pooled_output",
+               "sequence_output", "vocab_file", "do_lower_case"):
+    assert f"['{name}']" in show, name
+  assert "albert_encoder" not in "".join(
+      line for line in show.splitlines() if "outputs[" in line)

@@ -1,7 +1,6 @@
 """Every export, loaded in a fresh process that imports only tensorflow and
 tensorflow_text, equals the in-process Keras model (both flavors)."""
 
-import json
 import os
 
 import numpy as np
@@ -84,15 +83,18 @@ np.savez(out_file, **out)
 
 @pytest.fixture(scope="module", params=fx.FLAVORS)
 def results(request):
-  """(name, fresh-process outputs, data fed to them)."""
+  """(name, fresh-process outputs, data fed to them, their Python packing).
+
+  Texts go in as UTF-8 bytes (np.load would need pickle for str objects).
+  """
   name = request.param
   paths = fx.exports(name)
   pairs = fx.texts(name)
   features = ref.model_inputs(name)
   packed = fx.python_pack(name, pairs)
   data = {
-      "text_a": np.array([a for a, _ in pairs], dtype=object),
-      "text_b": np.array([b for _, b in pairs], dtype=object),
+      "text_a": np.array([a.encode("utf-8") for a, _ in pairs]),
+      "text_b": np.array([b.encode("utf-8") for _, b in pairs]),
       "input_word_ids": features["input_word_ids"].astype(np.int32),
       "input_mask": features["input_mask"].astype(np.int32),
       "input_type_ids": features["input_type_ids"].astype(np.int32),
@@ -101,9 +103,6 @@ def results(request):
       "seq_length": np.array(fx.SEQ_LENGTH),
   }
   data.update({"pair_" + k: v for k, v in packed.items()})
-  # Strings as UTF-8 bytes: np.load of object arrays needs pickle.
-  for key in ("text_a", "text_b"):
-    data[key] = np.array([s.encode("utf-8") for s in data[key]])
   directory = os.path.join(fx.work_dir(), f"parity_{name}")
   os.makedirs(directory, exist_ok=True)
   inputs_file = os.path.join(directory, "inputs.npz")

@@ -1,5 +1,13 @@
-"""Export of TF Hub SavedModels (encoder, preprocessor, TF Serving models).
+"""Export of TF Hub SavedModels (encoder, preprocessor) and TF Serving models.
 
-The exporters are tracked in the project's issues; this package is where
-they live.
+  export.py               python -m tfhub_export.export (the command line)
+  encoder_export.py       the encoder as a reusable SavedModel (like TF Hub's
+                          tensorflow/albert_en_*/3, with the TF1 Hub module's
+                          signatures); load_encoder_from_saved_model
+  preprocessor_export.py  the tokenizer as a preprocessing SavedModel (like
+                          tensorflow/albert_en_preprocess/3)
+  serving_export.py       export_serving_model: text in, named outputs out,
+                          in TF Serving's <path>/<version>/ layout
+  serving_benchmark.py    serving latency/throughput next to the Keras model
+  saved_model_cli.py      saved_model_cli with the TF Text ops registered
 """

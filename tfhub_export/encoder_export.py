@@ -40,6 +40,7 @@ import tempfile
 
 import tensorflow as tf
 
+from albert_tf.checkpoints import CheckpointMismatchError
 from albert_tf.checkpoints import name_map
 from albert_tf.config import AlbertConfig
 from albert_tf.models.albert_encoder import AlbertEncoder
@@ -86,7 +87,19 @@ class EncoderSavedModel(_AutoTrackable):
 
   def __init__(self, pretrainer, tokenizer_spec, config_file,
                has_heads=True):
+    """Builds the object to save.
+
+    Args:
+      pretrainer: AlbertPretrainer with the weights to export.
+      tokenizer_spec: export_utils.TokenizerSpec of its vocabulary.
+      config_file: its albert_config.json; assets are copied from their
+        files at save time, so this file and the directory it is in (where
+        the tokenizer asset's copy is made) must exist until then.
+      has_heads: whether the pretraining heads hold trained weights (then
+        the mlm/sop parts are exported).
+    """
     super().__init__()
+    asset_dir = os.path.dirname(config_file)
     # The config travels with the weights (load_encoder_from_saved_model).
     self.albert_config_file = tf.saved_model.Asset(config_file)
     encoder = pretrainer.encoder
@@ -106,10 +119,10 @@ class EncoderSavedModel(_AutoTrackable):
                              input_signature=[specs])
 
     if tokenizer_spec.is_sentencepiece:
-      self.sp_model_file = tokenizer_spec.asset()
+      self.sp_model_file = tokenizer_spec.asset(asset_dir)
       tokenizer_asset = self.sp_model_file
     else:
-      self.vocab_file = tokenizer_spec.asset()
+      self.vocab_file = tokenizer_spec.asset(asset_dir)
       tokenizer_asset = self.vocab_file
     self.do_lower_case = tf.Variable(tokenizer_spec.do_lower_case,
                                      trainable=False, name="do_lower_case")
@@ -222,12 +235,19 @@ def export_encoder(loaded_model, tokenizer_spec, export_path,
                                     overwrite=overwrite)
 
 
+def _below_scope(name, scope):
+  """"outer/albert_encoder/pooler/kernel:0" → "pooler/kernel:0"."""
+  marker = scope + "/"
+  index = name.find(marker)
+  return name[index + len(marker):] if index >= 0 else name
+
+
 def assign_from_saved_model(encoder, path):
   """Copies the weights of one of our encoder SavedModels into `encoder`.
 
-  Variables are matched by their original TF1 names (the export keeps the
-  Keras variable names, which albert_tf.checkpoints maps to TF1 names), so
-  the AlbertEncoder only has to be built from the same config.
+  Variables are matched by their names below the encoder's own scope
+  (embeddings/word_embeddings, group_0/..., pooler/...), so `encoder` only
+  has to be built from the same config, wherever it sits in a larger model.
 
   Args:
     encoder: an AlbertEncoder (e.g. the `.encoder` of a fine-tuning model).
@@ -241,15 +261,12 @@ def assign_from_saved_model(encoder, path):
     albert_tf.checkpoints.CheckpointMismatchError when a variable is missing
     or has another shape; nothing is assigned then.
   """
-  from albert_tf.checkpoints import CheckpointMismatchError  # pylint: disable=g-import-not-at-top
   loaded = tf.saved_model.load(path)
-  saved = {v.name: v for v in loaded.variables}
-  targets = name_map.tf1_variable_map(encoder)
-  # Keras names (e.g. albert_encoder/embeddings/word_embeddings:0) are the
-  # same in the export and in a fresh encoder of the same config.
+  saved_scope = loaded.variables[0].name.split("/", 1)[0]
+  saved = {_below_scope(v.name, saved_scope): v for v in loaded.variables}
   missing, mismatched, pairs = [], [], []
-  for tf1_name, variable in targets.items():
-    source = saved.get(variable.name)
+  for tf1_name, variable in name_map.tf1_variable_map(encoder).items():
+    source = saved.get(_below_scope(variable.name, encoder.name))
     if source is None:
       missing.append(f"{tf1_name} ({variable.name})")
     elif source.shape != variable.shape:
@@ -258,11 +275,15 @@ def assign_from_saved_model(encoder, path):
     else:
       pairs.append((variable, source))
   if missing or mismatched:
+    problems = []
+    if missing:
+      problems.append(f"missing ({len(missing)}): " + ", ".join(missing))
+    if mismatched:
+      problems.append(f"shape mismatches ({len(mismatched)}): "
+                      + "; ".join(mismatched))
     raise CheckpointMismatchError(
         f"encoder SavedModel {path} does not match the model: "
-        + "; ".join([f"missing: {', '.join(missing)}"] * bool(missing) +
-                    [f"shape mismatches: {'; '.join(mismatched)}"] *
-                    bool(mismatched)))
+        + " | ".join(problems))
   for variable, source in pairs:
     variable.assign(source)
   return len(pairs)

@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 
+from sentencepiece import sentencepiece_model_pb2
 import tensorflow as tf
 
 from albert_tf import text
@@ -128,9 +129,26 @@ class TokenizerSpec:
           "the embedding table (wrong tokenizer for this config?)")
     return tokenizer
 
-  def asset(self):
-    """The tokenizer file as a SavedModel asset (copied into assets/)."""
-    return tf.saved_model.Asset(self.path)
+  def asset(self, directory):
+    """The tokenizer file as a SavedModel asset (copied into assets/).
+
+    A SentencePiece model records where it was trained (trainer_spec.input,
+    trainer_spec.model_prefix, e.g. /home/me/corpus.txt); the asset is a
+    copy without those paths, made in `directory` (which must outlive the
+    save). Tokenization does not read them.
+    """
+    if not self.is_sentencepiece:
+      return tf.saved_model.Asset(self.path)
+    proto = sentencepiece_model_pb2.ModelProto()
+    with open(self.path, "rb") as f:
+      proto.ParseFromString(f.read())
+    del proto.trainer_spec.input[:]
+    proto.trainer_spec.model_prefix = os.path.basename(
+        proto.trainer_spec.model_prefix)
+    copy = os.path.join(directory, os.path.basename(self.path))
+    with open(copy, "wb") as f:
+      f.write(proto.SerializeToString())
+    return tf.saved_model.Asset(copy)
 
 
 def check_absent(path, overwrite):
