@@ -9,6 +9,8 @@ INSTALL_REQUIRES = [
     "tf-keras~=2.20.0",
     "tf-models-official==2.20.0",
     "tensorflow-hub",
+    # tensorflow_hub 0.16 imports pkg_resources, which setuptools 81+ dropped.
+    "setuptools<81",
     "sentencepiece",
     "absl-py",
     "numpy",
