@@ -31,6 +31,7 @@ ENTRY_POINTS = ("convert_checkpoint", "describe", "benchmark",
                 "run_pretraining", "quickstart",
                 "run_classifier", "run_race", "run_squad",
                 "run_token_classification", "finetuning_benchmark",
+                "pretraining_benchmark",
                 "tfhub_export/export.py", "tfhub_export/serving_benchmark.py",
                 "tfhub_export/saved_model_cli.py")
 

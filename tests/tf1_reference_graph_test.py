@@ -16,7 +16,7 @@ from albert_tf.checkpoints import tf1_variable_map
 from albert_tf.config import AlbertConfig
 from albert_tf.losses import pretraining_losses
 from albert_tf.models import AlbertPretrainer
-from tests import reference_data
+import reference_data
 
 v1 = tf.compat.v1
 
