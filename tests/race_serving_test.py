@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from reference_data import SPM_MODEL
+from reference_data import ZH_VOCAB
 from albert_tf import text
 from albert_tf import tokenization
 from albert_tf.finetuning import race_data
@@ -29,10 +30,16 @@ CASES = [
 ]
 
 
+def _tokenizers(**files):
+  return (tokenization.FullTokenizer(files.get("vocab_file"),
+                                     spm_model_file=files.get(
+                                         "spm_model_file")),
+          text.make_graph_tokenizer(**files))
+
+
 @pytest.fixture(scope="module")
 def tokenizers():
-  return (tokenization.FullTokenizer(None, spm_model_file=SPM_MODEL),
-          text.make_graph_tokenizer(spm_model_file=SPM_MODEL))
+  return _tokenizers(spm_model_file=SPM_MODEL)
 
 
 def test_question_with_option_matches_python():
@@ -45,9 +52,12 @@ def test_question_with_option_matches_python():
         race_data.question_with_option(question, o) for o in choices]
 
 
-@pytest.mark.parametrize("seq_length", [3, 24, 64])
-def test_graph_packing_equals_python_pipeline(tokenizers, seq_length):
-  tokenizer, graph_tokenizer = tokenizers
+@pytest.mark.parametrize("seq_length, wordpiece", [
+    (3, False), (24, False), (64, False), (24, True)])
+def test_graph_packing_equals_python_pipeline(tokenizers, seq_length,
+                                              wordpiece):
+  tokenizer, graph_tokenizer = (_tokenizers(vocab_file=ZH_VOCAB) if wordpiece
+                                else tokenizers)
   packing = race_serving.RacePacking(4, MAX_QA_LENGTH)
 
   @tf.function  # As in the export: a traced graph, any batch size.
