@@ -12,6 +12,14 @@ checkpoints every 1200 steps). data_dir/{train,dev,test}/ hold the JSON
 files (see albert_tf/finetuning/race_data.py). Writes checkpoints, best/
 (best dev accuracy), eval_results.txt, eval_predictions.tsv and, with
 --do_predict, test_predictions.tsv (id, predicted letter, probabilities).
+
+--export_dir writes a TF Serving model (`<export_dir>/<version>/`) of the
+best model whose serving_default takes raw text, article and question
+(string [B]) and options (string [B, num_choices]), packs every (article,
+question+option) pair in the graph exactly as training does, and returns
+logits and probabilities [B, num_choices] and predicted_choice (int32 [B]);
+serve_token_ids takes input_word_ids/input_mask/input_type_ids
+[B, num_choices, S].
 """
 
 import os
@@ -24,6 +32,7 @@ import tensorflow as tf
 
 from albert_tf.finetuning import metrics
 from albert_tf.finetuning import race_data
+from albert_tf.finetuning import race_serving
 from albert_tf.finetuning import records
 from albert_tf.finetuning import runner
 from albert_tf.finetuning.features import Packer
@@ -40,6 +49,10 @@ TASK_DEFAULTS = dict(max_seq_length=512, learning_rate=1e-5, train_step=12000,
                      warmup_step=1000, train_batch_size=32,
                      save_checkpoints_steps=1200, iterations_per_loop=1200,
                      task_name="race")
+
+# The model's outputs → the names the TF Serving export gives them.
+SERVING_OUTPUTS = {"logits": "logits", "probabilities": "probabilities",
+                   "predictions": "predicted_choice"}
 
 
 def define_flags():
@@ -59,10 +72,10 @@ class RaceRun:
 
   def __init__(self, values):
     runner.check_common_flags(values)
-    if values.export_dir:
-      raise runner.FlagError("--export_dir is not supported by run_race (a "
-                             "raw-text multiple-choice signature needs "
-                             "article, question and options)")
+    if values.max_qa_length < 1 or values.num_choices < 1:
+      raise runner.FlagError(
+          f"--max_qa_length ({values.max_qa_length}) and --num_choices "
+          f"({values.num_choices}) must be positive")
     self.values = values
     self.config = runner.load_config(values)
     self.tokenizer = runner.make_tokenizer(values)
@@ -137,12 +150,19 @@ class RaceRun:
     self._write("test_predictions.tsv", examples, outputs, False)
     return outputs
 
+  def export(self):
+    """The TF Serving export of the best (else newest) fine-tuned model."""
+    packing = race_serving.RacePacking(self.values.num_choices,
+                                       self.values.max_qa_length)
+    return runner.export_serving(self.trainer.model, SERVING_OUTPUTS,
+                                 self.values, multiple_choice=packing)
+
 
 def run(values):
   job = RaceRun(values)
   if values.do_train:
     job.train()
-  if values.do_eval or values.do_predict:
+  if values.do_eval or values.do_predict or values.export_dir:
     logging.info("using %s", job.trainer.load_for_inference())
   if values.do_eval:
     results = job.evaluate(write_predictions=True)
@@ -152,6 +172,8 @@ def run(values):
   if values.do_predict:
     job.predict()
     print(f"wrote {os.path.join(values.output_dir, 'test_predictions.tsv')}")
+  if values.export_dir:
+    print(f"exported {job.export()}")
   return job
 
 

@@ -17,6 +17,16 @@ outputs, e.g. pooled_output/sequence_output or probabilities/predictions):
                      length seq_length (the original fine-tuning TFRecords'
                      layout) → outputs.
 
+A multiple-choice model (e.g. run_race's, inputs [B, C, S]) is exported with
+`multiple_choice=` instead (see MultipleChoiceServingSavedModel):
+
+  serving_default    article, question: string [B]; options: string [B, C]
+                     → outputs. Each (article, question + option) pair is
+                     packed by the `multiple_choice` packing (run_race's:
+                     albert_tf.finetuning.race_serving.RacePacking).
+  serve_token_ids    input_word_ids, input_mask, input_type_ids: int32
+                     [B, C, S] → outputs.
+
 Tokenization (albert_tf.text) and packing run inside the graph with core
 TensorFlow and TF Text ops only, which TF Serving links; the tokenizer is
 embedded, so the export refers to no file of the exporting machine.
@@ -129,6 +139,80 @@ class ServingSavedModel(_AutoTrackable):
     })
 
 
+def _check_num_choices(tensor, name, num_choices):
+  """Assertion that `tensor` has num_choices columns (a bad request)."""
+  return tf.debugging.assert_equal(
+      tf.shape(tensor)[1], num_choices,
+      message=f"{name} must have {num_choices} choices per question "
+      f"(shape [batch, {num_choices}, ...])")
+
+
+class MultipleChoiceServingSavedModel(_AutoTrackable):
+  """The export of a multiple-choice model: article/question/options in.
+
+  `multiple_choice` has num_choices and is called as
+  multiple_choice(tokenizer, article [B], question [B], options [B, C],
+  seq_length) → the input dict, int32 [B, C, seq_length]. Requests with
+  another number of options, or with batch sizes that disagree, fail with an
+  InvalidArgumentError naming the tensor. `pack_inputs(article, question,
+  options)` (a saved function) returns the packed input dict.
+  """
+
+  def __init__(self, task_model, tokenizer, seq_length, output_names,
+               multiple_choice):
+    super().__init__()
+    self.task_model = task_model
+    self._tokenizer = tokenizer
+    num_choices = multiple_choice.num_choices
+    self.seq_length = tf.Variable(seq_length, trainable=False,
+                                  name="seq_length")
+    self.num_choices = tf.Variable(num_choices, trainable=False,
+                                   name="num_choices")
+
+    def run(inputs):
+      outputs = _call_task_model(task_model, inputs)
+      return _named_outputs(outputs, output_names)
+
+    string_spec = lambda name: tf.TensorSpec([None], tf.string, name=name)
+
+    text_specs = [string_spec("article"), string_spec("question"),
+                  tf.TensorSpec([None, None], tf.string, name="options")]
+
+    @tf.function(input_signature=text_specs)
+    def pack_inputs(article, question, options):
+      batch_size = tf.shape(options)[0]
+      checks = [_check_num_choices(options, "options", num_choices)] + [
+          tf.debugging.assert_equal(
+              tf.shape(tensor)[0], batch_size,
+              message=f"{name} must have one entry per row of options")
+          for name, tensor in (("article", article), ("question", question))]
+      with tf.control_dependencies(checks):
+        return multiple_choice(tokenizer, article, question, options,
+                               seq_length)
+
+    # Saved too (not a signature): the packed ids, for clients and tests.
+    self.pack_inputs = pack_inputs
+
+    @tf.function(input_signature=text_specs)
+    def serving_default(article, question, options):
+      return run(pack_inputs(article, question, options))
+
+    token_specs = {k: tf.TensorSpec([None, None, None], tf.int32, name=k)
+                   for k in export_utils.INPUT_KEYS}
+
+    @tf.function(input_signature=[token_specs])
+    def serve_token_ids(inputs):
+      checks = [_check_num_choices(inputs[k], k, num_choices)
+                for k in export_utils.INPUT_KEYS]
+      with tf.control_dependencies(checks):
+        return run({k: tf.identity(v) for k, v in inputs.items()})
+
+    export_utils.set_untracked(self, "export_signatures", {
+        "serving_default": serving_default.get_concrete_function(),
+        "serve_token_ids": serve_token_ids.get_concrete_function(),
+    })
+
+
 def existing_versions(export_path):
   """The integer version directories under export_path, ascending."""
   if not os.path.isdir(export_path):
@@ -146,7 +230,8 @@ def next_version(export_path):
 
 def export_serving_model(task_model, export_path, *, spm_model_file=None,
                          vocab_file=None, do_lower_case=True, seq_length=128,
-                         version=None, overwrite=False, output_names=None):
+                         version=None, overwrite=False, output_names=None,
+                         multiple_choice=None):
   """Writes a TF Serving SavedModel of `task_model` with text inputs.
 
   Args:
@@ -171,6 +256,11 @@ def export_serving_model(task_model, export_path, *, spm_model_file=None,
       tensor-valued entry of the output dict, under its key), a list of keys,
       or a dict {key: served name}. A task model returning one tensor needs
       [name].
+    multiple_choice: None for the text signatures; for a multiple-choice
+      model (inputs [B, C, S]) its packing, e.g.
+      albert_tf.finetuning.race_serving.RacePacking(num_choices,
+      max_qa_length): the export then has MultipleChoiceServingSavedModel's
+      signatures (article, question, options → outputs).
 
   Returns:
     The absolute path of the version directory written. It appears only
@@ -194,7 +284,12 @@ def export_serving_model(task_model, export_path, *, spm_model_file=None,
   vocab_size = getattr(getattr(task_model, "config", None), "vocab_size",
                        None)
   tokenizer = tokenizer_spec.graph_tokenizer(vocab_size)
-  module = ServingSavedModel(task_model, tokenizer, seq_length, output_names)
+  if multiple_choice is None:
+    module = ServingSavedModel(task_model, tokenizer, seq_length,
+                               output_names)
+  else:
+    module = MultipleChoiceServingSavedModel(task_model, tokenizer, seq_length,
+                                             output_names, multiple_choice)
   return export_utils.save_module(module, version_dir,
                                   signatures=module.export_signatures,
                                   overwrite=overwrite)

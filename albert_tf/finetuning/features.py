@@ -52,6 +52,15 @@ class Packer:
                                              ids["pad_id"])
 
   def ids(self, text):
+    """Ids of `text` as the original classifier and RACE readers made them.
+
+    SentencePiece tokenizers do not lowercase: the readers ran
+    preprocess_text(text, lower=do_lower_case) first (whitespace collapsed,
+    accents dropped), as the in-graph tokenizers of the exports do.
+    """
+    if self.tokenizer.sp_model is not None:
+      text = tokenization.preprocess_text(
+          text, lower=self.tokenizer.do_lower_case)
     return self.tokenizer.convert_tokens_to_ids(self.tokenizer.tokenize(text))
 
   def pack_ids(self, ids_a, ids_b=None):

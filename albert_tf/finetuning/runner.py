@@ -105,11 +105,14 @@ def set_seed(seed):
   tf_keras.utils.set_random_seed(seed)
 
 
-def export_serving(task_model, output_names, values, seq_length=None):
+def export_serving(task_model, output_names, values, seq_length=None,
+                   multiple_choice=None):
   """TF Serving export via tfhub_export.serving_export (issue 6).
 
   serving_default takes raw text (tokenized in graph) and returns the named
-  outputs. Returns the export path.
+  outputs: output_names lists the task model's keys, or maps them to served
+  names. multiple_choice: see export_serving_model (run_race). Returns the
+  export path.
   """
   try:
     from tfhub_export import serving_export  # pylint: disable=g-import-not-at-top
@@ -121,7 +124,9 @@ def export_serving(task_model, output_names, values, seq_length=None):
       vocab_file=None if values.spm_model_file else values.vocab_file,
       do_lower_case=values.do_lower_case,
       seq_length=seq_length or values.max_seq_length, overwrite=True,
-      output_names=list(output_names))
+      output_names=(dict(output_names) if isinstance(output_names, dict)
+                    else list(output_names)),
+      multiple_choice=multiple_choice)
 
 
 def run_main(main_fn, values):
