@@ -48,6 +48,28 @@ def test_every_expected_array_matches_the_original(name):
                                err_msg=f"{name}: {key}")
 
 
+@pytest.mark.parametrize("name", ref.MODEL_FIXTURES)
+def test_training_fast_path_matches_the_original(name):
+  """heads_only (the last block on the [CLS] and masked rows only, what
+  training runs) gives the original's losses and log-probs too."""
+  config = albert_tf.AlbertConfig.from_json_file(ref.config_path(name))
+  model = albert_tf.AlbertPretrainer(config)
+  checkpoints.load_tf1_checkpoint(model, ref.checkpoint_prefix(name))
+  raw, expected = ref.inputs(name), ref.expected(name)
+  outputs = model(ref.model_inputs(name), training=False, heads_only=True)
+  assert "sequence_output" not in outputs
+  losses = albert_tf.pretraining_losses(
+      outputs, raw["masked_lm_ids"], raw["masked_lm_weights"],
+      raw["sentence_order_labels"])
+  got = {"pooled_output": outputs["pooled_output"],
+         "mlm_log_probs": tf.reshape(tf.nn.log_softmax(outputs["mlm_logits"]),
+                                     [-1, config.vocab_size]),
+         "sop_log_probs": tf.nn.log_softmax(outputs["sop_logits"]), **losses}
+  for key, have in got.items():
+    np.testing.assert_allclose(np.asarray(have), expected[key], rtol=0,
+                               atol=ref.TOLERANCE, err_msg=f"{name}: {key}")
+
+
 def test_google_groups_has_every_inner_group_output():
   config = albert_tf.AlbertConfig.from_json_file(
       ref.config_path("google_groups"))

@@ -48,6 +48,10 @@ class MaskedLMHead(tf_keras.layers.Layer):
     """Returns logits [B,P,V] at `masked_lm_positions` [B,P]."""
     positions = tf.cast(masked_lm_positions, tf.int32)
     hidden = tf.gather(sequence_output, positions, batch_dims=1)
+    return self.logits_of_rows(hidden, word_embeddings, word_embeddings_2)
+
+  def logits_of_rows(self, hidden, word_embeddings, word_embeddings_2=None):
+    """Logits [B,P,V] of encoder rows already gathered at the positions."""
     hidden = self.layer_norm(self.transform(hidden))
     if word_embeddings_2 is not None:
       hidden = tf.matmul(hidden, word_embeddings_2, transpose_b=True)

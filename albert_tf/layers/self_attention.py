@@ -58,14 +58,20 @@ class SelfAttention(tf_keras.layers.Layer):
     x = tf.reshape(x, [batch_size, -1, self.num_heads, self.head_size])
     return tf.transpose(x, [0, 2, 1, 3])  # [B,N,S,D]
 
-  def call(self, hidden_states, mask_adder, training=None):
+  def call(self, hidden_states, mask_adder, training=None, query_rows=None):
     """Attends over [B,S,H] or flattened [B·S,H] `hidden_states`.
 
     `mask_adder` is [B,1,1,S]; it also gives the batch size for flattened
-    inputs. The output has the input's shape.
+    inputs. The output has the input's shape. `query_rows` (flattened input
+    only): indices into the B·S rows, R per example in example order; then
+    only those rows attend (keys and values still cover every position) and
+    the output is [B·R,H], equal to those rows of the full output.
     """
     batch_size = tf.shape(mask_adder)[0]
-    query = self._split_heads(self.query(hidden_states), batch_size)
+    query_states = hidden_states
+    if query_rows is not None:
+      query_states = tf.gather(hidden_states, query_rows)
+    query = self._split_heads(self.query(query_states), batch_size)
     key = self._split_heads(self.key(hidden_states), batch_size)
     value = self._split_heads(self.value(hidden_states), batch_size)
     # Scale after the product, as the original does.
@@ -74,7 +80,7 @@ class SelfAttention(tf_keras.layers.Layer):
     scores += tf.cast(mask_adder, scores.dtype)
     probs = self.dropout(tf.nn.softmax(scores), training=training)
     context = tf.transpose(tf.matmul(probs, value), [0, 2, 1, 3])
-    return tf.reshape(context, tf.shape(hidden_states))
+    return tf.reshape(context, tf.shape(query_states))
 
   def get_config(self):
     return dict(

@@ -1,5 +1,6 @@
 """One ALBERT attention + feed-forward block (an "inner group")."""
 
+import tensorflow as tf
 import tf_keras
 
 from albert_tf.activations import get_activation
@@ -66,14 +67,19 @@ class TransformerBlock(tf_keras.layers.Layer):
     build_in_scope(self.output_layer_norm, hidden_shape)
     super().build(input_shape)
 
-  def call(self, hidden_states, mask_adder, training=None):
+  def call(self, hidden_states, mask_adder, training=None, query_rows=None):
+    """`query_rows`: compute only these rows of the flattened [B·S,H] output
+    (see SelfAttention); every later step of the block is row-wise."""
     if self.norm_first:
       attention_input = self.attention_layer_norm(hidden_states)
     else:
       attention_input = hidden_states
-    attention = self.attention(attention_input, mask_adder, training=training)
+    attention = self.attention(attention_input, mask_adder, training=training,
+                               query_rows=query_rows)
     attention = self.dropout(self.attention_output_dense(attention),
                              training=training)
+    if query_rows is not None:
+      hidden_states = tf.gather(hidden_states, query_rows)
     attention = attention + hidden_states
     if self.norm_first:
       ffn_input = self.output_layer_norm(attention)

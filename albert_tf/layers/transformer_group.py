@@ -31,11 +31,17 @@ class TransformerGroup(tf_keras.layers.Layer):
       build_in_scope(block, input_shape)
     super().build(input_shape)
 
-  def call(self, hidden_states, mask_adder, training=None):
-    """Returns the output of every inner block (each is an encoder output)."""
+  def call(self, hidden_states, mask_adder, training=None, query_rows=None):
+    """Returns the output of every inner block (each is an encoder output).
+
+    `query_rows`: the LAST block computes only these rows (the earlier ones
+    feed it every position).
+    """
     outputs = []
-    for block in self.inner_groups:
-      hidden_states = block(hidden_states, mask_adder, training=training)
+    for index, block in enumerate(self.inner_groups):
+      last = index == len(self.inner_groups) - 1
+      hidden_states = block(hidden_states, mask_adder, training=training,
+                            query_rows=query_rows if last else None)
       outputs.append(hidden_states)
     return outputs
 

@@ -140,7 +140,13 @@ class AlbertEncoder(tf_keras.Model):
         tf.shape(word_ids)[1], max_length, message=message)]):
       return tf.identity(word_ids)
 
-  def call(self, inputs, training=None):
+  def call(self, inputs, training=None, output_positions=None):
+    """See the class docstring. `output_positions` (int [B,R]) is the
+    pretraining fast path: the last block computes only the [CLS] row and
+    these rows, and the outputs are `pooled_output`, `positions_output`
+    [B,R,H] (equal to sequence_output gathered at output_positions) and
+    `embedding_output` — no sequence_output or encoder_outputs. The heads
+    need no other rows, and the last block's FFN is the costliest part left."""
     word_ids, mask, type_ids = self._check_inputs(inputs)
     word_ids = self._check_length(word_ids)
     embedding_output = self.embeddings(word_ids, type_ids, training=training)
@@ -155,11 +161,26 @@ class AlbertEncoder(tf_keras.Model):
     if self.embedding_hidden_mapping_in is not None:
       hidden_states = self.embedding_hidden_mapping_in(hidden_states)
     mask_adder = attention_mask_adder(mask, hidden_states.dtype)
+    query_rows = None
+    if output_positions is not None:
+      positions = tf.cast(output_positions, tf.int32)
+      # Row 0 of every example first: the pooler's [CLS].
+      positions = tf.concat([tf.zeros_like(positions[:, :1]), positions], 1)
+      query_rows = tf.reshape(
+          positions + tf.range(batch_size)[:, tf.newaxis] * seq_length, [-1])
     block_outputs = []
+    last_layer = self.config.num_hidden_layers - 1
     for layer_index in range(self.config.num_hidden_layers):
       group = self.groups[self.config.group_index(layer_index)]
-      block_outputs += group(hidden_states, mask_adder, training=training)
+      block_outputs += group(
+          hidden_states, mask_adder, training=training,
+          query_rows=query_rows if layer_index == last_layer else None)
       hidden_states = block_outputs[-1]
+    if query_rows is not None:
+      rows = tf.reshape(hidden_states, [batch_size, -1, self.config.hidden_size])
+      return {"pooled_output": self.pooler(rows[:, 0, :]),
+              "positions_output": rows[:, 1:, :],
+              "embedding_output": embedding_output}
     hidden_shape = [batch_size, seq_length, self.config.hidden_size]
     encoder_outputs = [tf.reshape(x, hidden_shape) for x in block_outputs]
     sequence_output = encoder_outputs[-1]

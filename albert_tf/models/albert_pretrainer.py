@@ -52,15 +52,29 @@ class AlbertPretrainer(tf_keras.Model):
       build_in_scope(self.sentence_order, [None, self.config.hidden_size])
     self.built = True
 
-  def call(self, inputs, training=None):
+  def call(self, inputs, training=None, heads_only=False):
+    """`heads_only=True` (what training uses): only `mlm_logits`,
+    `sop_logits` and `pooled_output`, the same numbers computed faster — the
+    last transformer block runs on the [CLS] and masked rows alone (see
+    AlbertEncoder's output_positions)."""
     if not isinstance(inputs, dict) or "masked_lm_positions" not in inputs:
       raise ValueError(
           f"{self.name}: expected a dict with `masked_lm_positions` and the "
           f"encoder inputs {INPUT_KEYS}")
     encoder_inputs = {k: v for k, v in inputs.items()
                       if k != "masked_lm_positions"}
-    outputs = dict(self.encoder(encoder_inputs, training=training))
     embeddings = self.encoder.embeddings
+    if heads_only:
+      outputs = self.encoder(encoder_inputs, training=training,
+                             output_positions=inputs["masked_lm_positions"])
+      return {
+          "pooled_output": outputs["pooled_output"],
+          "mlm_logits": self.masked_lm.logits_of_rows(
+              outputs["positions_output"], embeddings.word_embeddings,
+              embeddings.word_embeddings_2),
+          "sop_logits": self.sentence_order(outputs["pooled_output"]),
+      }
+    outputs = dict(self.encoder(encoder_inputs, training=training))
     outputs["mlm_logits"] = self.masked_lm(
         outputs["sequence_output"], inputs["masked_lm_positions"],
         embeddings.word_embeddings, embeddings.word_embeddings_2)

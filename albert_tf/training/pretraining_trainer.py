@@ -148,7 +148,8 @@ class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
     labels = _sentence_order_labels(features)
     weights = tf.cast(features["masked_lm_weights"], tf.float32)
     with tf.GradientTape() as tape:
-      outputs = self.model(_model_inputs(features), training=True)
+      outputs = self.model(_model_inputs(features), training=True,
+                           heads_only=True)
       mlm_ce = cross_entropy(outputs["mlm_logits"], features["masked_lm_ids"])
       sop_ce = cross_entropy(outputs["sop_logits"], labels)
       mlm_share = tf.reduce_sum(weights * mlm_ce) / (global_weight_sum + 1e-5)
@@ -236,7 +237,8 @@ class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
 
   def eval_step(self, iterator):
     def step_fn(features):
-      outputs = self.model(_model_inputs(features), training=False)
+      outputs = self.model(_model_inputs(features), training=False,
+                           heads_only=True)
       labels = _sentence_order_labels(features)
       weights = tf.cast(features["masked_lm_weights"], tf.float32)
       mlm_ce = cross_entropy(outputs["mlm_logits"], features["masked_lm_ids"])
