@@ -106,7 +106,8 @@ def build_albert_tf(config, jit_compile):
 
   def pretrain_forward(batch):
     outputs = pretrainer({k: batch[k] for k in encoder_keys +
-                          ("masked_lm_positions",)}, training=True)
+                          ("masked_lm_positions",)}, training=True,
+                         heads_only=True)
     return outputs["mlm_logits"], outputs["sop_logits"]
 
   return forward, _train_step_fn(pretrainer, pretrain_forward, _lamb(),

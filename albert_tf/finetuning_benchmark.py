@@ -79,7 +79,7 @@ def pretraining_seconds(config, batch, steps, optimizer_name):
     total = tf.constant(0.0)
     for _ in tf.range(steps):
       with tf.GradientTape() as tape:
-        outputs = model(features, training=True)
+        outputs = model(features, training=True, heads_only=True)
         loss = pretraining_losses(outputs, batch["masked_lm_ids"],
                                   batch["masked_lm_weights"],
                                   batch["sentence_order_labels"])["total_loss"]
