@@ -300,8 +300,9 @@ def restart_with_cpu_autoclustering():
 
 def run(config, batch_size, seq_length, predictions, implementations,
         xla_settings, steps_per_loop, rounds, warmup_loops=1,
-        print_fn=print):
+        print_fn=None):
   """Returns {(implementation, xla): {"examples_per_s", "loss", "params"}}."""
+  print_fn = print_fn or (lambda line: print(line, flush=True))
   for name in implementations:
     if name not in BUILDERS:
       raise ValueError(f"unknown implementation {name!r}; expected one of "

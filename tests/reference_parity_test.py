@@ -65,6 +65,11 @@ def test_training_fast_path_matches_the_original(name):
          "mlm_log_probs": tf.reshape(tf.nn.log_softmax(outputs["mlm_logits"]),
                                      [-1, config.vocab_size]),
          "sop_log_probs": tf.nn.log_softmax(outputs["sop_logits"]), **losses}
+  # What the classification and multiple-choice heads call: the last block
+  # on the [CLS] rows only.
+  got["pooled_output_only"] = model.encoder.pooled_output(
+      ref.model_inputs(name, with_positions=False))
+  expected = dict(expected, pooled_output_only=expected["pooled_output"])
   for key, have in got.items():
     np.testing.assert_allclose(np.asarray(have), expected[key], rtol=0,
                                atol=ref.TOLERANCE, err_msg=f"{name}: {key}")

@@ -107,6 +107,18 @@ def test_entity_tags_on_words():
   assert offsets[1] == (6, 9)
 
 
+def test_words_are_preprocessed_like_the_export_tokenizer():
+  # The serving export lowercases in the graph (do_lower_case): training
+  # ids must not depend on the case either, nor on accents.
+  tokenizer = tokenization.FullTokenizer(None, spm_model_file=SPM_MODEL)
+  assert token_data.word_pieces(tokenizer, ["Pad", "THAI", "Café"]) == (
+      token_data.word_pieces(tokenizer, ["pad", "thai", "cafe"]))
+  cased = tokenization.FullTokenizer(None, spm_model_file=SPM_MODEL,
+                                     do_lower_case=False)
+  assert token_data.word_pieces(cased, ["THAI"]) != (
+      token_data.word_pieces(cased, ["thai"]))
+
+
 def test_labels_go_on_first_word_pieces():
   tokenizer = tokenization.FullTokenizer(None, spm_model_file=SPM_MODEL)
   packer = Packer(tokenizer, 16)

@@ -37,7 +37,7 @@ class ClassifierModel(tf_keras.Model):
     set_save_spec(self, INPUT_KEYS)
 
   def call(self, inputs, training=None):
-    pooled = self.encoder(inputs, training=training)["pooled_output"]
+    pooled = self.encoder.pooled_output(inputs, training=training)
     logits = self.classifier(self.dropout(pooled, training=training))
     if self.is_regression:
       return {"logits": logits, "predictions": tf.squeeze(logits, -1)}

@@ -38,6 +38,18 @@ def truncate_seq_pair(tokens_a, tokens_b, max_length):
       tokens_b.pop()
 
 
+def text_to_ids(tokenizer, text):
+  """Ids of `text` as the original fine-tuning readers made them.
+
+  SentencePiece tokenizers do not lowercase: the readers ran
+  preprocess_text(text, lower=do_lower_case) first (whitespace collapsed,
+  accents dropped), as the in-graph tokenizers of the exports do.
+  """
+  if tokenizer.sp_model is not None:
+    text = tokenization.preprocess_text(text, lower=tokenizer.do_lower_case)
+  return tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text))
+
+
 class Packer:
   """Packs token-id lists into fixed-length model inputs."""
 
@@ -52,16 +64,7 @@ class Packer:
                                              ids["pad_id"])
 
   def ids(self, text):
-    """Ids of `text` as the original classifier and RACE readers made them.
-
-    SentencePiece tokenizers do not lowercase: the readers ran
-    preprocess_text(text, lower=do_lower_case) first (whitespace collapsed,
-    accents dropped), as the in-graph tokenizers of the exports do.
-    """
-    if self.tokenizer.sp_model is not None:
-      text = tokenization.preprocess_text(
-          text, lower=self.tokenizer.do_lower_case)
-    return self.tokenizer.convert_tokens_to_ids(self.tokenizer.tokenize(text))
+    return text_to_ids(self.tokenizer, text)
 
   def pack_ids(self, ids_a, ids_b=None):
     """→ dict of int32 arrays input_word_ids/input_mask/input_type_ids [S]."""

@@ -34,7 +34,7 @@ class MultipleChoiceModel(tf_keras.Model):
     for key, value in inputs.items():
       seq_length = value.shape[-1] or tf.shape(value)[-1]
       flat[key] = tf.reshape(value, [-1, seq_length])
-    pooled = self.encoder(flat, training=training)["pooled_output"]
+    pooled = self.encoder.pooled_output(flat, training=training)
     scores = self.scorer(self.dropout(pooled, training=training))
     logits = tf.reshape(scores, [-1, self.num_choices])
     return {"logits": logits,

@@ -23,6 +23,7 @@ import re
 
 import numpy as np
 
+from albert_tf.finetuning.features import text_to_ids
 from albert_tf.finetuning.input_files import InputFormatError
 from albert_tf.finetuning.input_files import read_csv
 from albert_tf.finetuning.input_files import require_file
@@ -197,9 +198,10 @@ def label_list_from(sentences):
 
 
 def word_pieces(tokenizer, words):
-  """Token ids of each word (possibly none for words the tokenizer drops)."""
-  return [tokenizer.convert_tokens_to_ids(tokenizer.tokenize(w))
-          for w in words]
+  """Token ids of each word (possibly none for words the tokenizer drops),
+  preprocessed like the exports' in-graph tokenizer (lowercased for
+  SentencePiece with do_lower_case)."""
+  return [text_to_ids(tokenizer, word) for word in words]
 
 
 def encode(sentence, pieces, packer, label_index):

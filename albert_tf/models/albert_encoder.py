@@ -165,7 +165,8 @@ class AlbertEncoder(tf_keras.Model):
     if output_positions is not None:
       positions = tf.cast(output_positions, tf.int32)
       # Row 0 of every example first: the pooler's [CLS].
-      positions = tf.concat([tf.zeros_like(positions[:, :1]), positions], 1)
+      positions = tf.concat([tf.zeros([batch_size, 1], tf.int32), positions],
+                            1)
       query_rows = tf.reshape(
           positions + tf.range(batch_size)[:, tf.newaxis] * seq_length, [-1])
     block_outputs = []
@@ -191,6 +192,15 @@ class AlbertEncoder(tf_keras.Model):
         "encoder_outputs": encoder_outputs,
         "embedding_output": embedding_output,
     }
+
+  def pooled_output(self, inputs, training=None):
+    """Only `pooled_output`, computed faster: the last block runs on the
+    [CLS] rows alone (classification and multiple-choice heads need no
+    other row)."""
+    word_ids = inputs["input_word_ids"] if isinstance(inputs, dict) else inputs
+    no_positions = tf.zeros([tf.shape(word_ids)[0], 0], tf.int32)
+    return self(inputs, training=training,
+                output_positions=no_positions)["pooled_output"]
 
   def get_config(self):
     return {"name": self.name, "config": self.config.to_dict()}
