@@ -356,8 +356,6 @@ def format_results(results, title):
 def main(argv):
   del argv
   values = flags.FLAGS
-  if "on" in values.xla and "tf1_original" in values.implementations:
-    restart_with_cpu_autoclustering()
   preset = values.preset
   if not preset and not values.albert_config_file:
     preset = "albert_base_v2"
@@ -381,6 +379,8 @@ def main(argv):
           "with one shared group (Model Garden and the TF1 baseline build "
           "only that); pick such a config", file=sys.stderr)
     return 1
+  if "on" in values.xla and "tf1_original" in values.implementations:
+    restart_with_cpu_autoclustering()  # Only once the flags are known good.
   results = run(config, values.batch_size, values.seq_length,
                 values.max_predictions_per_seq, values.implementations,
                 [setting == "on" for setting in values.xla],

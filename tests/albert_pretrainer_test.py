@@ -50,6 +50,28 @@ def test_outputs_and_tied_embeddings(ln_type):
                              want + model.masked_lm.output_bias, atol=1e-5)
 
 
+@pytest.mark.parametrize("heads_only", [False, True])
+def test_a_batch_of_zero_examples_gives_empty_outputs(heads_only):
+  # A replica can be handed an empty last batch; it must not fail.
+  model = albert_tf.AlbertPretrainer(tiny_config())
+  outputs = tf.function(lambda x: model(x, heads_only=heads_only))(
+      features(batch=0))
+  assert outputs["mlm_logits"].shape == (0, 3, 30)
+  assert outputs["sop_logits"].shape == (0, 2)
+  assert model.encoder.pooled_output(
+      {"input_word_ids": tf.zeros([0, 8], tf.int32)}).shape == (0, 12)
+
+
+def test_heads_only_equals_the_full_outputs():
+  model = albert_tf.AlbertPretrainer(tiny_config(num_hidden_groups=2,
+                                                 inner_group_num=2))
+  full = model(features(batch=3))
+  fast = model(features(batch=3), heads_only=True)
+  assert set(fast) == {"mlm_logits", "sop_logits", "pooled_output"}
+  for key in fast:
+    np.testing.assert_allclose(fast[key], full[key], atol=1e-5, rtol=0)
+
+
 def test_missing_positions_is_a_clear_error():
   model = albert_tf.AlbertPretrainer(tiny_config())
   with pytest.raises(ValueError, match="masked_lm_positions"):

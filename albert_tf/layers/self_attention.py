@@ -54,8 +54,10 @@ class SelfAttention(tf_keras.layers.Layer):
       build_in_scope(dense, input_shape)
     super().build(input_shape)
 
-  def _split_heads(self, x, batch_size):
-    x = tf.reshape(x, [batch_size, -1, self.num_heads, self.head_size])
+  def _split_heads(self, x, batch_size, length):
+    # The length is spelled out: reshape cannot infer a -1 next to a batch of
+    # 0 (an empty last eval batch on some replica).
+    x = tf.reshape(x, [batch_size, length, self.num_heads, self.head_size])
     return tf.transpose(x, [0, 2, 1, 3])  # [B,N,S,D]
 
   def call(self, hidden_states, mask_adder, training=None, query_rows=None):
@@ -68,12 +70,15 @@ class SelfAttention(tf_keras.layers.Layer):
     the output is [B·R,H], equal to those rows of the full output.
     """
     batch_size = tf.shape(mask_adder)[0]
-    query_states = hidden_states
+    length = tf.shape(mask_adder)[3]
+    query_states, query_length = hidden_states, length
     if query_rows is not None:
       query_states = tf.gather(hidden_states, query_rows)
-    query = self._split_heads(self.query(query_states), batch_size)
-    key = self._split_heads(self.key(hidden_states), batch_size)
-    value = self._split_heads(self.value(hidden_states), batch_size)
+      query_length = tf.shape(query_rows)[0] // tf.maximum(batch_size, 1)
+    query = self._split_heads(self.query(query_states), batch_size,
+                              query_length)
+    key = self._split_heads(self.key(hidden_states), batch_size, length)
+    value = self._split_heads(self.value(hidden_states), batch_size, length)
     # Scale after the product, as the original does.
     scores = tf.matmul(query, key, transpose_b=True)
     scores *= 1.0 / math.sqrt(float(self.head_size))

@@ -178,7 +178,8 @@ class AlbertEncoder(tf_keras.Model):
           query_rows=query_rows if layer_index == last_layer else None)
       hidden_states = block_outputs[-1]
     if query_rows is not None:
-      rows = tf.reshape(hidden_states, [batch_size, -1, self.config.hidden_size])
+      rows = tf.reshape(hidden_states, [batch_size, tf.shape(positions)[1],
+                                        self.config.hidden_size])
       return {"pooled_output": self.pooler(rows[:, 0, :]),
               "positions_output": rows[:, 1:, :],
               "embedding_output": embedding_output}
