@@ -353,31 +353,35 @@ def format_results(results, title):
   return "\n".join(lines)
 
 
-def main(argv):
-  del argv
-  values = flags.FLAGS
+def check_flags(values):
+  """(config, preset) for good flags; raises ValueError naming the flag."""
   preset = values.preset
   if not preset and not values.albert_config_file:
     preset = "albert_base_v2"
-  try:
-    config = presets.load_config(values.albert_config_file, preset)
-  except ValueError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
+  config = presets.load_config(values.albert_config_file, preset)
   unknown = set(values.implementations) - set(IMPLEMENTATIONS)
   if unknown:
-    print(f"error: --implementations has {', '.join(sorted(unknown))}; "
-          f"expected some of {', '.join(IMPLEMENTATIONS)}", file=sys.stderr)
-    return 1
+    raise ValueError(f"--implementations has {', '.join(sorted(unknown))}; "
+                     f"expected some of {', '.join(IMPLEMENTATIONS)}")
   if not set(values.xla) <= {"on", "off"}:
-    print(f"error: --xla={','.join(values.xla)}; expected off, on or off,on",
-          file=sys.stderr)
-    return 1
+    raise ValueError(f"--xla={','.join(values.xla)}; expected off, on or "
+                     "off,on")
   if config.flavor != "google" or config.num_hidden_groups != 1 or (
       config.inner_group_num != 1):
-    print("error: the benchmark compares implementations of Google's ALBERT "
-          "with one shared group (Model Garden and the TF1 baseline build "
-          "only that); pick such a config", file=sys.stderr)
+    raise ValueError(
+        "the benchmark compares implementations of Google's ALBERT with one "
+        "shared group (Model Garden and the TF1 baseline build only that); "
+        "pick such a config")
+  return config, preset
+
+
+def main(argv):
+  del argv
+  values = flags.FLAGS
+  try:
+    config, preset = check_flags(values)
+  except ValueError as e:
+    print(f"error: {e}", file=sys.stderr)
     return 1
   if "on" in values.xla and "tf1_original" in values.implementations:
     restart_with_cpu_autoclustering()  # Only once the flags are known good.

@@ -6,7 +6,7 @@ on where the table says so, and that bad flags get a clear error.
 """
 
 import json
-import os
+import types
 
 import pytest
 import tensorflow as tf
@@ -71,16 +71,35 @@ def test_tf1_xla_refuses_to_run_without_autoclustering(monkeypatch):
                               steps_per_loop=1, rounds=1)
 
 
-@pytest.mark.parametrize("flag,message", [
-    ("--implementations=albert_tf,pytorch", "--implementations"),
-    ("--xla=maybe", "--xla"),
-    ("--preset=albert_tiny_zh", "one shared group"),
+def _flag_values(**changes):
+  values = dict(preset=None, albert_config_file=None,
+                implementations=list(pretraining_benchmark.IMPLEMENTATIONS),
+                xla=["off", "on"])
+  values.update(changes)
+  return types.SimpleNamespace(**values)
+
+
+@pytest.mark.parametrize("changes,message", [
+    (dict(implementations=["albert_tf", "pytorch"]), "--implementations"),
+    (dict(xla=["maybe"]), "--xla"),
+    (dict(preset="albert_tiny_zh"), "one shared group"),
+    (dict(preset="albert_huge"), "albert_huge"),
 ])
-def test_bad_flags_get_a_clear_error(flag, message):
-  result = run_module("albert_tf.pretraining_benchmark", flag,
-                      "--rounds=1", timeout=120)
+def test_bad_flags_are_named(changes, message):
+  with pytest.raises(ValueError, match=message):
+    pretraining_benchmark.check_flags(_flag_values(**changes))
+
+
+def test_default_is_albert_base_v2():
+  config, preset = pretraining_benchmark.check_flags(_flag_values())
+  assert preset == "albert_base_v2" and config.hidden_size == 768
+
+
+def test_bad_flag_is_one_error_line_from_the_program():
+  result = run_module("albert_tf.pretraining_benchmark", "--xla=maybe",
+                      timeout=120)
   assert result.returncode == 1
-  assert message in result.stderr
+  assert "error: --xla=maybe" in result.stderr
   assert "Traceback" not in result.stderr
 
 
