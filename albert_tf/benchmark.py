@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from albert_tf import optimization
 from albert_tf import presets
 from albert_tf.activations import get_activation
 from albert_tf.losses import masked_lm_loss
@@ -45,7 +46,7 @@ def define_flags():
                     "Also time tf-models-official's AlbertEncoder.")
 
 
-_NO_DECAY = ["LayerNorm", "layer_norm", "bias"]
+_NO_DECAY = list(optimization.DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY)
 
 
 def random_batch(config, batch_size, seq_length, predictions, seed=0):

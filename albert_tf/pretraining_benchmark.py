@@ -52,7 +52,7 @@ IMPLEMENTATIONS = ("albert_tf", "model_garden", "tf1_original")
 LEARNING_RATE = 0.00176
 NUM_WARMUP_STEPS = 3125
 NUM_TRAIN_STEPS = 125000
-_NO_DECAY = ["LayerNorm", "layer_norm", "bias"]
+_NO_DECAY = list(optimization.DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY)
 
 
 def define_flags():

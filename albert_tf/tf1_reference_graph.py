@@ -22,12 +22,10 @@ import math
 
 import tensorflow as tf
 
+from albert_tf import optimization
 from albert_tf.activations import get_activation
 
 v1 = tf.compat.v1
-
-_NO_DECAY = ("LayerNorm", "layer_norm", "bias")
-
 
 def _initializer(config):
   return v1.truncated_normal_initializer(stddev=config.initializer_range)
@@ -208,7 +206,8 @@ def learning_rate(init_lr, num_train_steps, num_warmup_steps,
   return (1.0 - is_warmup) * decayed + is_warmup * warmup
 
 
-def _uses(name, excluded=_NO_DECAY):
+def _uses(name,
+          excluded=optimization.DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY):
   return not any(part in name for part in excluded)
 
 
