@@ -2,9 +2,9 @@
 
 from albert_tf.config import AlbertConfig
 from albert_tf.config import AlbertConfigError
-from albert_tf.losses import pretraining_losses
-from albert_tf.models.albert_encoder import AlbertEncoder
-from albert_tf.models.albert_pretrainer import AlbertPretrainer
+from albert_tf.modeling.losses import pretraining_losses
+from albert_tf.modeling.albert_encoder import AlbertEncoder
+from albert_tf.modeling.albert_pretrainer import AlbertPretrainer
 from albert_tf.presets import get_preset
 
 __version__ = "0.1.0"

@@ -12,7 +12,7 @@ import copy
 import json
 import os
 
-from albert_tf.atomic_write import write_text_atomically
+from albert_tf.files.atomic_write import write_text_atomically
 
 FLAVOR_GOOGLE = "google"
 FLAVOR_ALBERT_ZH = "albert_zh"

@@ -22,8 +22,8 @@ from albert_tf.checkpoints import tf2_checkpoint
 from albert_tf.config import AlbertConfig
 from albert_tf.config import AlbertConfigError
 from albert_tf.config import FLAVOR_ALBERT_ZH
-from albert_tf.models.albert_encoder import AlbertEncoder
-from albert_tf.models.albert_pretrainer import AlbertPretrainer
+from albert_tf.modeling.albert_encoder import AlbertEncoder
+from albert_tf.modeling.albert_pretrainer import AlbertPretrainer
 
 FLAGS = flags.FLAGS
 

@@ -192,7 +192,7 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
 def main(argv):
   del argv
   # pylint: disable=g-import-not-at-top
-  from albert_tf import tokenization
+  from albert_tf.tokenization import python_tokenizer
   from albert_tf.pretraining_data import documents
   from albert_tf.pretraining_data.generator import GenerationConfig
   from albert_tf.pretraining_data.masking import MaskingConfig
@@ -225,7 +225,7 @@ def main(argv):
         FLAGS.input_file, FLAGS.output_file, tokenizer_args, config,
         output_shards=FLAGS.output_shards, num_workers=FLAGS.num_workers,
         overwrite=FLAGS.overwrite)
-  except (documents.InputError, tokenization.TokenizerError, ValueError,
+  except (documents.InputError, python_tokenizer.TokenizerError, ValueError,
           ImportError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 1

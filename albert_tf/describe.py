@@ -12,7 +12,7 @@ from absl import flags
 
 from albert_tf import presets
 from albert_tf.config import AlbertConfigError
-from albert_tf.model_stats import compute_stats
+from albert_tf.modeling.model_stats import compute_stats
 
 FLAGS = flags.FLAGS
 

@@ -27,7 +27,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from albert_tf.atomic_write import write_text_atomically
+from albert_tf.files.atomic_write import write_text_atomically
 
 FLAGS = flags.FLAGS
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -28,19 +28,19 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from albert_tf.finetuning import classifier_data
-from albert_tf.finetuning import records
-from albert_tf.finetuning import runner
-from albert_tf.finetuning.classifier_model import ClassifierModel
-from albert_tf.finetuning.classifier_model import classification_loss
-from albert_tf.finetuning.classifier_model import regression_loss
-from albert_tf.finetuning.features import Packer
-from albert_tf.finetuning.flags import define_common_flags
-from albert_tf.finetuning.flags import flag_namespace
-from albert_tf.finetuning.trainer import Trainer
-from albert_tf.finetuning.trainer import TrainingSettings
-from albert_tf.atomic_write import write_text_atomically
-from albert_tf.models import AlbertEncoder
+from albert_tf.tasks import classifier_data
+from albert_tf.tasks import feature_cache
+from albert_tf.tasks import runner
+from albert_tf.tasks.classifier_model import ClassifierModel
+from albert_tf.tasks.classifier_model import classification_loss
+from albert_tf.tasks.classifier_model import regression_loss
+from albert_tf.tokenization.python_input_packer import Packer
+from albert_tf.cli.finetuning_flags import define_common_flags
+from albert_tf.cli.finetuning_flags import flag_namespace
+from albert_tf.training.finetuning_trainer import Trainer
+from albert_tf.training.finetuning_trainer import TrainingSettings
+from albert_tf.files.atomic_write import write_text_atomically
+from albert_tf.modeling import AlbertEncoder
 
 LABEL_LIST_FILE = "label_list.txt"
 
@@ -137,19 +137,19 @@ class ClassifierRun:
     values = self.values
     examples = self.task.read(values.data_dir, split)
     path = os.path.join(values.output_dir, f"{split}.tf_record")
-    key = {"input": records.file_signature(
+    key = {"input": feature_cache.file_signature(
                self.task.file_for(values.data_dir, split)),
            "max_seq_length": values.max_seq_length,
            "vocab": values.spm_model_file or values.vocab_file,
            "do_lower_case": values.do_lower_case,
            "labels": list(self.label_list)}
-    records.cached_records(
+    feature_cache.cached_records(
         path, key, lambda: _features(examples, self.packer, self.label_list,
                                      self.task.is_regression), self.spec)
     return examples, path
 
   def _dataset(self, path, batch_size, is_training):
-    return records.records_dataset(
+    return feature_cache.records_dataset(
         path, self.spec, batch_size, is_training, label_keys=(self.label_key,),
         seed=self.values.seed)
 

@@ -30,15 +30,15 @@ from absl import logging
 import tensorflow as tf
 import tf_keras
 
-from albert_tf import optimization
+from albert_tf.training import optimization
 from albert_tf.checkpoints import load_checkpoint
 from albert_tf.checkpoints import save_tf1_checkpoint
 from albert_tf.checkpoints import tf1_variable_map
 from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
 from albert_tf.config import AlbertConfig
 from albert_tf.config import AlbertConfigError
-from albert_tf.file_patterns import expand_file_patterns
-from albert_tf.models import AlbertPretrainer
+from albert_tf.files.file_patterns import expand_file_patterns
+from albert_tf.modeling import AlbertPretrainer
 from albert_tf.pretraining_data.input_pipeline import pretraining_dataset
 from albert_tf.training import distribution
 from albert_tf.training.eval_results import EvalResultsWriter
@@ -229,7 +229,7 @@ def make_masker(values, config):
     return None
   from albert_tf.pretraining_data.dynamic_masking import DynamicMasker  # pylint: disable=g-import-not-at-top
   from albert_tf.pretraining_data.masking import MaskingConfig  # pylint: disable=g-import-not-at-top
-  from albert_tf.tokenization import FullTokenizer  # pylint: disable=g-import-not-at-top
+  from albert_tf.tokenization.python_tokenizer import FullTokenizer  # pylint: disable=g-import-not-at-top
   tokenizer = FullTokenizer(values.vocab_file, spm_model_file=values.spm_model_file)
   ids = tokenizer.vocab
   masking = MaskingConfig(values.masked_lm_prob,

@@ -9,7 +9,7 @@
 Defaults are the original run_race's (max_seq_length 512, max_qa_length 128,
 learning_rate 1e-5, train_step 12000, warmup_step 1000, batch 32,
 checkpoints every 1200 steps). data_dir/{train,dev,test}/ hold the JSON
-files (see albert_tf/finetuning/race_data.py). Writes checkpoints, best/
+files (see albert_tf/tasks/race_data.py). Writes checkpoints, best/
 (best dev accuracy), eval_results.txt, eval_predictions.tsv and, with
 --do_predict, test_predictions.tsv (id, predicted letter, probabilities).
 
@@ -30,20 +30,20 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from albert_tf.finetuning import metrics
-from albert_tf.finetuning import race_data
-from albert_tf.finetuning import race_serving
-from albert_tf.finetuning import records
-from albert_tf.finetuning import runner
-from albert_tf.finetuning.features import Packer
-from albert_tf.finetuning.flags import define_common_flags
-from albert_tf.finetuning.flags import flag_namespace
-from albert_tf.finetuning.classifier_model import classification_loss
-from albert_tf.finetuning.multiple_choice_model import MultipleChoiceModel
-from albert_tf.finetuning.trainer import Trainer
-from albert_tf.finetuning.trainer import TrainingSettings
-from albert_tf.atomic_write import write_text_atomically
-from albert_tf.models import AlbertEncoder
+from albert_tf.tasks import metrics
+from albert_tf.tasks import race_data
+from albert_tf.tasks import race_serving
+from albert_tf.tasks import feature_cache
+from albert_tf.tasks import runner
+from albert_tf.tokenization.python_input_packer import Packer
+from albert_tf.cli.finetuning_flags import define_common_flags
+from albert_tf.cli.finetuning_flags import flag_namespace
+from albert_tf.tasks.classifier_model import classification_loss
+from albert_tf.tasks.multiple_choice_model import MultipleChoiceModel
+from albert_tf.training.finetuning_trainer import Trainer
+from albert_tf.training.finetuning_trainer import TrainingSettings
+from albert_tf.files.atomic_write import write_text_atomically
+from albert_tf.modeling import AlbertEncoder
 
 TASK_DEFAULTS = dict(max_seq_length=512, learning_rate=1e-5, train_step=12000,
                      warmup_step=1000, train_batch_size=32,
@@ -101,14 +101,14 @@ class RaceRun:
                                       self.values.num_choices,
                                       require_answers=split != "test")
       path = os.path.join(self.values.output_dir, f"{split}.tf_record")
-      records.write_records(
+      feature_cache.write_records(
           path, (race_data.encode(e, self.packer, self.values.max_qa_length)
                  for e in examples), self.spec)
       self._splits[split] = (examples, path)
     return self._splits[split]
 
   def _dataset(self, path, batch_size, is_training):
-    return records.records_dataset(path, self.spec, batch_size, is_training,
+    return feature_cache.records_dataset(path, self.spec, batch_size, is_training,
                                    label_keys=("label_ids",),
                                    seed=self.values.seed)
 

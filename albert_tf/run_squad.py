@@ -12,7 +12,7 @@
 
 The data path, heads, decoding and scoring are the original run_squad_v1.py
 / run_squad_v2.py / squad_utils.py (see albert_tf/squad). Training runs on
-albert_tf.finetuning's trainer (the original optimizer, tf.distribute).
+albert_tf.tasks's trainer (the original optimizer, tf.distribute).
 With --do_predict during --do_train every saved checkpoint is scored on
 --predict_file (when it has answers) and the best by F1 is kept in
 output_dir/best/, as the original kept model.ckpt-best.
@@ -28,7 +28,7 @@ null_score_diff_threshold). --export_dir writes a TF Serving model whose
 serving_default takes text_a (question) and text_b (context), packed into
 one window, and returns the head's outputs, input_word_ids, p_mask and the
 answer decoded in graph (answer_text, answer_start, answer_end,
-answer_score; see albert_tf/squad/serving.py and SERVING_OUTPUTS).
+answer_score; see albert_tf/tasks/squad/serving.py and SERVING_OUTPUTS).
 """
 
 import os
@@ -39,20 +39,20 @@ from absl import flags
 from absl import logging
 import tensorflow as tf
 
-from albert_tf.finetuning import records
-from albert_tf.finetuning import runner
-from albert_tf.finetuning.flags import define_common_flags
-from albert_tf.finetuning.flags import flag_namespace
-from albert_tf.finetuning.trainer import Trainer
-from albert_tf.finetuning.trainer import TrainingSettings
-from albert_tf.squad import evaluation
-from albert_tf.squad import examples as squad_examples
-from albert_tf.squad import features as squad_features
-from albert_tf.squad import postprocessing
-from albert_tf.squad.heads import squad_v1_loss
-from albert_tf.squad.heads import squad_v2_loss
-from albert_tf.squad.model import SquadModel
-from albert_tf.squad.serving import SquadServingModel
+from albert_tf.tasks import feature_cache
+from albert_tf.tasks import runner
+from albert_tf.cli.finetuning_flags import define_common_flags
+from albert_tf.cli.finetuning_flags import flag_namespace
+from albert_tf.training.finetuning_trainer import Trainer
+from albert_tf.training.finetuning_trainer import TrainingSettings
+from albert_tf.tasks.squad import evaluation
+from albert_tf.tasks.squad import examples as squad_examples
+from albert_tf.tasks.squad import window_features as squad_features
+from albert_tf.tasks.squad import postprocessing
+from albert_tf.tasks.squad.heads import squad_v1_loss
+from albert_tf.tasks.squad.heads import squad_v2_loss
+from albert_tf.tasks.squad.model import SquadModel
+from albert_tf.tasks.squad.serving import SquadServingModel
 
 # The original run_squad defaults for the SQuAD-specific flags.
 SQUAD_DEFAULTS = {
@@ -237,21 +237,21 @@ class SquadRun:
                "is_impossible": int(feature.is_impossible)}
 
     path = os.path.join(values.output_dir, TRAIN_RECORD)
-    key = {"input": records.file_signature(values.train_file),
+    key = {"input": feature_cache.file_signature(values.train_file),
            "max_seq_length": values.max_seq_length,
            "doc_stride": values.doc_stride,
            "max_query_length": values.max_query_length,
            "vocab": values.spm_model_file or values.vocab_file,
            "do_lower_case": values.do_lower_case,
            "version_2_with_negative": self.is_v2, "seed": values.seed}
-    count = records.cached_records(path, key, make, self._spec())
+    count = feature_cache.cached_records(path, key, make, self._spec())
     if not count:
       raise squad_examples.SquadDataError(
           f"{values.train_file}: no training features (every paragraph "
           "failed to align with its pieces)")
     logging.info("%d training features from %d questions", count,
                  len(examples))
-    dataset = records.records_dataset(
+    dataset = feature_cache.records_dataset(
         path, self._spec(), values.train_batch_size, True,
         label_keys=LABEL_KEYS, seed=values.seed)
     if self.is_v2:

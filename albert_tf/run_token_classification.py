@@ -11,7 +11,7 @@
 data_dir holds train/dev/test as CoNLL files (.txt or .conll: `token
 [columns] tag` lines, blank lines between sentences) or as "text,entity" CSV
 files (.csv; the entity is located in the text). See
-albert_tf/finetuning/token_data.py for the formats.
+albert_tf/tasks/token_data.py for the formats.
 
 Writes to output_dir: label_list.txt, checkpoints, best/ (best span F1 on
 dev), eval_results.txt (span precision/recall/F1, seqeval style),
@@ -29,19 +29,19 @@ from absl import flags
 from absl import logging
 import tensorflow as tf
 
-from albert_tf.finetuning import metrics
-from albert_tf.finetuning import records
-from albert_tf.finetuning import runner
-from albert_tf.finetuning import token_data
-from albert_tf.finetuning.features import Packer
-from albert_tf.finetuning.flags import define_common_flags
-from albert_tf.finetuning.flags import flag_namespace
-from albert_tf.finetuning.token_classifier_model import TokenClassifierModel
-from albert_tf.finetuning.token_classifier_model import token_classification_loss
-from albert_tf.finetuning.trainer import Trainer
-from albert_tf.finetuning.trainer import TrainingSettings
-from albert_tf.atomic_write import write_text_atomically
-from albert_tf.models import AlbertEncoder
+from albert_tf.tasks import metrics
+from albert_tf.tasks import feature_cache
+from albert_tf.tasks import runner
+from albert_tf.tasks import token_data
+from albert_tf.tokenization.python_input_packer import Packer
+from albert_tf.cli.finetuning_flags import define_common_flags
+from albert_tf.cli.finetuning_flags import flag_namespace
+from albert_tf.tasks.token_classifier_model import TokenClassifierModel
+from albert_tf.tasks.token_classifier_model import token_classification_loss
+from albert_tf.training.finetuning_trainer import Trainer
+from albert_tf.training.finetuning_trainer import TrainingSettings
+from albert_tf.files.atomic_write import write_text_atomically
+from albert_tf.modeling import AlbertEncoder
 
 LABEL_LIST_FILE = "label_list.txt"
 TASK_DEFAULTS = dict(max_seq_length=128, learning_rate=5e-5, train_step=1000,
@@ -108,12 +108,12 @@ class TokenClassificationRun:
         s, token_data.word_pieces(self.tokenizer, s.words), self.packer,
         self.label_index) for s in sentences]
     record_path = os.path.join(self.values.output_dir, f"{split}.tf_record")
-    records.write_records(record_path, (f for f, _ in encoded), self.spec)
+    feature_cache.write_records(record_path, (f for f, _ in encoded), self.spec)
     self._splits[split] = (sentences, [p for _, p in encoded], record_path)
     return self._splits[split]
 
   def _dataset(self, path, batch_size, is_training):
-    return records.records_dataset(path, self.spec, batch_size, is_training,
+    return feature_cache.records_dataset(path, self.spec, batch_size, is_training,
                                    label_keys=("label_ids",),
                                    seed=self.values.seed)
 

@@ -10,7 +10,7 @@ dash, pound and euro signs at ids 5 to 12, and character coverage 0.99995.
 
 Input: UTF-8 text files, one sentence or paragraph per line. Blank lines
 (document separators in pretraining corpora) are skipped. Every line goes
-through tokenization.preprocess_text (whitespace collapsed, NFKD, accents
+through python_tokenizer.preprocess_text (whitespace collapsed, NFKD, accents
 dropped, lowercased with --do_lower_case), as the data readers do before
 encoding. A line that is not valid UTF-8 stops the run with an error naming
 the file and line number, and nothing is written: convert such a corpus to
@@ -47,8 +47,8 @@ import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2
 import tensorflow as tf
 
-from albert_tf import tokenization
-from albert_tf.file_patterns import expand_file_patterns
+from albert_tf.tokenization import python_tokenizer
+from albert_tf.files.file_patterns import expand_file_patterns
 
 FLAGS = flags.FLAGS
 
@@ -184,7 +184,7 @@ class Corpus:
           f"{path}:{line_number}: not valid UTF-8 (bytes "
           f"{raw[e.start:e.start + 4]!r} at byte {e.start} of the line); "
           "convert the input to UTF-8") from None
-    text = tokenization.preprocess_text(text, lower=self.lower)
+    text = python_tokenizer.preprocess_text(text, lower=self.lower)
     if not text:
       self.num_blank += 1
       return None

@@ -4,6 +4,6 @@
 # Usage: run_scripts/benchmark_cpu.sh [extra benchmark flags]
 set -euo pipefail
 for xla in --nouse_xla --use_xla; do
-  python -m albert_tf.benchmark --preset=albert_base_v2 --batch_size=8 \
+  python -m benchmarks.encoder_benchmark --preset=albert_base_v2 --batch_size=8 \
     --seq_length=128 --rounds=7 "$xla" "$@"
 done

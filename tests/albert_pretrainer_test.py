@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import albert_tf
-from albert_tf import losses
+from albert_tf.modeling import losses
 from albert_tf.config import AlbertConfig
 
 

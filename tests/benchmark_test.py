@@ -2,7 +2,7 @@
 
 import pytest
 
-from albert_tf import benchmark
+from benchmarks import encoder_benchmark as benchmark
 from albert_tf.config import AlbertConfig
 
 

@@ -10,30 +10,27 @@ from reference_data import PROJECT_ROOT
 BUILD_PATH = os.path.join(PROJECT_ROOT, "BUILD")
 # Python packages → the py_library that must list their modules.
 PACKAGE_LIBRARIES = {
-    "albert_tf": "albert_tf",
-    "albert_tf/layers": "albert_tf_layers",
-    "albert_tf/heads": "albert_tf_heads",
-    "albert_tf/models": "albert_tf_models",
-    "albert_tf/checkpoints": "albert_tf_checkpoints",
-    "albert_tf/text": "albert_tf_text",
-    "albert_tf/pretraining_data": "albert_tf_pretraining_data",
-    "albert_tf/training": "albert_tf_training",
-    "albert_tf/finetuning": "albert_tf_finetuning",
-    "albert_tf/squad": "albert_tf_squad",
-    "tfhub_export": "tfhub_export",
+    package: package.replace("/", "_") for package in (
+        "albert_tf", "albert_tf/checkpoints", "albert_tf/cli",
+        "albert_tf/files", "albert_tf/modeling", "albert_tf/modeling/heads",
+        "albert_tf/modeling/layers", "albert_tf/pretraining_data",
+        "albert_tf/tasks", "albert_tf/tasks/squad", "albert_tf/tokenization",
+        "albert_tf/training", "tfhub_export", "benchmarks")
 }
 # Entry points: a bare name is albert_tf/<name>.py; others give their module
 # path, e.g. "tfhub_export/export.py" (its py_binary is named
 # tfhub_export_export: the path with "/" → "_", without ".py").
-ENTRY_POINTS = ("convert_checkpoint", "describe", "benchmark",
-                "train_sentencepiece", "tokenizer_benchmark",
-                "create_pretraining_data", "pretraining_data_benchmark",
-                "run_pretraining", "quickstart",
+ENTRY_POINTS = ("convert_checkpoint", "describe", "train_sentencepiece",
+                "create_pretraining_data", "run_pretraining", "quickstart",
                 "run_classifier", "run_race", "run_squad",
-                "run_token_classification", "finetuning_benchmark",
-                "pretraining_benchmark",
-                "tfhub_export/export.py", "tfhub_export/serving_benchmark.py",
-                "tfhub_export/saved_model_cli.py")
+                "run_token_classification",
+                "tfhub_export/export.py", "tfhub_export/saved_model_cli.py",
+                "benchmarks/encoder_benchmark.py",
+                "benchmarks/finetuning_benchmark.py",
+                "benchmarks/pretraining_benchmark.py",
+                "benchmarks/pretraining_data_benchmark.py",
+                "benchmarks/serving_benchmark.py",
+                "benchmarks/tokenizer_benchmark.py")
 
 
 def entry_point_target(entry):
@@ -69,7 +66,8 @@ def parse_build(text):
 
 def project_files(pattern):
   return sorted(os.path.relpath(p, PROJECT_ROOT)
-                for p in glob.glob(os.path.join(PROJECT_ROOT, pattern)))
+                for p in glob.glob(os.path.join(PROJECT_ROOT, pattern),
+                                   recursive=True))
 
 
 def sources_of(rules, kind):
@@ -126,14 +124,14 @@ def test_build_matches_the_tree():
 
 def test_every_package_is_known():
   packages = {os.path.dirname(p) for p in project_files("*/__init__.py") +
-              project_files("albert_tf/*/__init__.py")}
+              project_files("albert_tf/**/__init__.py")}
   assert packages == set(PACKAGE_LIBRARIES)
 
 
 @pytest.mark.parametrize("removed, complaint", [
-    ('"albert_tf/losses.py",\n', "albert_tf/losses.py missing from :albert_tf"),
-    ('"albert_tf/layers/layer_norm.py",\n',
-     "albert_tf/layers/layer_norm.py missing from :albert_tf_layers"),
+    ('"albert_tf/modeling/losses.py",\n', "albert_tf/modeling/losses.py missing from :albert_tf_modeling"),
+    ('"albert_tf/modeling/layers/layer_norm.py",\n',
+     "albert_tf/modeling/layers/layer_norm.py missing from :albert_tf_modeling_layers"),
     ('srcs = ["tests/config_test.py"],',
      "tests/config_test.py has no py_test :config_test"),
     ('"tests/reference_data.py",\n',

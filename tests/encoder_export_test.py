@@ -145,7 +145,7 @@ if __name__ == "__main__":
 
 def test_tokenizer_asset_tokenizes_like_the_source(encoder_path):
   """The bundled SentencePiece model, without its training paths."""
-  from albert_tf import tokenization  # pylint: disable=g-import-not-at-top
+  from albert_tf.tokenization import python_tokenizer  # pylint: disable=g-import-not-at-top
   from sentencepiece import sentencepiece_model_pb2  # pylint: disable=g-import-not-at-top
   info = tf.saved_model.load(encoder_path).signatures["tokenization_info"]()
   asset = info["vocab_file"].numpy().decode()
@@ -154,10 +154,10 @@ def test_tokenizer_asset_tokenizes_like_the_source(encoder_path):
     proto.ParseFromString(f.read())
   assert list(proto.trainer_spec.input) == []
   assert "/" not in proto.trainer_spec.model_prefix
-  bundled = tokenization.FullTokenizer(None, spm_model_file=asset)
+  bundled = python_tokenizer.FullTokenizer(None, spm_model_file=asset)
   source = fx.python_tokenizer(NAME)
   for text, _ in fx.texts(NAME):
-    text = tokenization.preprocess_text(text, lower=True)
+    text = python_tokenizer.preprocess_text(text, lower=True)
     assert bundled.tokenize(text) == source.tokenize(text)
 
 

@@ -14,7 +14,7 @@ from reference_data import SPM_MODEL
 from albert_tf import run_classifier
 from albert_tf import run_race
 from albert_tf import run_token_classification
-from albert_tf.finetuning import race_data
+from albert_tf.tasks import race_data
 
 SENTENCES = ["the movie was great and lovely", "a terrible plot , awful"]
 REVIEWS = ["i loved the pad thai here .", "we ordered miso soup and wine"]

@@ -11,8 +11,8 @@ import finetuning_data
 import reference_data as ref
 from albert_tf import checkpoints
 from albert_tf import run_classifier
-from albert_tf.finetuning import encoder_init
-from albert_tf.finetuning import runner
+from albert_tf.checkpoints import encoder_init
+from albert_tf.tasks import runner
 
 
 def _source(name, kind, tmp_path):
@@ -71,7 +71,7 @@ def test_a_fine_tuned_checkpoint_initialises_an_encoder(tmp_path):
       warmup_step=0, save_checkpoints_steps=2, iterations_per_loop=2,
       **export_fixtures.tokenizer_kwargs("google_tiny"))
   job = run_classifier.run(values)
-  from albert_tf.models import AlbertEncoder  # pylint: disable=g-import-not-at-top
+  from albert_tf.modeling import AlbertEncoder  # pylint: disable=g-import-not-at-top
   encoder = AlbertEncoder(job.config)
   assert "TF2" in encoder_init.init_encoder(encoder, values.output_dir)
   for ours, theirs in zip(encoder.weights, job.trainer.model.encoder.weights):

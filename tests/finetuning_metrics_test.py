@@ -6,7 +6,7 @@ from scipy import stats
 from seqeval import metrics as seqeval_metrics
 from sklearn import metrics as sk_metrics
 
-from albert_tf.finetuning import metrics
+from albert_tf.tasks import metrics
 
 
 def _labels(seed, classes, n=200):

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 import pytest
 import tensorflow as tf
 
-from albert_tf import text
 from albert_tf import tokenization
+from albert_tf.tokenization import python_tokenizer
 import reference_data as ref
 
 CASES = ref.tokenization_cases()
@@ -20,15 +20,15 @@ ZH_VOCAB = ref.ZH_VOCAB
 @pytest.fixture(scope="module")
 def tokenizers():
   """(python tokenize → ids, compiled graph tokenize) per vocab kind."""
-  sp_python = tokenization.FullTokenizer(None, spm_model_file=SPM_MODEL)
-  wp_python = tokenization.FullTokenizer(ZH_VOCAB, do_lower_case=True)
-  sp_graph = text.make_graph_tokenizer(spm_model_file=SPM_MODEL)
-  wp_graph = text.make_graph_tokenizer(vocab_file=ZH_VOCAB)
+  sp_python = python_tokenizer.FullTokenizer(None, spm_model_file=SPM_MODEL)
+  wp_python = python_tokenizer.FullTokenizer(ZH_VOCAB, do_lower_case=True)
+  sp_graph = tokenization.make_graph_tokenizer(spm_model_file=SPM_MODEL)
+  wp_graph = tokenization.make_graph_tokenizer(vocab_file=ZH_VOCAB)
   signature = [tf.TensorSpec([None], tf.string)]
 
   def python_sp(t):
     return sp_python.convert_tokens_to_ids(sp_python.tokenize(
-        tokenization.preprocess_text(t, lower=True)))
+        python_tokenizer.preprocess_text(t, lower=True)))
 
   def python_wp(t):
     return wp_python.convert_tokens_to_ids(wp_python.tokenize(t))
@@ -58,7 +58,7 @@ def test_digit_comma_rule_in_graph(tokenizers):
   for sample in ("was 3,5", "10,000,000.", "a1, b22,, ٣,", "1,2,3,4,5,"):
     assert graph(tf.constant([sample])).to_list()[0] == python(sample)
   pieces = tokenizer.tokenize_pieces(["was 3,5"]).to_list()[0]
-  assert [p.decode() for p in pieces] == tokenization.FullTokenizer(
+  assert [p.decode() for p in pieces] == python_tokenizer.FullTokenizer(
       None, spm_model_file=SPM_MODEL).tokenize("was 3,5")
 
 
@@ -104,14 +104,14 @@ def test_bad_and_empty_inputs(kind, tokenizers):
 
 
 def test_bad_files(tmp_path):
-  with pytest.raises(tokenization.TokenizerError, match="not found"):
-    text.make_graph_tokenizer(spm_model_file=str(tmp_path / "missing.model"))
+  with pytest.raises(python_tokenizer.TokenizerError, match="not found"):
+    tokenization.make_graph_tokenizer(spm_model_file=str(tmp_path / "missing.model"))
   no_specials = tmp_path / "vocab.txt"
   no_specials.write_text("a\nb\n")
-  with pytest.raises(tokenization.TokenizerError, match=r"no \[UNK\]"):
-    text.make_graph_tokenizer(vocab_file=str(no_specials))
+  with pytest.raises(python_tokenizer.TokenizerError, match=r"no \[UNK\]"):
+    tokenization.make_graph_tokenizer(vocab_file=str(no_specials))
   with pytest.raises(ValueError, match="vocab_file"):
-    text.make_graph_tokenizer()
+    tokenization.make_graph_tokenizer()
 
 
 def test_special_ids_come_from_the_vocabulary(tokenizers):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from albert_tf import text
+from albert_tf import tokenization
 import reference_data as ref
 
 CLS, SEP, PAD = 2, 3, 0
@@ -40,7 +40,7 @@ def test_longest_first_lengths_equal_the_original_loop():
   lengths = [(a, b, m) for a in range(13) for b in range(13)
              for m in range(16)]
   la, lb, budget = (tf.constant(x) for x in zip(*lengths))
-  new_a, new_b = text.longest_first_lengths(la, lb, budget)
+  new_a, new_b = tokenization.longest_first_lengths(la, lb, budget)
   for (a, b, m), got_a, got_b in zip(lengths, new_a.numpy(), new_b.numpy()):
     want_a, want_b = original_truncate(range(a), range(b), m)
     assert (got_a, got_b) == (len(want_a), len(want_b)), (a, b, m)
@@ -56,7 +56,7 @@ def test_pairs_match_the_original_packing(seq_length):
   rng = np.random.RandomState(seq_length)
   a = _random_segments(rng, 40, 14)
   b = _random_segments(rng, 40, 14)
-  packer = text.InputPacker(seq_length, CLS, SEP, PAD)
+  packer = tokenization.InputPacker(seq_length, CLS, SEP, PAD)
   got = packer([tf.ragged.constant(a, tf.int32),
                 tf.ragged.constant(b, tf.int32)])
   for i in range(40):
@@ -67,7 +67,7 @@ def test_pairs_match_the_original_packing(seq_length):
 
 
 def test_single_segment():
-  packer = text.InputPacker(6, CLS, SEP, PAD)
+  packer = tokenization.InputPacker(6, CLS, SEP, PAD)
   got = packer([tf.ragged.constant([[7, 8], [7, 8, 9, 10, 11, 12], []])])
   assert got["input_word_ids"].numpy().tolist() == [
       [CLS, 7, 8, SEP, PAD, PAD], [CLS, 7, 8, 9, 10, SEP], [CLS, SEP, 0, 0, 0,
@@ -79,7 +79,7 @@ def test_single_segment():
 
 
 def test_round_robin_truncation():
-  packer = text.InputPacker(8, CLS, SEP, PAD, truncation="round_robin")
+  packer = tokenization.InputPacker(8, CLS, SEP, PAD, truncation="round_robin")
   got = packer([tf.ragged.constant([[10, 11, 12, 13, 14, 15]]),
                 tf.ragged.constant([[20, 21]])])
   # Budget 5, taken one token per segment in turn: A gets 3, B gets 2.
@@ -89,9 +89,9 @@ def test_round_robin_truncation():
 
 
 def test_packing_tokenized_text_in_graph():
-  tokenizer = text.make_graph_tokenizer(vocab_file=ref.ZH_VOCAB)
+  tokenizer = tokenization.make_graph_tokenizer(vocab_file=ref.ZH_VOCAB)
   ids = tokenizer.special_ids
-  packer = text.InputPacker(12, ids["cls_id"], ids["sep_id"], ids["pad_id"])
+  packer = tokenization.InputPacker(12, ids["cls_id"], ids["sep_id"], ids["pad_id"])
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string)] * 2)
   def pack(first, second):
@@ -105,10 +105,10 @@ def test_packing_tokenized_text_in_graph():
 
 def test_bad_arguments():
   with pytest.raises(ValueError, match="truncation"):
-    text.InputPacker(8, CLS, SEP, truncation="shortest")
+    tokenization.InputPacker(8, CLS, SEP, truncation="shortest")
   with pytest.raises(ValueError, match="at least 3"):
-    text.InputPacker(2, CLS, SEP)
-  packer = text.InputPacker(8, CLS, SEP)
+    tokenization.InputPacker(2, CLS, SEP)
+  packer = tokenization.InputPacker(8, CLS, SEP)
   with pytest.raises(ValueError, match="1 or 2 segments"):
     packer([tf.ragged.constant([[1]])] * 3)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from albert_tf import optimization
+from albert_tf.training import optimization
 
 
 def test_schedule_matches_the_original_formula():

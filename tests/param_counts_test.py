@@ -6,7 +6,7 @@ import pytest
 import albert_tf
 from albert_tf import presets
 from albert_tf.config import AlbertConfig
-from albert_tf.model_stats import compute_stats
+from albert_tf.modeling.model_stats import compute_stats
 import reference_data as ref
 
 COUNTS = ref.param_counts()

@@ -11,7 +11,7 @@ import types
 import pytest
 import tensorflow as tf
 
-from albert_tf import pretraining_benchmark
+from benchmarks import pretraining_benchmark
 from albert_tf.config import AlbertConfig
 from albert_tf.pretraining_data.input_pipeline import pretraining_dataset
 from cli_helpers import run_module
@@ -38,7 +38,7 @@ def test_all_implementations_train_with_and_without_xla(tmp_path):
   config_file = tmp_path / "albert_config.json"
   config_file.write_text(json.dumps(TINY))
   result = run_module(
-      "albert_tf.pretraining_benchmark", f"--albert_config_file={config_file}",
+      "benchmarks.pretraining_benchmark", f"--albert_config_file={config_file}",
       "--batch_size=4", "--seq_length=16", "--max_predictions_per_seq=3",
       "--xla=off,on", "--steps_per_loop=2", "--rounds=1", timeout=600)
   assert result.returncode == 0, result.stderr[-3000:]
@@ -96,7 +96,7 @@ def test_default_is_albert_base_v2():
 
 
 def test_bad_flag_is_one_error_line_from_the_program():
-  result = run_module("albert_tf.pretraining_benchmark", "--xla=maybe",
+  result = run_module("benchmarks.pretraining_benchmark", "--xla=maybe",
                       timeout=120)
   assert result.returncode == 1
   assert "error: --xla=maybe" in result.stderr

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from albert_tf import create_pretraining_data as cpd
 from albert_tf.pretraining_data import documents
-from albert_tf.pretraining_data import features
+from albert_tf.pretraining_data import tfrecord_features
 from albert_tf.pretraining_data import generator
 from albert_tf.pretraining_data import input_pipeline
 from albert_tf.pretraining_data import instances as instances_lib
@@ -83,7 +83,7 @@ def generate(tmp_path, name, **kwargs):
 def test_features_equal_the_original_spec(tmp_path):
   output, written = generate(tmp_path, "one")
   assert list(written) == [output]
-  spec = features.feature_spec(SEQ, PRED)
+  spec = tfrecord_features.feature_spec(SEQ, PRED)
   assert {k: (v.shape, v.dtype) for k, v in spec.items()} == ORIGINAL_SPEC
   records = read_records(output)
   assert len(records) == written[output] > 500
@@ -315,7 +315,7 @@ def test_command_line_with_flagfile(tmp_path):
 
 
 def test_benchmark_runs_and_outputs_match(tmp_path):
-  from albert_tf import pretraining_data_benchmark as bench  # pylint: disable=g-import-not-at-top
+  from benchmarks import pretraining_data_benchmark as bench  # pylint: disable=g-import-not-at-top
   small = tmp_path / "small.txt"
   with open(CORPUS, encoding="utf-8") as f:
     small.write_text("\n".join(f.read().split("\n")[:80]) + "\n")

@@ -6,11 +6,11 @@ import tensorflow as tf
 
 from reference_data import SPM_MODEL
 from reference_data import ZH_VOCAB
-from albert_tf import text
 from albert_tf import tokenization
-from albert_tf.finetuning import race_data
-from albert_tf.finetuning import race_serving
-from albert_tf.finetuning.features import Packer
+from albert_tf.tokenization import python_tokenizer
+from albert_tf.tasks import race_data
+from albert_tf.tasks import race_serving
+from albert_tf.tokenization.python_input_packer import Packer
 
 MAX_QA_LENGTH = 12
 LONG_OPTION = "a very " + "very " * 30 + "long option about white cows"
@@ -31,10 +31,10 @@ CASES = [
 
 
 def _tokenizers(**files):
-  return (tokenization.FullTokenizer(files.get("vocab_file"),
+  return (python_tokenizer.FullTokenizer(files.get("vocab_file"),
                                      spm_model_file=files.get(
                                          "spm_model_file")),
-          text.make_graph_tokenizer(**files))
+          tokenization.make_graph_tokenizer(**files))
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Access to ../shared/reference, the outputs of the original TF1 code."""
+"""Access to testdata/, the outputs of the original TF1 code (see its README)."""
 
 import ast
 import json
@@ -9,7 +9,7 @@ import numpy as np
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE_DIR = os.environ.get(
     "ALBERT_TF_REFERENCE",
-    os.path.join(os.path.dirname(PROJECT_ROOT), "shared", "reference"))
+    os.path.join(PROJECT_ROOT, "testdata"))
 MODEL_FIXTURES = ("google_tiny", "google_groups", "zh_tiny")
 # Float32 agreement required with the original graph.
 TOLERANCE = 5e-5
@@ -19,8 +19,8 @@ def model_dir(name):
   path = os.path.join(REFERENCE_DIR, "models", name)
   if not os.path.isdir(path):
     raise FileNotFoundError(
-        f"reference fixture {path} is missing: tests need ../shared/reference "
-        "beside the project (or ALBERT_TF_REFERENCE pointing at it)")
+        f"reference fixture {path} is missing: the repository's testdata/ "
+        "folder (or ALBERT_TF_REFERENCE pointing at a copy of it) is needed")
   return path
 
 

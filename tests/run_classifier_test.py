@@ -10,9 +10,9 @@ import finetuning_data
 from cli_helpers import run_module
 from reference_data import SPM_MODEL
 from albert_tf import run_classifier
-from albert_tf.finetuning import classifier_data
-from albert_tf.finetuning import runner
-from albert_tf.finetuning.input_files import InputFormatError
+from albert_tf.tasks import classifier_data
+from albert_tf.tasks import runner
+from albert_tf.tasks.input_files import InputFormatError
 
 # Chance is 0.5 for the balanced binary task and 1/3 for the 3-label one.
 SST2_MIN_ACCURACY = 0.9

@@ -11,10 +11,10 @@ import pytest
 import finetuning_data
 from reference_data import SPM_MODEL
 from albert_tf import run_race
-from albert_tf import tokenization
-from albert_tf.finetuning import race_data
-from albert_tf.finetuning import runner
-from albert_tf.finetuning.features import Packer
+from albert_tf.tokenization import python_tokenizer
+from albert_tf.tasks import race_data
+from albert_tf.tasks import runner
+from albert_tf.tokenization.python_input_packer import Packer
 
 # Four options: chance is 0.25.
 MIN_ACCURACY = 0.4
@@ -59,7 +59,7 @@ def test_blank_is_filled_by_the_option():
       "the box is red .")
   assert race_data.question_with_option("what color?", "red") == (
       "what color? red")
-  tokenizer = tokenization.FullTokenizer(None, spm_model_file=SPM_MODEL)
+  tokenizer = python_tokenizer.FullTokenizer(None, spm_model_file=SPM_MODEL)
   packer = Packer(tokenizer, 24)
   example = race_data.RaceExample("x", "the box is red . " * 10,
                                   "the box is _ .",

@@ -10,11 +10,11 @@ import pytest
 import finetuning_data
 from reference_data import SPM_MODEL
 from albert_tf import run_token_classification
-from albert_tf import tokenization
-from albert_tf.finetuning import runner
-from albert_tf.finetuning import token_data
-from albert_tf.finetuning.features import Packer
-from albert_tf.finetuning.input_files import InputFormatError
+from albert_tf.tokenization import python_tokenizer
+from albert_tf.tasks import runner
+from albert_tf.tasks import token_data
+from albert_tf.tokenization.python_input_packer import Packer
+from albert_tf.tasks.input_files import InputFormatError
 
 # Span F1 of a tagger that tags nothing is 0; these tasks are learnable.
 MIN_SPAN_F1 = 0.9
@@ -110,17 +110,17 @@ def test_entity_tags_on_words():
 def test_words_are_preprocessed_like_the_export_tokenizer():
   # The serving export lowercases in the graph (do_lower_case): training
   # ids must not depend on the case either, nor on accents.
-  tokenizer = tokenization.FullTokenizer(None, spm_model_file=SPM_MODEL)
+  tokenizer = python_tokenizer.FullTokenizer(None, spm_model_file=SPM_MODEL)
   assert token_data.word_pieces(tokenizer, ["Pad", "THAI", "Café"]) == (
       token_data.word_pieces(tokenizer, ["pad", "thai", "cafe"]))
-  cased = tokenization.FullTokenizer(None, spm_model_file=SPM_MODEL,
+  cased = python_tokenizer.FullTokenizer(None, spm_model_file=SPM_MODEL,
                                      do_lower_case=False)
   assert token_data.word_pieces(cased, ["THAI"]) != (
       token_data.word_pieces(cased, ["thai"]))
 
 
 def test_labels_go_on_first_word_pieces():
-  tokenizer = tokenization.FullTokenizer(None, spm_model_file=SPM_MODEL)
+  tokenizer = python_tokenizer.FullTokenizer(None, spm_model_file=SPM_MODEL)
   packer = Packer(tokenizer, 16)
   sentence = token_data.Sentence(["unbelievably", "good", "ramen"],
                                  ["O", "B-X", "I-X"])

@@ -4,7 +4,7 @@ import pytest
 
 import albert_tf
 import export_fixtures as fx
-from tfhub_export import serving_benchmark
+from benchmarks import serving_benchmark
 
 
 def test_benchmark_times_every_variant_on_a_tiny_config():

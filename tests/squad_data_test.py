@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from albert_tf import tokenization
-from albert_tf.squad import examples as squad_examples
-from albert_tf.squad import features as squad_features
-from albert_tf.squad import postprocessing
+from albert_tf.tokenization import python_tokenizer
+from albert_tf.tasks.squad import examples as squad_examples
+from albert_tf.tasks.squad import window_features as squad_features
+from albert_tf.tasks.squad import postprocessing
 import squad_synthetic
 from reference_data import SPM_MODEL
 from reference_data import ZH_VOCAB
@@ -16,7 +16,7 @@ from reference_data import ZH_VOCAB
 
 @pytest.fixture(scope="module")
 def tokenizer():
-  return tokenization.FullTokenizer(None, spm_model_file=SPM_MODEL)
+  return python_tokenizer.FullTokenizer(None, spm_model_file=SPM_MODEL)
 
 
 def _write(tmp_path, text, name="data.json"):
@@ -128,7 +128,7 @@ def test_pieces_map_back_to_raw_text(tokenizer):
 
 def test_wordpiece_tokenizer_aligns_too():
   """A vocab_file (WordPiece) tokenizer: "##" pieces join the previous."""
-  tokenizer = tokenization.FullTokenizer(ZH_VOCAB, do_lower_case=True)
+  tokenizer = python_tokenizer.FullTokenizer(ZH_VOCAB, do_lower_case=True)
   text = "Hello  World, the unaffable café."
   answer = "unaffable"
   example = squad_examples.SquadExample("q", "what?", text, answer,
@@ -146,7 +146,7 @@ def test_wordpiece_tokenizer_aligns_too():
 
 def test_unalignable_paragraph_is_skipped_like_the_original(caplog):
   """[UNK] pieces cannot be aligned: no features, the "empty" answer."""
-  tokenizer = tokenization.FullTokenizer(ZH_VOCAB, do_lower_case=True)
+  tokenizer = python_tokenizer.FullTokenizer(ZH_VOCAB, do_lower_case=True)
   examples = [squad_examples.SquadExample("a", "what?", "\u2603\u2603 \u2603"),
               squad_examples.SquadExample("b", "what?", "plain text")]
   features = squad_features.convert_examples_to_features(
@@ -191,8 +191,8 @@ def test_doc_stride_windows_cover_the_paragraph(tokenizer):
   features = squad_features.convert_examples_to_features(
       [_answer_example("Café")], tokenizer, max_seq_length=24, doc_stride=5,
       max_query_length=8, is_training=False)
-  pieces = tokenization.encode_pieces(
-      tokenizer.sp_model, tokenization.preprocess_text(TRICKY, lower=True))
+  pieces = python_tokenizer.encode_pieces(
+      tokenizer.sp_model, python_tokenizer.preprocess_text(TRICKY, lower=True))
   # Every piece is in some window and has max context in exactly one.
   max_context_count = np.zeros(len(pieces), int)
   covered = np.zeros(len(pieces), int)

@@ -11,7 +11,7 @@ import string
 
 import pytest
 
-from albert_tf.squad import evaluation
+from albert_tf.tasks.squad import evaluation
 
 
 # ---- independent reference, following the official scripts ----

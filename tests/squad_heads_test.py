@@ -5,16 +5,16 @@ import pytest
 import tensorflow as tf
 
 from albert_tf import AlbertConfig
-from albert_tf import tokenization
-from albert_tf.finetuning import runner
-from albert_tf.squad import examples as squad_examples
-from albert_tf.squad import features as squad_features
-from albert_tf.squad.heads import SquadV1Head
-from albert_tf.squad.heads import SquadV2Head
-from albert_tf.squad.heads import squad_v1_loss
-from albert_tf.squad.heads import squad_v2_loss
-from albert_tf.squad.model import SquadModel
-from albert_tf.squad.model import p_mask_from_inputs
+from albert_tf.tokenization import python_tokenizer
+from albert_tf.tasks import runner
+from albert_tf.tasks.squad import examples as squad_examples
+from albert_tf.tasks.squad import window_features as squad_features
+from albert_tf.tasks.squad.heads import SquadV1Head
+from albert_tf.tasks.squad.heads import SquadV2Head
+from albert_tf.tasks.squad.heads import squad_v1_loss
+from albert_tf.tasks.squad.heads import squad_v2_loss
+from albert_tf.tasks.squad.model import SquadModel
+from albert_tf.tasks.squad.model import p_mask_from_inputs
 import reference_data as ref
 
 B, S, H = 3, 12, 8
@@ -100,7 +100,7 @@ def test_losses_match_their_formulas(sequence_output, p_mask):
 
 
 def test_p_mask_from_inputs_equals_feature_p_mask():
-  tokenizer = tokenization.FullTokenizer(None, spm_model_file=ref.SPM_MODEL)
+  tokenizer = python_tokenizer.FullTokenizer(None, spm_model_file=ref.SPM_MODEL)
   examples = [squad_examples.SquadExample(
       str(i), "what comes after the key?" * (i + 1), text)
               for i, text in enumerate(["a key b c", "x " * 30, "one"])]

@@ -22,11 +22,11 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  pylint: disable=unused-import
 
 from albert_tf import run_squad
-from albert_tf import tokenization
-from albert_tf.finetuning import runner
-from albert_tf.squad.serving import SquadServingModel
-from albert_tf.text import InputPacker
-from albert_tf.text import make_graph_tokenizer
+from albert_tf.tokenization import python_tokenizer
+from albert_tf.tasks import runner
+from albert_tf.tasks.squad.serving import SquadServingModel
+from albert_tf.tokenization import InputPacker
+from albert_tf.tokenization import make_graph_tokenizer
 from cli_helpers import run_module
 import reference_data as ref
 import squad_synthetic
@@ -259,7 +259,7 @@ def test_cli_predicts_and_exports_raw_text_model(trained_v2, tmp_path):
   # The answer decoded in graph: pieces' text, and "" for no answer.
   assert out["answer_text"].numpy().tolist() == [b"socket", b""]
   start, end = int(out["answer_start"][0]), int(out["answer_end"][0])
-  tokenizer = tokenization.FullTokenizer(None, spm_model_file=ref.SPM_MODEL)
+  tokenizer = python_tokenizer.FullTokenizer(None, spm_model_file=ref.SPM_MODEL)
   pieces = tokenizer.convert_ids_to_tokens(
       out["input_word_ids"].numpy()[0][start:end + 1].tolist())
   assert "".join(pieces).replace("\u2581", "") == "socket"

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from albert_tf import optimization
-from albert_tf import tf1_reference_graph
+from albert_tf.training import optimization
+from benchmarks import tf1_reference_graph
 from albert_tf.checkpoints import load_tf1_checkpoint
 from albert_tf.checkpoints import tf1_variable_map
 from albert_tf.config import AlbertConfig
-from albert_tf.losses import pretraining_losses
-from albert_tf.models import AlbertPretrainer
+from albert_tf.modeling.losses import pretraining_losses
+from albert_tf.modeling import AlbertPretrainer
 import reference_data
 
 v1 = tf.compat.v1

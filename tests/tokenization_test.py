@@ -1,10 +1,10 @@
-"""The Python tokenizers reproduce the original tokenization.py exactly."""
+"""The Python tokenizers reproduce the original python_tokenizer.py exactly."""
 
 import os
 
 import pytest
 
-from albert_tf import tokenization
+from albert_tf.tokenization import python_tokenizer
 import reference_data as ref
 
 CASES = ref.tokenization_cases()
@@ -14,18 +14,18 @@ ZH_VOCAB = ref.ZH_VOCAB
 
 @pytest.fixture(scope="module")
 def sp_tokenizer():
-  return tokenization.FullTokenizer(vocab_file=None, spm_model_file=SPM_MODEL)
+  return python_tokenizer.FullTokenizer(vocab_file=None, spm_model_file=SPM_MODEL)
 
 
 @pytest.fixture(scope="module")
 def wp_tokenizer():
-  return tokenization.FullTokenizer(vocab_file=ZH_VOCAB, do_lower_case=True)
+  return python_tokenizer.FullTokenizer(vocab_file=ZH_VOCAB, do_lower_case=True)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: repr(c["text"][:20]))
 def test_sentencepiece_pieces_and_ids(case, sp_tokenizer):
   pieces = sp_tokenizer.tokenize(
-      tokenization.preprocess_text(case["text"], lower=True))
+      python_tokenizer.preprocess_text(case["text"], lower=True))
   assert pieces == case["sp_pieces"]
   assert sp_tokenizer.convert_tokens_to_ids(pieces) == case["sp_ids"]
   if 1 not in case["sp_ids"]:  # Unknown pieces all come back as <unk>.
@@ -43,17 +43,17 @@ def test_wordpiece_tokens_and_ids(case, wp_tokenizer):
 def test_digit_comma_quirk_is_kept(sp_tokenizer):
   pieces = sp_tokenizer.tokenize("was 3,5")
   assert "," in pieces and pieces[pieces.index(",") - 1].endswith("3")
-  assert tokenization.is_digit_comma_piece("▁3,")
-  assert not tokenization.is_digit_comma_piece(",")
-  assert not tokenization.is_digit_comma_piece("a,")
+  assert python_tokenizer.is_digit_comma_piece("▁3,")
+  assert not python_tokenizer.is_digit_comma_piece(",")
+  assert not python_tokenizer.is_digit_comma_piece("a,")
 
 
 def test_preprocess_text():
-  assert tokenization.preprocess_text("  Caf\u00e9\t\n  OK ") == "Cafe OK"
-  assert tokenization.preprocess_text("Caf\u00e9", lower=True) == "cafe"
-  assert tokenization.preprocess_text("a  b", remove_space=False) == "a  b"
-  assert tokenization.preprocess_text(b"caf\xc3\xa9") == "cafe"
-  assert tokenization.preprocess_text("") == ""
+  assert python_tokenizer.preprocess_text("  Caf\u00e9\t\n  OK ") == "Cafe OK"
+  assert python_tokenizer.preprocess_text("Caf\u00e9", lower=True) == "cafe"
+  assert python_tokenizer.preprocess_text("a  b", remove_space=False) == "a  b"
+  assert python_tokenizer.preprocess_text(b"caf\xc3\xa9") == "cafe"
+  assert python_tokenizer.preprocess_text("") == ""
 
 
 def test_vocab_surface(sp_tokenizer, wp_tokenizer):
@@ -65,34 +65,34 @@ def test_vocab_surface(sp_tokenizer, wp_tokenizer):
 
 
 def test_sentencepiece_vocab_file_loads_as_wordpiece_vocab():
-  vocab = tokenization.load_vocab(os.path.join(ref.TOKENIZATION_DIR,
+  vocab = python_tokenizer.load_vocab(os.path.join(ref.TOKENIZATION_DIR,
                                                "tiny-clean.vocab"))
   assert vocab["<unk>"] == 1 and vocab["[MASK]"] == 4 and len(vocab) == 4000
 
 
 def test_bad_inputs(tmp_path):
-  with pytest.raises(tokenization.TokenizerError, match="not found"):
-    tokenization.FullTokenizer(None, spm_model_file=str(tmp_path / "no.model"))
+  with pytest.raises(python_tokenizer.TokenizerError, match="not found"):
+    python_tokenizer.FullTokenizer(None, spm_model_file=str(tmp_path / "no.model"))
   corrupt = tmp_path / "corrupt.model"
   corrupt.write_bytes(b"\x00\x01 definitely not a model")
-  with pytest.raises(tokenization.TokenizerError, match="not a valid"):
-    tokenization.FullTokenizer(None, spm_model_file=str(corrupt))
-  with pytest.raises(tokenization.TokenizerError, match="cannot read"):
-    tokenization.FullTokenizer(str(tmp_path / "missing.txt"))
+  with pytest.raises(python_tokenizer.TokenizerError, match="not a valid"):
+    python_tokenizer.FullTokenizer(None, spm_model_file=str(corrupt))
+  with pytest.raises(python_tokenizer.TokenizerError, match="cannot read"):
+    python_tokenizer.FullTokenizer(str(tmp_path / "missing.txt"))
   binary = tmp_path / "binary.txt"
   binary.write_bytes(b"[PAD]\n\xff\xfe\n")
-  with pytest.raises(tokenization.TokenizerError, match="binary.txt:2"):
-    tokenization.load_vocab(str(binary))
+  with pytest.raises(python_tokenizer.TokenizerError, match="binary.txt:2"):
+    python_tokenizer.load_vocab(str(binary))
   empty = tmp_path / "empty.txt"
   empty.write_text("")
-  with pytest.raises(tokenization.TokenizerError, match="empty"):
-    tokenization.load_vocab(str(empty))
-  tokenizer = tokenization.FullTokenizer(ZH_VOCAB)
-  with pytest.raises(tokenization.TokenizerError, match="not valid UTF-8"):
+  with pytest.raises(python_tokenizer.TokenizerError, match="empty"):
+    python_tokenizer.load_vocab(str(empty))
+  tokenizer = python_tokenizer.FullTokenizer(ZH_VOCAB)
+  with pytest.raises(python_tokenizer.TokenizerError, match="not valid UTF-8"):
     tokenizer.tokenize(b"caf\xe9")
   # The documented result for empty text: no tokens.
   assert tokenizer.tokenize("") == []
-  assert tokenization.FullTokenizer(
+  assert python_tokenizer.FullTokenizer(
       None, spm_model_file=SPM_MODEL).tokenize("") == []
 
 

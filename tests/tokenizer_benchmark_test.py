@@ -2,7 +2,7 @@
 
 import pytest
 
-from albert_tf import tokenizer_benchmark
+from benchmarks import tokenizer_benchmark
 from reference_data import SPM_MODEL
 from reference_data import ZH_VOCAB
 

@@ -9,7 +9,7 @@ import pytest
 import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2
 
-from albert_tf import tokenization
+from albert_tf.tokenization import python_tokenizer
 from albert_tf import train_sentencepiece as tsp
 from cli_helpers import run_module
 import reference_data as ref
@@ -103,9 +103,9 @@ def test_model_records_its_prefix_not_the_temporary_one(trained):
 
 def test_works_with_full_tokenizer(trained):
   prefix, _ = trained
-  tokenizer = tokenization.FullTokenizer(vocab_file=None,
+  tokenizer = python_tokenizer.FullTokenizer(vocab_file=None,
                                          spm_model_file=f"{prefix}.model")
-  text = tokenization.preprocess_text(
+  text = python_tokenizer.preprocess_text(
       "The json module (see PEP 8) costs \u00a35 \u2013 or \u20ac4.",
       lower=True)
   tokens = tokenizer.tokenize(text)

@@ -43,7 +43,7 @@ import tensorflow as tf
 from albert_tf.checkpoints import CheckpointMismatchError
 from albert_tf.checkpoints import name_map
 from albert_tf.config import AlbertConfig
-from albert_tf.models.albert_encoder import AlbertEncoder
+from albert_tf.modeling.albert_encoder import AlbertEncoder
 from tfhub_export import export_utils
 
 # The original TF1 Hub module's input names for the same three tensors.

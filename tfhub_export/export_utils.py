@@ -10,12 +10,12 @@ import tempfile
 from sentencepiece import sentencepiece_model_pb2
 import tensorflow as tf
 
-from albert_tf import text
+from albert_tf import tokenization
 from albert_tf.checkpoints import tf1_checkpoint
 from albert_tf.checkpoints import tf2_checkpoint
 from albert_tf.config import AlbertConfig
 from albert_tf.config import FLAVOR_ALBERT_ZH
-from albert_tf.models.albert_pretrainer import AlbertPretrainer
+from albert_tf.modeling.albert_pretrainer import AlbertPretrainer
 
 # The encoder input signature every export uses: int32 [batch, seq].
 INPUT_KEYS = ("input_word_ids", "input_mask", "input_type_ids")
@@ -117,7 +117,7 @@ class TokenizerSpec:
   def graph_tokenizer(self, vocab_size=None):
     """The in-graph tokenizer; checks its ids fit a model's vocabulary."""
     try:
-      tokenizer = text.make_graph_tokenizer(
+      tokenizer = tokenization.make_graph_tokenizer(
           vocab_file=self.vocab_file, spm_model_file=self.spm_model_file,
           do_lower_case=self.do_lower_case)
     except (OSError, RuntimeError, ValueError) as e:

@@ -17,7 +17,7 @@ which registers the tokenizer ops):
                                         (N: a Python int or int32 scalar)
   preprocessor.seq_length / .vocab_size / .do_lower_case
 
-Tokenization is albert_tf.text's, so ids equal albert_tf.tokenization's
+Tokenization is albert_tf.tokenization's, so ids equal albert_tf.tokenization.python_tokenizer's
 (Python) for the same file; packing truncates like the original
 (longest-first). The SentencePiece model or the WordPiece vocabulary is
 embedded in the graph: the export refers to no file of the machine that made
@@ -27,7 +27,7 @@ special_tokens (() → the special-token ids).
 
 import tensorflow as tf
 
-from albert_tf import text
+from albert_tf import tokenization
 from tfhub_export import export_utils
 
 _AutoTrackable = tf.__internal__.tracking.AutoTrackable
@@ -49,9 +49,9 @@ def special_tokens_dict(tokenizer):
 
 
 def pack_segments(tokenizer, segments, seq_length):
-  """albert_tf.text.InputPacker with the tokenizer's special ids."""
+  """albert_tf.tokenization.InputPacker with the tokenizer's special ids."""
   ids = tokenizer.special_ids
-  packer = text.InputPacker(seq_length, cls_id=ids["cls_id"],
+  packer = tokenization.InputPacker(seq_length, cls_id=ids["cls_id"],
                             sep_id=ids["sep_id"], pad_id=ids["pad_id"])
   return packer(list(segments))
 

@@ -23,11 +23,11 @@ A multiple-choice model (e.g. run_race's, inputs [B, C, S]) is exported with
   serving_default    article, question: string [B]; options: string [B, C]
                      → outputs. Each (article, question + option) pair is
                      packed by the `multiple_choice` packing (run_race's:
-                     albert_tf.finetuning.race_serving.RacePacking).
+                     albert_tf.tasks.race_serving.RacePacking).
   serve_token_ids    input_word_ids, input_mask, input_type_ids: int32
                      [B, C, S] → outputs.
 
-Tokenization (albert_tf.text) and packing run inside the graph with core
+Tokenization (albert_tf.tokenization) and packing run inside the graph with core
 TensorFlow and TF Text ops only, which TF Serving links; the tokenizer is
 embedded, so the export refers to no file of the exporting machine.
 """
@@ -245,7 +245,7 @@ def export_serving_model(task_model, export_path, *, spm_model_file=None,
       `<export_path>/<version>/`.
     spm_model_file: SentencePiece model of the task model's vocabulary, or
     vocab_file: its WordPiece vocab.txt (exactly one of the two).
-    do_lower_case: as for albert_tf.tokenization.FullTokenizer.
+    do_lower_case: as for albert_tf.tokenization.python_tokenizer.FullTokenizer.
     seq_length: the length raw text is packed to (and of the tf.Example
       features).
     version: positive integer version; default: one more than the highest
@@ -258,7 +258,7 @@ def export_serving_model(task_model, export_path, *, spm_model_file=None,
       [name].
     multiple_choice: None for the text signatures; for a multiple-choice
       model (inputs [B, C, S]) its packing, e.g.
-      albert_tf.finetuning.race_serving.RacePacking(num_choices,
+      albert_tf.tasks.race_serving.RacePacking(num_choices,
       max_qa_length): the export then has MultipleChoiceServingSavedModel's
       signatures (article, question, options → outputs).
 

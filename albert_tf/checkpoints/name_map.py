@@ -8,8 +8,8 @@ reshapes or transposes are needed in either direction.
 import collections
 
 from albert_tf.config import FLAVOR_GOOGLE
-from albert_tf.models.albert_encoder import AlbertEncoder
-from albert_tf.models.albert_pretrainer import AlbertPretrainer
+from albert_tf.modeling.albert_encoder import AlbertEncoder
+from albert_tf.modeling.albert_pretrainer import AlbertPretrainer
 
 # (TF1 name under a block's scope, attribute path in TransformerBlock).
 _GOOGLE_BLOCK_NAMES = (

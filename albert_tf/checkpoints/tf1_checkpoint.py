@@ -5,8 +5,8 @@ import os
 
 import tensorflow as tf
 
-from albert_tf.atomic_write import write_checkpoint_atomically
-from albert_tf.atomic_write import write_text_atomically
+from albert_tf.files.atomic_write import write_checkpoint_atomically
+from albert_tf.files.atomic_write import write_text_atomically
 from albert_tf.checkpoints.name_map import tf1_variable_map
 from albert_tf.config import FLAVOR_ALBERT_ZH
 from albert_tf.config import FLAVOR_GOOGLE

@@ -7,12 +7,12 @@ pretrainer's checkpoint (it is the pretrainer's `encoder` child).
 
 import tensorflow as tf
 
-from albert_tf.atomic_write import write_checkpoint_atomically
+from albert_tf.files.atomic_write import write_checkpoint_atomically
 from albert_tf.checkpoints.tf1_checkpoint import OBJECT_GRAPH_KEY
 from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
 from albert_tf.checkpoints.tf1_checkpoint import checkpoint_shapes
 from albert_tf.checkpoints.tf1_checkpoint import load_tf1_checkpoint
-from albert_tf.models.albert_encoder import AlbertEncoder
+from albert_tf.modeling.albert_encoder import AlbertEncoder
 
 
 def is_tf2_checkpoint(path):

@@ -7,13 +7,13 @@ masking treat the word as one unit; the marker is removed again when tokens
 become ids, so the model sees plain characters.
 """
 
-from albert_tf import tokenization
+from albert_tf.tokenization import python_tokenizer
 
 MARKER = "##"
 
 
 def _is_chinese_token(token):
-  return len(token) == 1 and tokenization.is_chinese_char(ord(token))
+  return len(token) == 1 and python_tokenizer.is_chinese_char(ord(token))
 
 
 def load_segmenter():

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from albert_tf.file_patterns import expand_file_patterns
+from albert_tf.files.file_patterns import expand_file_patterns
 
 
 class InputError(ValueError):

@@ -7,10 +7,10 @@ import random
 
 import tensorflow as tf
 
-from albert_tf import tokenization
+from albert_tf.tokenization import python_tokenizer
 from albert_tf.pretraining_data import chinese_wwm
 from albert_tf.pretraining_data import documents
-from albert_tf.pretraining_data.features import instance_to_example
+from albert_tf.pretraining_data.tfrecord_features import instance_to_example
 from albert_tf.pretraining_data.instances import create_instances_from_document
 from albert_tf.pretraining_data.masking import MaskingConfig
 from albert_tf.pretraining_data.masking import is_start_piece_sentencepiece
@@ -65,7 +65,7 @@ class LineTokenizer:
         raise ValueError("--zh_whole_word_mask applies to WordPiece "
                          "(--vocab_file) models, not SentencePiece")
       self._segment = chinese_wwm.load_segmenter()
-    self.tokenizer = tokenization.FullTokenizer(
+    self.tokenizer = python_tokenizer.FullTokenizer(
         vocab_file, do_lower_case=do_lower_case, spm_model_file=spm_model_file)
     self.vocab_words = list(self.tokenizer.vocab.keys())
     if spm_model_file:
@@ -74,12 +74,12 @@ class LineTokenizer:
       self.is_start_piece = is_start_piece_wordpiece
     for token in ("[CLS]", "[SEP]", "[MASK]"):
       if token not in self.tokenizer.vocab:
-        raise tokenization.TokenizerError(
+        raise python_tokenizer.TokenizerError(
             f"{spm_model_file or vocab_file} has no {token} token")
 
   def tokenize_line(self, line):
     if self.spm_model_file:
-      line = tokenization.preprocess_text(line, lower=self.do_lower_case)
+      line = python_tokenizer.preprocess_text(line, lower=self.do_lower_case)
     else:
       line = line.strip()
     if not line:

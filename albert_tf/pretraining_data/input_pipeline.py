@@ -2,8 +2,8 @@
 
 import tensorflow as tf
 
-from albert_tf.file_patterns import expand_file_patterns
-from albert_tf.pretraining_data.features import feature_spec
+from albert_tf.files.file_patterns import expand_file_patterns
+from albert_tf.pretraining_data.tfrecord_features import feature_spec
 
 
 def decode_record(record, max_seq_length, max_predictions_per_seq):

@@ -10,7 +10,7 @@ across restarts.
 import json
 import os
 
-from albert_tf.atomic_write import write_text_atomically
+from albert_tf.files.atomic_write import write_text_atomically
 from albert_tf.checkpoints import save_tf1_checkpoint
 
 BEST_PREFIX = "model.ckpt-best"

@@ -15,7 +15,7 @@ import orbit
 import tensorflow as tf
 import tf_keras
 
-from albert_tf.losses import cross_entropy
+from albert_tf.modeling.losses import cross_entropy
 
 TRAIN_METRICS = ("total_loss", "mlm_loss", "sop_loss", "masked_lm_accuracy",
                  "sentence_order_accuracy")
