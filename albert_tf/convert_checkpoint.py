@@ -8,6 +8,15 @@ tf1_to_tf2 reads an original (Google or albert_zh) checkpoint and writes
 tf.train.Checkpoint(model=...) of an AlbertPretrainer (or an AlbertEncoder
 when the checkpoint has no pretraining heads). tf2_to_tf1 writes the original
 variable names back, readable by the original code and other TF1 loaders.
+
+--output_format=tf1|tf2|hf instead of --direction detects the input's
+format (TF1, TF2 or a Hugging Face directory) and writes the one asked for;
+hf writes a directory transformers and keras-hub load (with the tokenizer
+given by --spm_model_file or --vocab_file):
+
+  python -m albert_tf.convert_checkpoint --albert_config_file=albert_config.json \
+      --input=albert_base/model.ckpt-best --output=albert_base_hf \
+      --output_format=hf --spm_model_file=albert_base/30k-clean.model
 """
 
 import os
@@ -17,11 +26,13 @@ from absl import app
 from absl import flags
 import tensorflow as tf
 
+from albert_tf.checkpoints import format_conversion
 from albert_tf.checkpoints import tf1_checkpoint
 from albert_tf.checkpoints import tf2_checkpoint
 from albert_tf.config import AlbertConfig
 from albert_tf.config import AlbertConfigError
 from albert_tf.config import FLAVOR_ALBERT_ZH
+from albert_tf.errors import UserError
 from albert_tf.modeling.albert_encoder import AlbertEncoder
 from albert_tf.modeling.albert_pretrainer import AlbertPretrainer
 
@@ -36,7 +47,16 @@ def define_flags():
   flags.DEFINE_string("input", None, "Checkpoint prefix or directory to read.")
   flags.DEFINE_string("output", None, "Checkpoint prefix to write.")
   flags.DEFINE_enum("direction", None, ["tf1_to_tf2", "tf2_to_tf1"],
-                    "Which way to convert.")
+                    "Which way to convert (or use --output_format).")
+  flags.DEFINE_enum("output_format", None, list(format_conversion.FORMATS),
+                    "Write this format; the input's (TF1, TF2 or a Hugging "
+                    "Face directory) is detected.")
+  flags.DEFINE_string("spm_model_file", None,
+                      "SentencePiece model to put into an HF output.")
+  flags.DEFINE_string("vocab_file", None,
+                      "WordPiece vocabulary to put into an HF output.")
+  flags.DEFINE_bool("do_lower_case", True,
+                    "Written to an HF output's tokenizer_config.json.")
   flags.DEFINE_bool("overwrite", False,
                     "Replace an existing output checkpoint.")
 
@@ -78,8 +98,38 @@ def convert(config, input_path, output_path, direction):
   return model_cls.__name__, lines
 
 
+def main_output_format():
+  """--output_format: any detected input to the format asked for."""
+  for name in ("input", "output"):
+    if not FLAGS[name].value:
+      raise app.UsageError(f"--{name} is required")
+  try:
+    config = format_conversion.config_for(FLAGS.albert_config_file)
+    tokenizer = format_conversion.TokenizerFiles(
+        FLAGS.spm_model_file, FLAGS.vocab_file, FLAGS.do_lower_case)
+    if (FLAGS.output_format != format_conversion.FORMAT_HF and
+        tf.io.gfile.exists(FLAGS.output + ".index") and not FLAGS.overwrite):
+      raise UserError(f"--output {FLAGS.output} already exists; pass "
+                      "--overwrite to replace it")
+    model, input_format, lines = format_conversion.convert(
+        FLAGS.input, FLAGS.output, FLAGS.output_format, config, tokenizer,
+        FLAGS.overwrite)
+  except (UserError, AlbertConfigError, ValueError, FileNotFoundError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 1
+  for line in lines:
+    print(line)
+  print(f"wrote {FLAGS.output_format.upper()} {type(model).__name__} (from "
+        f"{input_format.upper()}) to {os.path.abspath(FLAGS.output)}")
+  return 0
+
+
 def main(argv):
   del argv
+  if FLAGS.output_format:
+    if FLAGS.direction:
+      raise app.UsageError("pass --direction or --output_format, not both")
+    return main_output_format()
   for name in ("albert_config_file", "input", "output", "direction"):
     if not FLAGS[name].value:
       raise app.UsageError(f"--{name} is required")

@@ -25,3 +25,8 @@ class InputFileError(UserError, ValueError):
 
 class OutputLocationError(UserError, OSError):
   """An output location cannot be written, or belongs to another run."""
+
+
+class CheckpointError(UserError, ValueError):
+  """A checkpoint or model directory is missing pieces, mis-shaped, or of a
+  kind that cannot be read or written as asked."""

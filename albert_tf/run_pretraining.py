@@ -32,6 +32,7 @@ import tf_keras
 
 from albert_tf.training import optimization
 from albert_tf.checkpoints import load_checkpoint
+from albert_tf.checkpoints import resolve_model_files
 from albert_tf.checkpoints import save_tf1_checkpoint
 from albert_tf.checkpoints import tf1_variable_map
 from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
@@ -307,6 +308,10 @@ def run(values, print_fn=None):
 
 
 def _run(values, print_fn):
+  # A Hugging Face --init_checkpoint brings its config.json and spiece.model.
+  values.albert_config_file, values.spm_model_file = resolve_model_files(
+      values.init_checkpoint, values.albert_config_file, values.spm_model_file,
+      vocab_file=values.vocab_file)
   check_flags(values)
   try:
     # Before TensorFlow runs anything: logical devices and multi-worker

@@ -28,7 +28,9 @@ from absl import app
 from absl import flags
 
 from albert_tf.checkpoints import CheckpointMismatchError
+from albert_tf.checkpoints import resolve_model_files
 from albert_tf.config import AlbertConfigError
+from albert_tf.errors import UserError
 from tfhub_export import encoder_export
 from tfhub_export import export_utils
 from tfhub_export import preprocessor_export
@@ -47,8 +49,10 @@ def define_flags():
                       "The albert_config.json the checkpoint was trained "
                       "with.")
   flags.DEFINE_string("checkpoint", None,
-                      "Checkpoint prefix or directory: original TF1 or "
-                      "albert_tf's TF2 format.")
+                      "Checkpoint prefix or directory: original TF1, "
+                      "albert_tf's TF2 format, or a Hugging Face ALBERT "
+                      "directory (then --albert_config_file and "
+                      "--spm_model_file default to its files).")
   flags.DEFINE_string("spm_model_file", None,
                       "SentencePiece model of the vocabulary.")
   flags.DEFINE_string("vocab_file", None,
@@ -130,6 +134,10 @@ def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
 
 def main(argv):
   del argv
+  # A Hugging Face directory brings its config.json and spiece.model.
+  FLAGS.albert_config_file, FLAGS.spm_model_file = resolve_model_files(
+      FLAGS.checkpoint, FLAGS.albert_config_file, FLAGS.spm_model_file,
+      vocab_file=FLAGS.vocab_file)
   for name in ("albert_config_file", "checkpoint", "export_path"):
     if not FLAGS[name].value:
       raise app.UsageError(f"--{name} is required")
@@ -143,7 +151,7 @@ def main(argv):
                    seq_length=FLAGS.seq_length, version=FLAGS.version,
                    overwrite=FLAGS.overwrite)
   except (CheckpointMismatchError, AlbertConfigError, FileNotFoundError,
-          FileExistsError, export_utils.ExportError) as e:
+          FileExistsError, export_utils.ExportError, UserError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 1
   for path in paths:

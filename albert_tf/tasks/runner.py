@@ -16,6 +16,7 @@ from albert_tf import checkpoints
 from albert_tf.files.atomic_write import write_text_atomically
 from albert_tf import presets
 from albert_tf.config import AlbertConfigError
+from albert_tf.errors import UserError
 from albert_tf.checkpoints import encoder_init
 from albert_tf.tokenization import python_input_packer
 from albert_tf.tasks.input_files import InputFormatError
@@ -25,7 +26,7 @@ from albert_tf.modeling import AlbertEncoder
 from albert_tf.training import distribution
 
 # Errors that are the user's input, reported without a stack trace.
-USER_ERRORS = (InputFormatError, NoCheckpointError, AlbertConfigError,
+USER_ERRORS = (UserError, InputFormatError, NoCheckpointError, AlbertConfigError,
                checkpoints.CheckpointMismatchError, FileNotFoundError,
                ValueError)
 
@@ -40,6 +41,12 @@ def check_common_flags(values, needs_data_dir=True):
   needs_data_dir=False for tasks that name their input files instead
   (run_squad's --train_file / --predict_file).
   """
+  # A Hugging Face --init_checkpoint brings its config.json and spiece.model.
+  values.albert_config_file, values.spm_model_file = (
+      checkpoints.resolve_model_files(
+          values.init_checkpoint, values.albert_config_file,
+          values.spm_model_file, preset=values.preset,
+          vocab_file=values.vocab_file))
   if not (values.do_train or values.do_eval or values.do_predict or
           values.export_dir):
     raise FlagError("at least one of --do_train, --do_eval, --do_predict or "
