@@ -271,7 +271,9 @@ def load_hf_checkpoint(model, directory):
     if mismatched:
       lines.append(f"shape mismatches ({len(mismatched)}): "
                    + "; ".join(mismatched))
-    raise CheckpointMismatchError("\n".join(lines))
+    # One line: entry points print it as a single `error: ...` line.
+    raise CheckpointMismatchError(" ".join(lines[:1]) + " " +
+                                  "; ".join(lines[1:]))
   _check_tied_decoder(tensors, entries, weights_file, used)
   for _, entry, value in assignments:
     entry.variable.assign(value.T if entry.transpose else value)

@@ -197,13 +197,14 @@ def hf_architecture(model):
 def hf_variable_map(model, encoder_prefix=None):
   """(transformers class, OrderedDict: HF tensor name → HfEntry).
 
-  encoder_prefix: override the encoder's name prefix ("" for AlbertModel,
-  "albert." for every class with a head, which is the default).
+  encoder_prefix: the encoder's name prefix, "albert." by default (what
+  every class with a head uses); AlbertModel's own files may have none.
   """
-  if isinstance(model, AlbertEncoder):
-    prefix = "" if encoder_prefix is None else encoder_prefix
-    return "AlbertModel", _encoder_map(model, prefix)
+  # AlbertModel is written with the prefix too: transformers strips it, and
+  # keras-hub's converter looks for "albert." names only.
   prefix = ENCODER_PREFIX if encoder_prefix is None else encoder_prefix
+  if isinstance(model, AlbertEncoder):
+    return "AlbertModel", _encoder_map(model, prefix)
   if isinstance(model, AlbertPretrainer):
     names = _encoder_map(model.encoder, prefix)
     names.update(_head_entries(model, _MLM_NAMES, PART_MLM))
