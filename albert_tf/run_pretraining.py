@@ -40,6 +40,7 @@ from albert_tf.config import AlbertConfigError
 from albert_tf.files.file_patterns import expand_file_patterns
 from albert_tf.modeling import AlbertPretrainer
 from albert_tf.pretraining_data.input_pipeline import pretraining_dataset
+from albert_tf.cli import flag_table
 from albert_tf.training import distribution
 from albert_tf.training.eval_results import EvalResultsWriter
 from albert_tf.training.pretraining_trainer import PretrainingTrainer
@@ -97,7 +98,7 @@ def define_flags(flag_values=FLAGS):
   flags.DEFINE_integer("iterations_per_loop", 1000,
                        "Steps per tf.function call (and per progress line).", flag_values=flag_values)
   flags.DEFINE_integer("max_eval_steps", 100, "Maximum eval batches.", flag_values=flag_values)
-  distribution.define_distribution_flags(flag_values)
+  flag_table.define_flags(distribution.DistributionSettings, flag_values)
   flags.DEFINE_bool("use_xla", False, "Compile the training step with XLA.", flag_values=flag_values)
   flags.DEFINE_enum("mixed_precision", "none", MIXED_PRECISION,
                     "Compute dtype: bfloat16 (TPU, recent CPUs/GPUs) or "
@@ -311,7 +312,7 @@ def _run(values, print_fn):
   try:
     # Before TensorFlow runs anything: logical devices and multi-worker
     # collectives can only be set up at startup.
-    strategy = distribution.strategy_from_flags(values)
+    strategy = distribution.strategy_from_settings(values)
   except (ValueError, RuntimeError) as e:
     raise UsageError(str(e)) from None
   config = read_config(values.albert_config_file, values.max_seq_length)
