@@ -33,6 +33,10 @@ slightly, so it has a fixed default instead of the machine's core count.
 sentencepiece's own sampling is not reproducible.
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
 import codecs
 import os
 import random
