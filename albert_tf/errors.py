@@ -25,3 +25,7 @@ class InputFileError(UserError, ValueError):
 
 class OutputLocationError(UserError, OSError):
   """An output location cannot be written, or belongs to another run."""
+
+
+class MissingExtraError(UserError, ImportError):
+  """A feature needs an optional extra (pip install 'albert_tf[...]')."""
