@@ -29,3 +29,7 @@ class OutputLocationError(UserError, OSError):
 
 class MissingExtraError(UserError, ImportError):
   """A feature needs an optional extra (pip install 'albert_tf[...]')."""
+
+
+class MissingInputError(UserError, FileNotFoundError):
+  """A named input (file, directory, checkpoint) does not exist."""
