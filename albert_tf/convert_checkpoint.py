@@ -11,16 +11,21 @@ variable names back, readable by the original code and other TF1 loaders.
 
 --output_format=tf1|tf2|hf instead of --direction detects the input's
 format (TF1, TF2 or a Hugging Face directory) and writes the one asked for;
-hf writes a directory transformers and keras-hub load (with the tokenizer
-given by --spm_model_file or --vocab_file):
+hf writes a directory transformers and keras-hub load, with the tokenizer
+given by --spm_model_file or --vocab_file. A Hugging Face input needs no
+--albert_config_file (its config.json is the config):
 
   python -m albert_tf.convert_checkpoint --albert_config_file=albert_config.json \
       --input=albert_base/model.ckpt-best --output=albert_base_hf \
       --output_format=hf --spm_model_file=albert_base/30k-clean.model
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
+import dataclasses
 import os
-import sys
 
 from absl import app
 from absl import flags
@@ -29,36 +34,43 @@ import tensorflow as tf
 from albert_tf.checkpoints import format_conversion
 from albert_tf.checkpoints import tf1_checkpoint
 from albert_tf.checkpoints import tf2_checkpoint
+from albert_tf.cli import flag_table
 from albert_tf.config import AlbertConfig
-from albert_tf.config import AlbertConfigError
 from albert_tf.config import FLAVOR_ALBERT_ZH
-from albert_tf.errors import UserError
+from albert_tf.errors import FlagError
 from albert_tf.modeling.albert_encoder import AlbertEncoder
 from albert_tf.modeling.albert_pretrainer import AlbertPretrainer
+from albert_tf.settings import setting
 
 FLAGS = flags.FLAGS
+DIRECTIONS = ("tf1_to_tf2", "tf2_to_tf1")
+
+
+@dataclasses.dataclass
+class ConversionSettings:
+  albert_config_file: str | None = setting(
+      None, "The albert_config.json the checkpoint was trained with.")
+  input: str | None = setting(None, "Checkpoint prefix or directory to read.")
+  output: str | None = setting(None, "Checkpoint prefix to write.")
+  direction: str | None = setting(
+      None, "Which way to convert (or use --output_format).",
+      choices=DIRECTIONS)
+  overwrite: bool = setting(False, "Replace an existing output checkpoint.")
+  output_format: str | None = setting(
+      None, "Write this format; the input's (TF1, TF2 or a Hugging Face "
+      "directory) is detected.", choices=format_conversion.FORMATS)
+  spm_model_file: str | None = setting(
+      None, "SentencePiece model to put into an hf output.")
+  vocab_file: str | None = setting(
+      None, "WordPiece vocabulary to put into an hf output.")
+  do_lower_case: bool = setting(
+      True, "Written to an hf output's tokenizer_config.json.")
 
 
 def define_flags():
   """Defines this tool's flags; only when it runs as a program, so that
   importing it (tests, other tools) never clashes with other flags."""
-  flags.DEFINE_string("albert_config_file", None,
-                      "The albert_config.json the checkpoint was trained with.")
-  flags.DEFINE_string("input", None, "Checkpoint prefix or directory to read.")
-  flags.DEFINE_string("output", None, "Checkpoint prefix to write.")
-  flags.DEFINE_enum("direction", None, ["tf1_to_tf2", "tf2_to_tf1"],
-                    "Which way to convert (or use --output_format).")
-  flags.DEFINE_enum("output_format", None, list(format_conversion.FORMATS),
-                    "Write this format; the input's (TF1, TF2 or a Hugging "
-                    "Face directory) is detected.")
-  flags.DEFINE_string("spm_model_file", None,
-                      "SentencePiece model to put into an HF output.")
-  flags.DEFINE_string("vocab_file", None,
-                      "WordPiece vocabulary to put into an HF output.")
-  flags.DEFINE_bool("do_lower_case", True,
-                    "Written to an HF output's tokenizer_config.json.")
-  flags.DEFINE_bool("overwrite", False,
-                    "Replace an existing output checkpoint.")
+  flag_table.define_flags(ConversionSettings)
 
 
 def _has_heads(shapes, tf2):
@@ -78,9 +90,9 @@ def convert(config, input_path, output_path, direction):
   _, _, shapes = tf1_checkpoint.checkpoint_shapes(input_path)
   is_tf2 = tf1_checkpoint.OBJECT_GRAPH_KEY in shapes
   if direction == "tf1_to_tf2" and is_tf2:
-    raise ValueError(f"--input {input_path} is already a TF2 checkpoint")
+    raise FlagError(f"--input {input_path} is already a TF2 checkpoint")
   if direction == "tf2_to_tf1" and not is_tf2:
-    raise ValueError(f"--input {input_path} is an original TF1 checkpoint, "
+    raise FlagError(f"--input {input_path} is an original TF1 checkpoint, "
                      "not a TF2 one; use --direction=tf1_to_tf2")
   if config.ln_type is None and _is_albert_zh(shapes, is_tf2):
     # Early brightmart configs have no ln_type; their code then runs post-LN.
@@ -98,57 +110,56 @@ def convert(config, input_path, output_path, direction):
   return model_cls.__name__, lines
 
 
-def main_output_format():
-  """--output_format: any detected input to the format asked for."""
+def run_output_format(settings, log=print):
+  """--output_format: the detected input written as the format asked for;
+  returns the written path."""
   for name in ("input", "output"):
-    if not FLAGS[name].value:
-      raise app.UsageError(f"--{name} is required")
-  try:
-    config = format_conversion.config_for(FLAGS.albert_config_file)
-    tokenizer = format_conversion.TokenizerFiles(
-        FLAGS.spm_model_file, FLAGS.vocab_file, FLAGS.do_lower_case)
-    if (FLAGS.output_format != format_conversion.FORMAT_HF and
-        tf.io.gfile.exists(FLAGS.output + ".index") and not FLAGS.overwrite):
-      raise UserError(f"--output {FLAGS.output} already exists; pass "
-                      "--overwrite to replace it")
-    model, input_format, lines = format_conversion.convert(
-        FLAGS.input, FLAGS.output, FLAGS.output_format, config, tokenizer,
-        FLAGS.overwrite)
-  except (UserError, AlbertConfigError, ValueError, FileNotFoundError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
+    if not getattr(settings, name):
+      raise FlagError(f"--{name} is required")
+  if settings.direction:
+    raise FlagError("pass --direction or --output_format, not both")
+  if (settings.output_format != format_conversion.FORMAT_HF and
+      tf.io.gfile.exists(settings.output + ".index") and
+      not settings.overwrite):
+    raise FlagError(f"--output {settings.output} already exists; pass "
+                    "--overwrite to replace it")
+  model, input_format, lines = format_conversion.convert(
+      settings.input, settings.output, settings.output_format,
+      config=format_conversion.config_for(settings.albert_config_file),
+      tokenizer=format_conversion.TokenizerFiles(
+          settings.spm_model_file, settings.vocab_file,
+          settings.do_lower_case),
+      overwrite=settings.overwrite)
   for line in lines:
-    print(line)
-  print(f"wrote {FLAGS.output_format.upper()} {type(model).__name__} (from "
-        f"{input_format.upper()}) to {os.path.abspath(FLAGS.output)}")
-  return 0
+    log(line)
+  log(f"wrote {settings.output_format.upper()} {type(model).__name__} (from "
+      f"{input_format.upper()}) to {os.path.abspath(settings.output)}")
+  return settings.output
+
+
+def run(settings, log=print):
+  """Checks the settings and converts; returns the written prefix."""
+  if settings.output_format:
+    return run_output_format(settings, log)
+  for name in ("albert_config_file", "input", "output", "direction"):
+    if not getattr(settings, name):
+      raise FlagError(f"--{name} is required")
+  if tf.io.gfile.exists(settings.output + ".index") and not settings.overwrite:
+    raise FlagError(f"--output {settings.output} already exists; pass "
+                    "--overwrite to replace it")
+  config = AlbertConfig.from_json_file(settings.albert_config_file)
+  model_name, lines = convert(config, settings.input, settings.output,
+                              settings.direction)
+  for line in lines:
+    log(line)
+  log(f"wrote {settings.direction.split('_to_')[1].upper()} checkpoint of an "
+      f"{model_name} to {os.path.abspath(settings.output)}")
+  return settings.output
 
 
 def main(argv):
-  del argv
-  if FLAGS.output_format:
-    if FLAGS.direction:
-      raise app.UsageError("pass --direction or --output_format, not both")
-    return main_output_format()
-  for name in ("albert_config_file", "input", "output", "direction"):
-    if not FLAGS[name].value:
-      raise app.UsageError(f"--{name} is required")
-  if tf.io.gfile.exists(FLAGS.output + ".index") and not FLAGS.overwrite:
-    print(f"error: --output {FLAGS.output} already exists; pass --overwrite "
-          "to replace it", file=sys.stderr)
-    return 1
-  try:
-    config = AlbertConfig.from_json_file(FLAGS.albert_config_file)
-    model_name, lines = convert(config, FLAGS.input, FLAGS.output,
-                                FLAGS.direction)
-  except (AlbertConfigError, ValueError, FileNotFoundError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  for line in lines:
-    print(line)
-  print(f"wrote {FLAGS.direction.split('_to_')[1].upper()} checkpoint of an "
-        f"{model_name} to {os.path.abspath(FLAGS.output)}")
-  return 0
+  return flag_table.run_job(
+      lambda: run(flag_table.settings_from_flags(ConversionSettings)), argv)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,14 @@ class OutputLocationError(UserError, OSError):
   """An output location cannot be written, or belongs to another run."""
 
 
+class MissingExtraError(UserError, ImportError):
+  """A feature needs an optional extra (pip install 'albert_tf[...]')."""
+
+
+class MissingInputError(UserError, FileNotFoundError):
+  """A named input (file, directory, checkpoint) does not exist."""
+
+
 class CheckpointError(UserError, ValueError):
   """A checkpoint or model directory is missing pieces, mis-shaped, or of a
   kind that cannot be read or written as asked."""
