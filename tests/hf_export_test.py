@@ -65,6 +65,7 @@ def test_tf1_to_hf_to_tf1_is_bit_identical(tmp_path):
   tf1 = str(tmp_path / "tf1" / "model.ckpt")
   _, input_format, lines = format_conversion.convert(hf_dir, tf1, "tf1")
   assert input_format == "hf"
+  assert not any("unused" in line for line in lines), lines
   # The model's config travels along: the TF1 format has none.
   written = AlbertConfig.from_json_file(tmp_path / "tf1" /
                                         "albert_config.json")

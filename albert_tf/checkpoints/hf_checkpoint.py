@@ -225,6 +225,8 @@ def load_hf_checkpoint(model, directory):
   used = set()
   for name, entry in entries.items():
     if entry.alias:
+      if name in tensors:  # The tied copy is the same weight: not unused.
+        used.add(name)
       continue
     source = name
     if source not in tensors and id(entry.variable) in aliases:
