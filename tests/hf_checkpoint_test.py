@@ -182,3 +182,32 @@ def test_bad_directories_are_refused_and_nothing_assigned(tmp_path):
   (bert / "config.json").write_text('{"model_type": "bert"}')
   with pytest.raises(checkpoints.CheckpointError, match="'bert'"):
     checkpoints.load_checkpoint(encoder, str(bert))
+
+
+def test_pytorch_bin_without_torch_names_the_file(tmp_path, monkeypatch):
+  hf_model = hf_models.random_model(transformers.AlbertModel,
+                                    hf_models.tiny_config())
+  directory = hf_models.save(hf_model, tmp_path / "hf", pytorch_pickle=True)
+  monkeypatch.setitem(__import__("sys").modules, "torch", None)
+  with pytest.raises(checkpoints.CheckpointError,
+                     match="pytorch_model.bin is a PyTorch pickle, which "
+                           "needs torch"):
+    hf_checkpoint.read_hf_tensors(directory)
+
+
+def test_tfhub_export_loads_hf_directory_with_its_files(tmp_path):
+  from tfhub_export import export_utils  # pylint: disable=g-import-not-at-top
+  hf_model = hf_models.random_model(transformers.AlbertForPreTraining,
+                                    hf_models.tiny_config())
+  directory = hf_models.save(hf_model, tmp_path / "hf")
+  (tmp_path / "hf" / "spiece.model").write_bytes(b"stand-in")
+  config_file, spm = checkpoints.resolve_model_files(directory, None, None)
+  assert spm == str(tmp_path / "hf" / "spiece.model")
+  # Given files win; a vocab file means no SentencePiece default.
+  assert checkpoints.resolve_model_files(
+      directory, "mine.json", None, vocab_file="v.txt") == ("mine.json", None)
+  loaded = export_utils.load_model(config_file, directory)
+  assert loaded.has_heads
+  np.testing.assert_array_equal(
+      loaded.pretrainer.masked_lm.output_bias.numpy(),
+      hf_model.predictions.bias.detach().numpy())
