@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
 import torch
 import transformers
 
@@ -143,7 +142,7 @@ def test_label_names_come_from_id2label(tmp_path):
 
 
 def test_encoder_init_accepts_hf_directory(tmp_path):
-  from albert_tf.checkpoints import encoder_init  # pylint: disable=g-import-not-at-top
+  from albert_tf.checkpoints import encoder_init
   hf_model = hf_models.random_model(transformers.AlbertForPreTraining,
                                     hf_models.tiny_config())
   directory = hf_models.save(hf_model, tmp_path / "hf")
@@ -163,7 +162,7 @@ def test_bad_directories_are_refused_and_nothing_assigned(tmp_path):
   encoder = AlbertEncoder(hf_checkpoint.read_hf_config(directory))
   before = encoder.embeddings.word_embeddings.numpy().copy()
 
-  from safetensors.numpy import load_file, save_file  # pylint: disable=g-import-not-at-top
+  from safetensors.numpy import load_file, save_file
   weights = directory / "model.safetensors"
   tensors = load_file(str(weights))
   del tensors["albert.pooler.weight"]

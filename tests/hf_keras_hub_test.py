@@ -4,14 +4,16 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import keras_hub  # pylint: disable=g-import-not-at-top
-import numpy as np  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top
+import keras_hub
+import numpy as np
 
-import reference_data as ref  # pylint: disable=g-import-not-at-top
-from albert_tf import checkpoints  # pylint: disable=g-import-not-at-top
-from albert_tf.checkpoints import format_conversion  # pylint: disable=g-import-not-at-top
-from albert_tf.config import AlbertConfig  # pylint: disable=g-import-not-at-top
-from albert_tf.modeling import AlbertEncoder  # pylint: disable=g-import-not-at-top
+import reference_data as ref
+from albert_tf import checkpoints
+from albert_tf.checkpoints import format_conversion
+from albert_tf.config import AlbertConfig
+from albert_tf.modeling import AlbertEncoder
+# pylint: enable=g-import-not-at-top
 
 # keras-hub computes in float32 like transformers.
 KERAS_HUB_TOLERANCE = 1e-4

@@ -60,18 +60,6 @@ _ACTIVATION_TO_HF = {
     "tanh": "tanh",
     "linear": "linear",
 }
-# Keys transformers writes that say nothing about the weights' math.
-_IGNORED_HF_KEYS = frozenset((
-    "model_type", "architectures", "transformers_version", "torch_dtype",
-    "dtype", "pad_token_id", "bos_token_id", "eos_token_id",
-    "classifier_dropout_prob", "id2label", "label2id", "problem_type",
-    "layer_norm_eps", "position_embedding_type", "tie_word_embeddings",
-    "_name_or_path", "output_past", "use_cache"))
-
-
-def is_hf_config(json_object):
-  """True for a transformers config.json (it names its model_type)."""
-  return isinstance(json_object, dict) and "model_type" in json_object
 
 
 def _group_of_layer_hf(layer, num_layers, num_groups):

@@ -153,12 +153,14 @@ def _dense_head(dense, name):
 def _task_head(model):
   """(transformers class, head entries, whether the head reads the pooler)
   of a fine-tuning model."""
-  # Imported here: the task modules import the modeling package, not this.
-  from albert_tf.tasks.classifier_model import ClassifierModel  # pylint: disable=g-import-not-at-top
-  from albert_tf.tasks.multiple_choice_model import MultipleChoiceModel  # pylint: disable=g-import-not-at-top
-  from albert_tf.tasks.squad.heads import SquadV1Head  # pylint: disable=g-import-not-at-top
-  from albert_tf.tasks.squad.model import SquadModel  # pylint: disable=g-import-not-at-top
-  from albert_tf.tasks.token_classifier_model import TokenClassifierModel  # pylint: disable=g-import-not-at-top
+  # Imported here: the task modules import albert_tf.checkpoints.
+  # pylint: disable=g-import-not-at-top
+  from albert_tf.tasks.classifier_model import ClassifierModel
+  from albert_tf.tasks.multiple_choice_model import MultipleChoiceModel
+  from albert_tf.tasks.squad.heads import SquadV1Head
+  from albert_tf.tasks.squad.model import SquadModel
+  from albert_tf.tasks.token_classifier_model import TokenClassifierModel
+  # pylint: enable=g-import-not-at-top
   if isinstance(model, ClassifierModel):
     return ("AlbertForSequenceClassification",
             _dense_head(model.classifier, "classifier"), True)
@@ -187,11 +189,6 @@ def model_config(model):
   """The AlbertConfig of any of our models (task models hold an encoder)."""
   config = getattr(model, "config", None)
   return config if config is not None else model.encoder.config
-
-
-def hf_architecture(model):
-  """The transformers class name `model` corresponds to."""
-  return hf_variable_map(model)[0]
 
 
 def hf_variable_map(model, encoder_prefix=None):
