@@ -133,3 +133,30 @@ def test_classifier_writes_sequence_classification_with_labels(tmp_path):
     logits = hf_model(**hf_models.torch_inputs(features)).logits.numpy()
   np.testing.assert_allclose(classifier(features, training=False)["logits"],
                              logits, atol=TORCH_TOLERANCE, rtol=0)
+
+
+def test_wordpiece_vocabulary_goes_along(tmp_path):
+  config = AlbertConfig.from_json_file(ref.config_path("google_tiny"))
+  hf_dir = checkpoints.save_hf_directory(
+      AlbertEncoder(config), tmp_path / "hf", vocab_file=ref.ZH_VOCAB)
+  assert sorted(os.listdir(hf_dir)) == [
+      "config.json", "model.safetensors", "special_tokens_map.json",
+      "tokenizer_config.json", "vocab.txt"]
+  tokenizer = transformers.AutoTokenizer.from_pretrained(hf_dir)
+  assert tokenizer.tokenize("我爱你") == ["我", "爱", "你"]
+  with open(os.path.join(hf_dir, "config.json")) as f:
+    assert json.load(f)["architectures"] == ["AlbertModel"]
+
+
+def test_sharded_safetensors_are_read(tmp_path):
+  hf_model = hf_models.random_model(transformers.AlbertForPreTraining,
+                                    hf_models.tiny_config())
+  hf_model.save_pretrained(tmp_path / "hf", max_shard_size="6KB")
+  assert os.path.exists(tmp_path / "hf" / "model.safetensors.index.json")
+  model = AlbertPretrainer(AlbertConfig.from_json_file(
+      tmp_path / "hf" / "config.json"))
+  report = checkpoints.load_checkpoint(model, str(tmp_path / "hf"))
+  assert report.weights_file.endswith("model.safetensors.index.json")
+  np.testing.assert_array_equal(
+      model.sentence_order.output_weights.numpy(),
+      hf_model.sop_classifier.classifier.weight.detach().numpy())
