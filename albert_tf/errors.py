@@ -35,6 +35,10 @@ class MissingInputError(UserError, FileNotFoundError):
   """A named input (file, directory, checkpoint) does not exist."""
 
 
+class OutputExistsError(UserError, FileExistsError):
+  """An output already exists and overwriting was not asked for."""
+
+
 class CheckpointError(UserError, ValueError):
   """A checkpoint or model directory is missing pieces, mis-shaped, or of a
   kind that cannot be read or written as asked."""

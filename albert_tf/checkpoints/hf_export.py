@@ -100,7 +100,7 @@ def save_hf_directory(model, directory, spm_model_file=None, vocab_file=None,
 
   Raises:
     CheckpointError: albert_zh models, activations transformers lacks.
-    OutputLocationError: `directory` exists and overwrite is False.
+    OutputExistsError: `directory` exists and overwrite is False.
   """
   from safetensors.numpy import save_file  # pylint: disable=g-import-not-at-top
   for flag, path in (("spm_model_file", spm_model_file),

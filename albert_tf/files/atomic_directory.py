@@ -5,7 +5,7 @@ import os
 import shutil
 import tempfile
 
-from albert_tf.errors import OutputLocationError
+from albert_tf.errors import OutputExistsError
 
 
 @contextlib.contextmanager
@@ -19,7 +19,7 @@ def directory_written_atomically(path, overwrite=False):
   """
   path = os.path.abspath(os.fspath(path))
   if os.path.lexists(path) and not overwrite:
-    raise OutputLocationError(
+    raise OutputExistsError(
         f"{path} already exists; pass --overwrite to replace it")
   parent = os.path.dirname(path)
   os.makedirs(parent, exist_ok=True)
