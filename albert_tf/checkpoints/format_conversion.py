@@ -14,6 +14,7 @@ import dataclasses
 import os
 
 from albert_tf.checkpoints import hf_checkpoint
+from albert_tf.checkpoints import hf_config
 from albert_tf.checkpoints import hf_export
 from albert_tf.checkpoints import tf1_checkpoint
 from albert_tf.checkpoints import tf2_checkpoint
@@ -121,7 +122,7 @@ def convert(input_path, output_path, output_format, config=None,
   if output_format == FORMAT_HF and config is not None and (
       config.flavor == FLAVOR_ALBERT_ZH):
     # Said before anything is read: the answer would be the same after.
-    hf_export.hf_config.hf_config_from_albert(config, "AlbertModel")
+    hf_config.hf_config_from_albert(config, "AlbertModel")
   model, input_format, lines = load_model(input_path, config)
   if input_format == output_format:
     raise CheckpointError(f"{input_path} is already in the {output_format} "

@@ -16,7 +16,6 @@ from albert_tf import checkpoints
 from albert_tf.files.atomic_write import write_text_atomically
 from albert_tf import presets
 from albert_tf.config import AlbertConfigError
-from albert_tf.errors import UserError
 from albert_tf.checkpoints import encoder_init
 from albert_tf.tokenization import python_input_packer
 from albert_tf.tasks.input_files import InputFormatError
@@ -26,7 +25,7 @@ from albert_tf.modeling import AlbertEncoder
 from albert_tf.training import distribution
 
 # Errors that are the user's input, reported without a stack trace.
-USER_ERRORS = (UserError, InputFormatError, NoCheckpointError, AlbertConfigError,
+USER_ERRORS = (InputFormatError, NoCheckpointError, AlbertConfigError,
                checkpoints.CheckpointMismatchError, FileNotFoundError,
                ValueError)
 
