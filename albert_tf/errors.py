@@ -25,3 +25,11 @@ class InputFileError(UserError, ValueError):
 
 class OutputLocationError(UserError, OSError):
   """An output location cannot be written, or belongs to another run."""
+
+
+class ConfigError(InputFileError):
+  """An ALBERT config file is unreadable, malformed, or misses a key."""
+
+
+class CheckpointError(UserError, ValueError):
+  """A checkpoint is missing, damaged, or does not fit the model."""

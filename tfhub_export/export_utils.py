@@ -10,6 +10,7 @@ import tempfile
 from sentencepiece import sentencepiece_model_pb2
 import tensorflow as tf
 
+from albert_tf import errors
 from albert_tf import tokenization
 from albert_tf.checkpoints import tf1_checkpoint
 from albert_tf.checkpoints import tf2_checkpoint
@@ -21,7 +22,7 @@ from albert_tf.modeling.albert_pretrainer import AlbertPretrainer
 INPUT_KEYS = ("input_word_ids", "input_mask", "input_type_ids")
 
 
-class ExportError(ValueError):
+class ExportError(errors.UserError, ValueError):
   """User input an export cannot be made from; the message says why."""
 
 

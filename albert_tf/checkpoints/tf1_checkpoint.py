@@ -5,11 +5,12 @@ import os
 
 import tensorflow as tf
 
-from albert_tf.files.atomic_write import write_checkpoint_atomically
-from albert_tf.files.atomic_write import write_text_atomically
+from albert_tf import errors
 from albert_tf.checkpoints.name_map import tf1_variable_map
 from albert_tf.config import FLAVOR_ALBERT_ZH
 from albert_tf.config import FLAVOR_GOOGLE
+from albert_tf.files.atomic_write import write_checkpoint_atomically
+from albert_tf.files.atomic_write import write_text_atomically
 
 # Training state the original writes next to the weights: never model weights.
 _TRAINING_STATE_SUFFIXES = ("/adam_m", "/adam_v", "/lamb_m", "/lamb_v",
@@ -19,7 +20,7 @@ _TRAINING_STATE_NAMES = ("global_step", "good_steps", "loss_scale")
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(errors.CheckpointError):
   """A checkpoint does not fit the model; the message lists every problem."""
 
 

@@ -18,8 +18,10 @@ from typing import List, Optional
 
 import tensorflow as tf
 
+from albert_tf import errors
 
-class SquadDataError(ValueError):
+
+class SquadDataError(errors.InputFileError):
   """A SQuAD JSON file is missing, malformed or inconsistent."""
 
 
