@@ -27,8 +27,7 @@ import sys
 from absl import app
 from absl import flags
 
-from albert_tf.checkpoints import CheckpointMismatchError
-from albert_tf.config import AlbertConfigError
+from albert_tf import errors
 from tfhub_export import encoder_export
 from tfhub_export import export_utils
 from tfhub_export import preprocessor_export
@@ -73,9 +72,9 @@ def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
   """Writes the requested export(s); returns the paths written.
 
   Raises:
-    CheckpointMismatchError, AlbertConfigError, FileNotFoundError,
-    FileExistsError, export_utils.ExportError: bad user input. Nothing is
-    written then.
+    errors.UserError (a damaged or mismatched checkpoint, a bad config,
+    export_utils.ExportError, ...), FileNotFoundError, FileExistsError: bad
+    user input. Nothing is written then.
   """
   if export_type not in EXPORT_TYPES:
     raise export_utils.ExportError(
@@ -142,8 +141,7 @@ def main(argv):
                    export_type=FLAGS.export_type,
                    seq_length=FLAGS.seq_length, version=FLAGS.version,
                    overwrite=FLAGS.overwrite)
-  except (CheckpointMismatchError, AlbertConfigError, FileNotFoundError,
-          FileExistsError, export_utils.ExportError) as e:
+  except (errors.UserError, FileNotFoundError, FileExistsError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 1
   for path in paths:

@@ -24,15 +24,17 @@ def init_encoder(encoder, init_checkpoint):
   """Loads pretrained weights into `encoder`; returns a one-line description.
 
   Raises albert_tf.checkpoints.CheckpointMismatchError (the message lists the
-  variables) when the source does not fit the config, FileNotFoundError when
-  nothing is at the path.
+  variables) when the source does not fit the config,
+  CheckpointNotFoundError (a FileNotFoundError) when nothing is at the path,
+  DamagedCheckpointError when its files are truncated or corrupt.
   """
   path = os.fspath(init_checkpoint)
   if is_saved_model(path):
     return _init_from_saved_model(encoder, path)
   if not tf.io.gfile.exists(path) and not tf.io.gfile.exists(
       path + ".index"):
-    raise FileNotFoundError(f"--init_checkpoint {path} does not exist")
+    raise checkpoints.CheckpointNotFoundError(
+        f"--init_checkpoint {path} does not exist")
   result = checkpoints.load_checkpoint(encoder, path)
   if isinstance(result, checkpoints.LoadReport):
     return (f"loaded {len(result.loaded)} encoder variables ({result.flavor} "
