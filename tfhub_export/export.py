@@ -28,6 +28,7 @@ from absl import app
 from absl import flags
 
 from albert_tf import errors
+from albert_tf.files import output_lock
 from tfhub_export import encoder_export
 from tfhub_export import export_utils
 from tfhub_export import preprocessor_export
@@ -136,11 +137,18 @@ def main(argv):
     tokenizer_spec = export_utils.TokenizerSpec(
         spm_model_file=FLAGS.spm_model_file, vocab_file=FLAGS.vocab_file,
         do_lower_case=FLAGS.do_lower_case)
-    paths = export(FLAGS.albert_config_file, FLAGS.checkpoint,
-                   tokenizer_spec, FLAGS.export_path,
-                   export_type=FLAGS.export_type,
-                   seq_length=FLAGS.seq_length, version=FLAGS.version,
-                   overwrite=FLAGS.overwrite)
+    # One export at a time to a path: the export appears by a rename in its
+    # parent directory, so the lock is there, named after it.
+    export_path = os.path.abspath(FLAGS.export_path)
+    with output_lock.lock_output_dir(
+        os.path.dirname(export_path), flag_name="export_path",
+        lock_filename=output_lock.lock_filename_for(
+            os.path.basename(export_path))):
+      paths = export(FLAGS.albert_config_file, FLAGS.checkpoint,
+                     tokenizer_spec, export_path,
+                     export_type=FLAGS.export_type,
+                     seq_length=FLAGS.seq_length, version=FLAGS.version,
+                     overwrite=FLAGS.overwrite)
   except (errors.UserError, FileNotFoundError, FileExistsError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 1

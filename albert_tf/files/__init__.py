@@ -6,7 +6,7 @@ from albert_tf.files.locations import check_output_dir
 from albert_tf.files.locations import check_output_file
 from albert_tf.files.locations import check_readable
 from albert_tf.files.output_lock import OutputLockedError
-from albert_tf.files.output_lock import output_lock
+from albert_tf.files.output_lock import lock_output_dir
 from albert_tf.files.run_manifest import RunManifestMismatchError
 from albert_tf.files.run_manifest import check_or_record
 from albert_tf.files.temporaries import remove_stale_temporaries

@@ -148,7 +148,8 @@ def _acquire(directory, lock_path, command, flag_name, warn):
 
 
 @contextlib.contextmanager
-def output_lock(directory, command=None, flag_name=None, warn=logging.warning):
+def lock_output_dir(directory, command=None, flag_name=None,
+                    warn=logging.warning, lock_filename=LOCK_FILENAME):
   """Holds `directory`/.albert_tf.lock for the block (creating `directory`).
 
   Args:
@@ -156,13 +157,17 @@ def output_lock(directory, command=None, flag_name=None, warn=logging.warning):
     command: what to tell a refused run; default: this process's argv.
     flag_name: the flag the directory came from, for messages.
     warn: called with the text of a warning (a recovered stale lock).
+    lock_filename: the lock file's name; an output that appears by renaming
+      (an export directory) is locked in its parent, as `.NAME.albert_tf.lock`
+      (see lock_filename_for).
 
   Raises:
     OutputLockedError naming the holder when another live run holds it;
     OutputLocationError when the directory cannot be created or written.
   """
   directory = locations.check_output_dir(directory, flag_name, create=True)
-  key = os.path.realpath(directory)
+  lock_path = os.path.join(directory, lock_filename)
+  key = os.path.realpath(lock_path)
   with _held_guard:
     if key in _held:
       _held[key][1] += 1
@@ -178,8 +183,12 @@ def output_lock(directory, command=None, flag_name=None, warn=logging.warning):
     return
   if command is None:
     command = " ".join([os.path.basename(sys.executable)] + sys.argv)
-  lock_path = os.path.join(directory, LOCK_FILENAME)
-  fd = _acquire(directory, lock_path, command[:1000], flag_name, warn)
+  target = directory
+  if lock_filename != LOCK_FILENAME and lock_filename.endswith(LOCK_FILENAME):
+    # A per-output lock (lock_filename_for): messages name that output.
+    target = os.path.join(directory,
+                          lock_filename[1:-len(LOCK_FILENAME)])
+  fd = _acquire(target, lock_path, command[:1000], flag_name, warn)
   with _held_guard:
     _held[key] = [fd, 1]
   try:
@@ -196,9 +205,14 @@ def output_lock(directory, command=None, flag_name=None, warn=logging.warning):
     os.close(fd)
 
 
-def lock_holder(directory):
+def lock_filename_for(name):
+  """The lock file, in its parent, of an output `name` that appears by rename."""
+  return f".{name}{LOCK_FILENAME}"
+
+
+def lock_holder(directory, lock_filename=LOCK_FILENAME):
   """The holder recorded in `directory`'s lock file (a dict), or None."""
-  lock_path = os.path.join(os.fspath(directory), LOCK_FILENAME)
+  lock_path = os.path.join(os.fspath(directory), lock_filename)
   try:
     fd = os.open(lock_path, os.O_RDONLY)
   except FileNotFoundError:
