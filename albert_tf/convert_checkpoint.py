@@ -10,6 +10,10 @@ when the checkpoint has no pretraining heads). tf2_to_tf1 writes the original
 variable names back, readable by the original code and other TF1 loaders.
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
 import os
 import sys
 

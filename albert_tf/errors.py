@@ -33,3 +33,7 @@ class ConfigError(InputFileError):
 
 class CheckpointError(UserError, ValueError):
   """A checkpoint is missing, damaged, or does not fit the model."""
+
+
+class MissingExtraError(UserError, ImportError):
+  """A feature needs an optional extra (pip install 'albert_tf[...]')."""
