@@ -110,6 +110,23 @@ def test_garbage_state_file_names_the_file(state, tmp_path):
   checkpoints.load_checkpoint(model, prefix)
 
 
+@pytest.mark.parametrize("damaged_file", [
+    "saved_model.pb", os.path.join("variables", "variables" + DATA)])
+def test_damaged_encoder_saved_model_is_one_user_error(damaged_file,
+                                                       tmp_path):
+  module = tf.Module()
+  module.v = tf.Variable(tf.ones([64, 64]))
+  path = str(tmp_path / "encoder")
+  tf.saved_model.save(module, path)
+  target = os.path.join(path, damaged_file)
+  with open(target, "r+b") as f:
+    f.truncate(os.path.getsize(target) // 2)
+  encoder = albert_tf.AlbertEncoder(fixture_config("google_tiny"))
+  with pytest.raises(DamagedCheckpointError,
+                     match=f"encoder SavedModel {path} is damaged"):
+    encoder_init.init_encoder(encoder, path)
+
+
 def test_directory_without_state_file_uses_its_only_checkpoint(tmp_path):
   prefix = copy_fixture("google_tiny", str(tmp_path))
   os.remove(os.path.join(os.path.dirname(prefix), "checkpoint"))
