@@ -37,3 +37,11 @@ class CheckpointError(UserError, ValueError):
 
 class MissingExtraError(UserError, ImportError):
   """A feature needs an optional extra (pip install 'albert_tf[...]')."""
+
+
+class MissingInputError(UserError, FileNotFoundError):
+  """A named input (file, directory, checkpoint) does not exist."""
+
+
+class OutputExistsError(UserError, FileExistsError):
+  """An output already exists and overwriting was not asked for."""

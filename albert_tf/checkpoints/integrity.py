@@ -27,7 +27,8 @@ class DamagedCheckpointError(errors.CheckpointError):
   """A checkpoint's files (or a directory's state file) cannot be read."""
 
 
-class CheckpointNotFoundError(errors.CheckpointError, FileNotFoundError):
+class CheckpointNotFoundError(errors.CheckpointError,
+                              errors.MissingInputError):
   """Nothing that is a checkpoint exists at the path given."""
 
 
