@@ -25,7 +25,8 @@ def test_sentencepiece_vocab_as_vocab_file(make):
 
 
 def test_graph_tokenizer_gives_the_same_hint():
-  from albert_tf.tokenization import graph_wordpiece_tokenizer  # pylint: disable=g-import-not-at-top
+  # Imported here: it needs tensorflow_text.
+  from albert_tf.tokenization import graph_wordpiece_tokenizer  # pylint: disable=g-import-not-at-top,line-too-long
   with pytest.raises(python_tokenizer.TokenizerError,
                      match="as --spm_model_file"):
     graph_wordpiece_tokenizer.WordpieceGraphTokenizer(SPM_VOCAB)

@@ -206,7 +206,7 @@ def lock_output_dir(directory, command=None, flag_name=None,
 
 
 def lock_filename_for(name):
-  """The lock file, in its parent, of an output `name` that appears by rename."""
+  """The lock file (in its parent) of an output that appears by a rename."""
   return f".{name}{LOCK_FILENAME}"
 
 
