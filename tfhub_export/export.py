@@ -33,6 +33,7 @@ from absl import flags
 
 from albert_tf.cli import flag_table
 from albert_tf.errors import FlagError
+from albert_tf.files import output_lock
 from albert_tf.settings import setting
 from tfhub_export import encoder_export
 from tfhub_export import export_utils
@@ -148,11 +149,18 @@ def run(settings, log=print):
   tokenizer_spec = export_utils.TokenizerSpec(
       spm_model_file=settings.spm_model_file, vocab_file=settings.vocab_file,
       do_lower_case=settings.do_lower_case)
-  paths = export(settings.albert_config_file, settings.checkpoint,
-                 tokenizer_spec, settings.export_path,
-                 export_type=settings.export_type,
-                 seq_length=settings.seq_length, version=settings.version,
-                 overwrite=settings.overwrite, log=log)
+  # One export at a time to a path: the export appears by a rename in its
+  # parent directory, so the lock is there, named after it.
+  export_path = os.path.abspath(settings.export_path)
+  with output_lock.lock_output_dir(
+      os.path.dirname(export_path), flag_name="export_path",
+      lock_filename=output_lock.lock_filename_for(
+          os.path.basename(export_path))):
+    paths = export(settings.albert_config_file, settings.checkpoint,
+                   tokenizer_spec, export_path,
+                   export_type=settings.export_type,
+                   seq_length=settings.seq_length, version=settings.version,
+                   overwrite=settings.overwrite, log=log)
   for path in paths:
     log(f"wrote {path}")
   return paths
