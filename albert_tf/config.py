@@ -204,9 +204,9 @@ class AlbertConfig:
     if not isinstance(json_object, dict):
       raise AlbertConfigError(
           f"{source}: expected a JSON object, got {type(json_object).__name__}")
-    if "model_type" in json_object:
-      # A Hugging Face config.json: its names and defaults differ in places.
-      from albert_tf.checkpoints import hf_config  # pylint: disable=g-import-not-at-top
+    # A Hugging Face config.json: its names and defaults differ in places.
+    from albert_tf.checkpoints import hf_config  # pylint: disable=g-import-not-at-top
+    if hf_config.is_hf_config(json_object):
       return hf_config.albert_config_from_hf(json_object, source=source)
     missing = [k for k in REQUIRED_KEYS if k not in json_object]
     if missing:

@@ -10,6 +10,7 @@ from hf_models import TORCH_TOLERANCE
 from albert_tf import checkpoints
 from albert_tf.checkpoints import hf_checkpoint
 from albert_tf.config import AlbertConfig
+from albert_tf.config import AlbertConfigError
 from albert_tf.modeling import AlbertEncoder
 from albert_tf.modeling.albert_pretrainer import AlbertPretrainer
 from albert_tf.tasks.classifier_model import ClassifierModel
@@ -137,8 +138,14 @@ def test_label_names_come_from_id2label(tmp_path):
   assert hf_checkpoint.hf_label_names(directory) == ["negative", "positive"]
   config_file, spm = checkpoints.resolve_model_files(directory, None, None)
   assert config_file.endswith("config.json") and spm is None
-  # The config.json also reads as an albert_config_file.
-  assert AlbertConfig.from_json_file(config_file).embedding_size == 8
+  # The config.json also reads as an albert_config_file, HF's names and
+  # defaults understood ("gelu" is the erf form there).
+  from_file = AlbertConfig.from_json_file(config_file)
+  assert (from_file.embedding_size, from_file.hidden_act) == (8, "gelu")
+  assert AlbertConfig.from_dict(
+      {**hf_config.to_dict(), "hidden_act": "gelu"}).hidden_act == "gelu_exact"
+  with pytest.raises(AlbertConfigError, match="model_type is 'bert'"):
+    AlbertConfig.from_dict({"model_type": "bert", "vocab_size": 5})
 
 
 def test_encoder_init_accepts_hf_directory(tmp_path):

@@ -62,6 +62,26 @@ _ACTIVATION_TO_HF = {
 }
 
 
+# Keys transformers writes into every ALBERT config.json and the original
+# configs never have. Some released original configs carry a `model_type`
+# too, so that key alone does not make a config a transformers one.
+_TRANSFORMERS_ONLY_KEYS = (
+    "transformers_version", "architectures", "layer_norm_eps",
+    "position_embedding_type", "pad_token_id", "bos_token_id",
+    "eos_token_id")
+
+
+def is_hf_config(json_object):
+  """True for a transformers config.json: one of another model_type (to be
+  refused by name), or an ALBERT one with keys only transformers writes."""
+  if not isinstance(json_object, dict) or "model_type" not in json_object:
+    return False
+  if json_object["model_type"] != HF_MODEL_TYPE:
+    return True
+  return "ln_type" not in json_object and any(
+      key in json_object for key in _TRANSFORMERS_ONLY_KEYS)
+
+
 def _group_of_layer_hf(layer, num_layers, num_groups):
   # transformers' AlbertTransformer: int(i / (layers / groups)).
   return int(layer / (num_layers / num_groups))
