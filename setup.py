@@ -18,11 +18,15 @@ INSTALL_REQUIRES = [
 EXTRAS_REQUIRE = {
     # Chinese whole-word masking in create_pretraining_data.
     "zh": ["jieba"],
+    # create_pretraining_data --runner=...: the Apache Beam driver (Dataflow,
+    # Flink, Spark, or DirectRunner on one machine). GCS access goes through
+    # TensorFlow's tf.io.gfile, so Beam's [gcp] extra is not needed for it.
+    "beam": ["apache-beam"],
     # sklearn / scipy / seqeval: reference implementations the metric tests
     # compare against (run-time metrics do not use them);
     # tensorflow-serving-api: PredictRequest protos in the serving tests.
     "test": ["pytest", "hypothesis", "jieba", "scikit-learn", "scipy",
-             "seqeval", "tensorflow-serving-api~=2.20.0"],
+             "seqeval", "tensorflow-serving-api~=2.20.0", "apache-beam"],
 }
 
 setuptools.setup(
