@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from albert_tf import run_pretraining
+from albert_tf.cli import flag_table
 from cli_helpers import run_module
 from reference_data import PROJECT_ROOT
 import reference_data as ref
@@ -95,7 +96,8 @@ def parse(args):
   values = flags.FlagValues()
   run_pretraining.define_flags(values)
   values(["run_pretraining", *args])
-  return values
+  return flag_table.settings_from_flags(run_pretraining.PretrainingSettings,
+                                        values)
 
 
 def train_in_process(data, output_dir, **overrides):
