@@ -88,26 +88,27 @@ def _count(name, amount):
 
 
 def run_shard(task):
-  """Generates and writes one shard; returns (path, examples, documents)."""
+  """Generates and writes one shard; returns (path, stats as a dict)."""
   # pylint: disable=g-import-not-at-top
   from albert_tf.pretraining_data import generator
-  (files, shard_index, num_shards, path, tokenizer_args, config) = task
+  from albert_tf.pretraining_data import shard_files
+  (files, shard_index, num_shards, output_file, tokenizer_args, config) = task
   tokenizer = generator.LineTokenizer(**tokenizer_args)
-  stats = generator.ShardStats()
+  last = [0, 0]
 
-  def examples():
-    last = [0, 0]
-    for example in generator.generate_shard_examples(
-        files, shard_index, num_shards, tokenizer, config, stats,
-        on_bytes=lambda n: _count("bytes", n)):
-      _count("documents", stats.documents - last[0])
-      _count("instances", stats.instances - last[1])
-      last[:] = [stats.documents, stats.instances]
-      yield example
+  def on_example(stats):
+    _count("documents", stats.documents - last[0])
+    _count("instances", stats.instances - last[1])
+    last[:] = [stats.documents, stats.instances]
 
-  count = generator.write_tfrecord_atomically(path, examples())
+  stats = generator.write_shard(
+      output_file, shard_index, num_shards,
+      generator.shard_documents(files, shard_index, num_shards,
+                                on_bytes=lambda n: _count("bytes", n)),
+      tokenizer, config, on_example=on_example)
   _count("shards", 1)
-  return path, count, stats.documents
+  path = shard_files.shard_paths(output_file, num_shards)[shard_index]
+  return path, stats.as_dict()
 
 
 def _progress_line(counters, started, total_bytes, num_shards):
@@ -130,6 +131,7 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
   # pylint: disable=g-import-not-at-top
   from albert_tf.pretraining_data import documents
   from albert_tf.pretraining_data import generator
+  from albert_tf.pretraining_data import shard_files
   config.validate()
   if output_shards < 1 or num_workers < 1:
     raise ValueError("--output_shards and --num_workers must be >= 1")
@@ -137,15 +139,19 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
   generator.LineTokenizer(**tokenizer_args)  # Fail early on a bad vocab.
   out_dir = os.path.dirname(os.path.abspath(output_file))
   os.makedirs(out_dir, exist_ok=True)
-  paths = generator.shard_paths(output_file, output_shards)
+  paths = shard_files.shard_paths(output_file, output_shards)
+  # From an interrupted earlier run.
+  shard_files.remove_all_partial_files(output_file, paths)
+  complete = set(shard_files.existing_shards(output_file, paths))
   tasks = []
   for index, path in enumerate(paths):
-    generator.remove_partial_files(path)  # From an interrupted earlier run.
-    if os.path.exists(path) and not overwrite:
+    if path in complete and not overwrite:
       log(f"skipping complete shard {path}")
       continue
-    tasks.append((files, index, output_shards, path, tokenizer_args, config))
+    tasks.append((files, index, output_shards, output_file, tokenizer_args,
+                  config))
   if not tasks:
+    shard_files.finalize_stats(output_file, paths)
     return {}
   total = documents.total_bytes(files) * len(tasks)
   log(f"{len(files)} input files, {len(tasks)} shards to write with "
@@ -172,8 +178,8 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
         still = []
         for result in pending:
           if result.ready():
-            path, count, _ = result.get()  # Re-raises a worker's error.
-            written[path] = count
+            path, stats = result.get()  # Re-raises a worker's error.
+            written[path] = stats["instances"]
           else:
             still.append(result)
         pending = still
@@ -183,9 +189,11 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
   finally:
     _COUNTERS.clear()
     # Workers killed on an error leave half-written temporary files.
-    for task in tasks:
-      generator.remove_partial_files(task[3])
+    shard_files.remove_all_partial_files(output_file, paths)
   log(_progress_line(counters, started, total, len(tasks)))
+  report = shard_files.finalize_stats(output_file, paths)
+  log(f"statistics in {shard_files.stats_path(output_file)}: " +
+      ", ".join(f"{k} {v:,}" for k, v in report["totals"].items()))
   return written
 
 
