@@ -31,7 +31,8 @@ def shard_paths(output_file, num_shards):
           for i in range(num_shards)]
 
 
-def _basename(path):
+def shard_name(path):
+  """The file name of a shard (its key in the stats file)."""
   # posixpath: gs:// paths use "/" whatever the local OS.
   return posixpath.basename(path)
 
@@ -123,7 +124,7 @@ def record_shard_stats(output_file, shard_path, stats):
   """Keeps one finished shard's statistics (a dict) until finalize_stats."""
   directory = _parts_dir(output_file)
   tf.io.gfile.makedirs(directory)
-  _write_text(posixpath.join(directory, _basename(shard_path) + ".json"),
+  _write_text(posixpath.join(directory, shard_name(shard_path) + ".json"),
               json.dumps(stats, sort_keys=True))
 
 
@@ -143,8 +144,8 @@ def finalize_stats(output_file, paths):
   no statistics for some shard (written by an older version, or killed
   between a rename and its part file) says so in `shards_without_stats`.
   """
-  names = [_basename(p) for p in paths]
-  existing = {_basename(p) for p in existing_shards(output_file, paths)}
+  names = [shard_name(p) for p in paths]
+  existing = {shard_name(p) for p in existing_shards(output_file, paths)}
   entries = {}
   previous = _read_json(stats_path(output_file))
   if isinstance(previous, dict) and isinstance(previous.get("shards"), dict):
@@ -155,7 +156,7 @@ def finalize_stats(output_file, paths):
   for part in parts:
     stats = _read_json(part)
     if isinstance(stats, dict):
-      entries[_basename(part)[:-len(".json")]] = stats
+      entries[shard_name(part)[:-len(".json")]] = stats
   shards = {name: {field: int(entries[name].get(field, 0))
                    for field in STAT_FIELDS}
             for name in names if name in existing and name in entries}
