@@ -19,6 +19,22 @@ documents are streamed (memory stays bounded: one document, a pool of
 same --random_seed gives byte-identical files whatever --num_workers is.
 Each shard is written under a temporary name and renamed when complete; a
 rerun skips shards that already exist (pass --overwrite to redo them).
+OUTPUT_FILE.stats.json sums what was made (documents, instances, masked
+tokens, skipped lines), per shard and in total.
+
+Beyond one machine: --runner=DataflowRunner (or FlinkRunner, SparkRunner,
+PortableRunner, DirectRunner) runs the same generation as an Apache Beam
+pipeline (pip install 'albert_tf[beam]') and writes the same files, byte
+for byte; flags this tool does not define are Beam pipeline options:
+
+  python -m albert_tf.create_pretraining_data \
+      --input_file='gs://bucket/corpus/*.txt' \
+      --output_file=gs://bucket/data/train.tfrecord --output_shards=1024 \
+      --spm_model_file=gs://bucket/30k-clean.model --runner=DataflowRunner \
+      --project=my-project --region=us-central1 \
+      --temp_location=gs://bucket/tmp --setup_file=./setup.py
+
+See docs/pretraining_data.md.
 """
 
 import multiprocessing
@@ -29,6 +45,8 @@ import time
 
 from absl import app
 from absl import flags
+
+from albert_tf.errors import UserError
 
 FLAGS = flags.FLAGS
 
@@ -70,6 +88,13 @@ def define_flags():
   flags.DEFINE_integer("shuffle_buffer_size", 10000,
                        "Examples shuffled per shard before writing.")
   flags.DEFINE_bool("overwrite", False, "Regenerate shards that exist.")
+  flags.DEFINE_string(
+      "runner", None,
+      "Run as an Apache Beam pipeline on this runner (DirectRunner, "
+      "DataflowRunner, FlinkRunner, SparkRunner, PortableRunner; pip install "
+      "'albert_tf[beam]'); flags not defined here (--project, --region, "
+      "--temp_location, --direct_num_workers, ...) go to Beam. Same output "
+      "files as without it.")
 
 
 # Shared progress counters, set in each worker by _init_worker.
@@ -197,8 +222,17 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
   return written
 
 
+def parse_flags(argv):
+  """Parses our flags; returns [program] + the ones left for Beam."""
+  return FLAGS(argv, known_only=True)
+
+
 def main(argv):
-  del argv
+  pipeline_args = argv[1:]
+  if pipeline_args and not FLAGS.runner:
+    print(f"error: unknown flags {' '.join(pipeline_args)} (Beam pipeline "
+          "options need --runner)", file=sys.stderr)
+    return 1
   # pylint: disable=g-import-not-at-top
   from albert_tf.tokenization import python_tokenizer
   from albert_tf.pretraining_data import documents
@@ -229,12 +263,19 @@ def main(argv):
                         do_lower_case=FLAGS.do_lower_case,
                         zh_whole_word_mask=FLAGS.zh_whole_word_mask)
   try:
-    written = create_pretraining_data(
-        FLAGS.input_file, FLAGS.output_file, tokenizer_args, config,
-        output_shards=FLAGS.output_shards, num_workers=FLAGS.num_workers,
-        overwrite=FLAGS.overwrite)
-  except (documents.InputError, python_tokenizer.TokenizerError, ValueError,
-          ImportError) as e:
+    if FLAGS.runner:
+      from albert_tf.pretraining_data import beam_pipeline
+      written = beam_pipeline.run_pipeline(
+          FLAGS.input_file, FLAGS.output_file, tokenizer_args, config,
+          output_shards=FLAGS.output_shards, overwrite=FLAGS.overwrite,
+          runner=FLAGS.runner, pipeline_args=pipeline_args)
+    else:
+      written = create_pretraining_data(
+          FLAGS.input_file, FLAGS.output_file, tokenizer_args, config,
+          output_shards=FLAGS.output_shards, num_workers=FLAGS.num_workers,
+          overwrite=FLAGS.overwrite)
+  except (UserError, documents.InputError, python_tokenizer.TokenizerError,
+          ValueError, ImportError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 1
   total = sum(written.values())
@@ -245,4 +286,4 @@ def main(argv):
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)
