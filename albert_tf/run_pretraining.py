@@ -18,6 +18,10 @@ Writes to --output_dir:
                         examples/s
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
 import contextlib
 import dataclasses
 import io

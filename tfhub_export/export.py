@@ -21,6 +21,10 @@ An existing output is refused unless --overwrite; outputs appear only once
 complete (written under a hidden temporary name, then renamed).
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
 import os
 import sys
 

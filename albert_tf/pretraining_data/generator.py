@@ -10,6 +10,7 @@ import tempfile
 
 import tensorflow as tf
 
+from albert_tf.errors import FlagError
 from albert_tf.tokenization import python_tokenizer
 from albert_tf.pretraining_data import chinese_wwm
 from albert_tf.pretraining_data import documents
@@ -51,7 +52,7 @@ class GenerationConfig:
     ]
     for ok, message in checks:
       if not ok:
-        raise ValueError(message)
+        raise FlagError(f"--{message}")
 
 
 @contextlib.contextmanager
