@@ -36,6 +36,7 @@ import tensorflow as tf
 
 from albert_tf.errors import FlagError
 from albert_tf.errors import InputFileError
+from albert_tf.errors import MissingExtraError
 from albert_tf.errors import UserError
 from albert_tf.pretraining_data import documents
 from albert_tf.pretraining_data import generator
@@ -51,7 +52,7 @@ METRICS_NAMESPACE = "albert_tf.create_pretraining_data"
 FAIL_ONCE_ENV = "ALBERT_TF_TEST_FAIL_SHARD_ONCE"
 
 
-class BeamNotInstalledError(UserError, ImportError):
+class BeamNotInstalledError(MissingExtraError):
   """--runner was given but apache_beam is not installed."""
 
 
@@ -183,16 +184,19 @@ def pipeline_options(runner, pipeline_args, log=print):
 
 
 def _user_error_from(exception):
-  """The albert_tf user error a failed worker raised, if it was one.
+  """The albert_tf user error a worker raised, if it was one.
 
-  Runners report a worker's exception as text inside their own; the input
-  errors (bad UTF-8 at file:line, unreadable model) are found by name.
+  In-process runners re-raise it as it is; others report it as text inside
+  their own exception, where it is found by its class name (bad UTF-8 at
+  file:line, an unreadable model, ...).
   """
-  text = str(exception)
-  match = re.search(r"(?:InputError|InputFileError|TokenizerError): "
-                    r"([^\n]+)", text)
+  if isinstance(exception, UserError):
+    return exception
+  match = re.search(r"\.(?:InputError|InputFileError|TokenizerError|"
+                    r"MissingExtraError|FlagError): ([^\n]+)",
+                    str(exception))
   if match:
-    return InputFileError(match.group(1).strip().rstrip("\"' [while running"))
+    return InputFileError(match.group(1).strip())
   return None
 
 
@@ -216,6 +220,10 @@ def run_pipeline(input_file, output_file, tokenizer_args, config,
   except (ValueError, SystemExit) as e:  # argparse exits on bad values.
     raise FlagError(f"bad Beam pipeline options {list(pipeline_args)}: "
                     f"{e}") from None
+  try:
+    pipeline = beam.Pipeline(options=options)
+  except ValueError as e:  # An unknown runner name.
+    raise FlagError(f"--runner={runner}: {e}") from None
   tf.io.gfile.makedirs(os.path.dirname(output_file) or ".")
   paths = shard_files.shard_paths(output_file, output_shards)
   # Temporary files of a failed earlier run go; complete shards stay.
@@ -232,10 +240,6 @@ def run_pipeline(input_file, output_file, tokenizer_args, config,
   log(f"{len(files)} input files, {len(pending)} shards to write with "
       f"{runner}")
   pending_set = frozenset(pending)
-  try:
-    pipeline = beam.Pipeline(options=options)
-  except ValueError as e:  # An unknown runner name.
-    raise FlagError(f"--runner={runner}: {e}") from None
   with_numbers = (
       pipeline
       | "InputFiles" >> beam.Create(list(enumerate(files)))
@@ -263,6 +267,8 @@ def run_pipeline(input_file, output_file, tokenizer_args, config,
     state = result.wait_until_finish()
   except Exception as e:  # pylint: disable=broad-except
     user_error = _user_error_from(e)
+    if user_error is e:
+      raise
     if user_error is not None:
       raise user_error from None
     raise PipelineFailedError(
