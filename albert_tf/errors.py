@@ -33,3 +33,7 @@ class MissingExtraError(UserError, ImportError):
 
 class MissingInputError(UserError, FileNotFoundError):
   """A named input (file, directory, checkpoint) does not exist."""
+
+
+class OutputExistsError(UserError, FileExistsError):
+  """An output already exists and overwriting was not asked for."""
