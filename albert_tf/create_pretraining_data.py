@@ -44,7 +44,6 @@ quiet_if_main(__name__)
 import dataclasses
 import multiprocessing
 import multiprocessing.pool
-import os
 import time
 
 from absl import app
@@ -196,8 +195,7 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
     raise FlagError("--output_shards and --num_workers must be >= 1")
   files = documents.expand_input_files(input_file)
   generator.LineTokenizer(**tokenizer_args)  # Fail early on a bad vocab.
-  out_dir = os.path.dirname(os.path.abspath(output_file))
-  os.makedirs(out_dir, exist_ok=True)
+  shard_files.make_output_directory(output_file)
   paths = shard_files.shard_paths(output_file, output_shards)
   # From an interrupted earlier run.
   shard_files.remove_all_partial_files(output_file, paths)
@@ -274,6 +272,9 @@ def run(settings, log=print, pipeline_args=()):
     raise FlagError("--do_permutation is not supported")
   if settings.runner:
     from albert_tf.pretraining_data import beam_pipeline  # pylint: disable=g-import-not-at-top
+    if settings.num_workers != 1:
+      log("note: --num_workers is for the local driver; with --runner, "
+          "Beam's runner decides how many workers write shards")
     written = beam_pipeline.run_pipeline(
         settings.input_file, settings.output_file, settings.tokenizer_args(),
         settings.generation_config(), output_shards=settings.output_shards,

@@ -132,7 +132,7 @@ def _injected_failure(shard_index):
   return fail
 
 
-def write_shard(item, output_file, num_shards, tokenizer_args, config):
+def write_shard_step(item, output_file, num_shards, tokenizer_args, config):
   """(shard, [(document number, lines) or None]) -> (shard, stats dict).
 
   generator.write_shard with the shard's documents in corpus order: the
@@ -224,7 +224,7 @@ def run_pipeline(input_file, output_file, tokenizer_args, config,
     pipeline = beam.Pipeline(options=options)
   except ValueError as e:  # An unknown runner name.
     raise FlagError(f"--runner={runner}: {e}") from None
-  tf.io.gfile.makedirs(os.path.dirname(output_file) or ".")
+  shard_files.make_output_directory(output_file)
   paths = shard_files.shard_paths(output_file, output_shards)
   # Temporary files of a failed earlier run go; complete shards stay.
   shard_files.remove_all_partial_files(output_file, paths)
@@ -260,8 +260,9 @@ def run_pipeline(input_file, output_file, tokenizer_args, config,
   _ = ((shard_docs, every_shard)
        | "Flatten" >> beam.Flatten()
        | "GroupByShard" >> beam.GroupByKey()
-       | "WriteShards" >> beam.Map(write_shard, output_file, output_shards,
-                                   dict(tokenizer_args), config))
+       | "WriteShards" >> beam.Map(write_shard_step, output_file,
+                                   output_shards, dict(tokenizer_args),
+                                   config))
   try:
     result = pipeline.run()
     state = result.wait_until_finish()

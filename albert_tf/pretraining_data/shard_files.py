@@ -31,6 +31,13 @@ def shard_paths(output_file, num_shards):
           for i in range(num_shards)]
 
 
+def make_output_directory(output_file):
+  """Creates the directory of `output_file` (local or gs://...)."""
+  directory = posixpath.dirname(output_file) if "://" in output_file else (
+      os.path.dirname(os.path.abspath(output_file)))
+  tf.io.gfile.makedirs(directory)
+
+
 def shard_name(path):
   """The file name of a shard (its key in the stats file)."""
   # posixpath: gs:// paths use "/" whatever the local OS.
