@@ -196,7 +196,8 @@ def _user_error_from(exception):
                     r"MissingExtraError|FlagError): ([^\n]+)",
                     str(exception))
   if match:
-    return InputFileError(match.group(1).strip())
+    message = re.sub(r"\s*\[while running .*$", "", match.group(1))
+    return InputFileError(message.strip())
   return None
 
 
