@@ -44,6 +44,7 @@ quiet_if_main(__name__)
 import dataclasses
 import multiprocessing
 import multiprocessing.pool
+import os
 import time
 
 from absl import app
@@ -51,6 +52,7 @@ from absl import flags
 
 from albert_tf.cli import flag_table
 from albert_tf.errors import FlagError
+from albert_tf.errors import InputFileError
 from albert_tf.settings import setting
 
 FLAGS = flags.FLAGS
@@ -270,6 +272,14 @@ def run(settings, log=print, pipeline_args=()):
     raise FlagError("pass --spm_model_file or --vocab_file")
   if settings.do_permutation:
     raise FlagError("--do_permutation is not supported")
+  if settings.max_predictions_per_seq > settings.max_seq_length:
+    raise FlagError(
+        f"--max_predictions_per_seq={settings.max_predictions_per_seq} "
+        f"exceeds --max_seq_length={settings.max_seq_length}")
+  if os.path.isdir(settings.output_file):
+    raise FlagError(f"--output_file {settings.output_file} is a directory; "
+                    "pass a file name (the shard prefix), e.g. "
+                    f"{os.path.join(settings.output_file, 'train.tfrecord')}")
   if settings.runner:
     from albert_tf.pretraining_data import beam_pipeline  # pylint: disable=g-import-not-at-top
     if settings.num_workers != 1:
@@ -287,6 +297,14 @@ def run(settings, log=print, pipeline_args=()):
         num_workers=settings.num_workers, overwrite=settings.overwrite,
         log=log)
   total = sum(written.values())
+  if written and not total:
+    # An empty corpus would otherwise leave empty shards that later runs
+    # skip as complete, and pretraining would find no records.
+    from albert_tf.pretraining_data import shard_files  # pylint: disable=g-import-not-at-top
+    shard_files.remove_outputs(settings.output_file, list(written))
+    raise InputFileError(
+        f"--input_file {settings.input_file} holds no text to make examples "
+        "from (empty or whitespace-only files); nothing was written")
   log(f"wrote {total:,} examples to {len(written)} shard(s): "
       + ", ".join(sorted(written)))
   return written

@@ -182,3 +182,10 @@ def finalize_stats(output_file, paths):
   if tf.io.gfile.isdir(parts_dir):
     tf.io.gfile.rmtree(parts_dir)
   return report
+
+
+def remove_outputs(output_file, paths):
+  """Deletes the shards `paths` and the stats file (output to be undone)."""
+  for path in list(paths) + [stats_path(output_file)]:
+    if tf.io.gfile.exists(path):
+      tf.io.gfile.remove(path)
