@@ -19,6 +19,10 @@ returns `probabilities` and `predictions` (or the `predictions` score for
 sts-b).
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
 import os
 import sys
 

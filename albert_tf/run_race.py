@@ -22,6 +22,10 @@ serve_token_ids takes input_word_ids/input_mask/input_type_ids
 [B, num_choices, S].
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
 import os
 
 from absl import app

@@ -31,6 +31,10 @@ answer decoded in graph (answer_text, answer_start, answer_end,
 answer_score; see albert_tf/tasks/squad/serving.py and SERVING_OUTPUTS).
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
 import os
 import random
 

@@ -22,6 +22,10 @@ serving_default takes raw text and returns `tag_ids` per word piece
 (label_list.txt names them) and their `probabilities`.
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
 import os
 
 from absl import app

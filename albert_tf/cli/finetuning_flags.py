@@ -14,6 +14,7 @@ import types
 from absl import flags
 
 from albert_tf.training.optimization import OPTIMIZERS
+from albert_tf.cli import flag_table
 from albert_tf.training import distribution
 
 COMMON_DEFAULTS = {
@@ -107,7 +108,7 @@ def define_common_flags(**task_defaults):
       flags.DEFINE_float(name, default, _HELP[name])
     else:
       flags.DEFINE_string(name, default, _HELP[name])
-  distribution.define_distribution_flags()
+  flag_table.define_flags(distribution.DistributionSettings)
 
 
 def flag_namespace(**values):

@@ -94,7 +94,7 @@ def make_init_fn(init_checkpoint):
 
 
 def strategy_from_flags(values):
-  return distribution.strategy_from_flags(values)
+  return distribution.strategy_from_settings(values)
 
 
 def encoder_builder(config):

@@ -4,7 +4,7 @@ Public surface as in google-research/albert so migrating code keeps working:
 `preprocess_text`, `encode_pieces`, `encode_ids`, `FullTokenizer`,
 `BasicTokenizer`, `WordpieceTokenizer`, `load_vocab`, `convert_to_unicode`.
 
-Two faithfully kept quirks (see ../shared/ALBERT_FACTS.md section 3):
+Two faithfully kept quirks (see docs/original_quirks.md, "Tokenization"):
 - The SentencePiece path does not lowercase: callers run preprocess_text
   first, as create_pretraining_data and the fine-tuning readers do.
 - The digit-comma rule in encode_pieces re-encodes "3," as "3" + ",", and
@@ -18,12 +18,14 @@ import unicodedata
 
 import sentencepiece as spm
 
+from albert_tf.errors import UserError
+
 SPIECE_UNDERLINE = "\u2581"
 # The original WordpieceTokenizer's limit, in characters.
 MAX_INPUT_CHARS_PER_WORD = 200
 
 
-class TokenizerError(ValueError):
+class TokenizerError(UserError, ValueError):
   """A vocabulary or model file is missing or corrupt, or input is invalid."""
 
 

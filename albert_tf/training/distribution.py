@@ -8,43 +8,53 @@ setup on a laptop. Clusters describe themselves with TF_CONFIG
 (multi_worker_mirrored).
 """
 
+import dataclasses
 import json
 import os
 
-from absl import flags
 from official.common import distribute_utils
 import tensorflow as tf
+
+from albert_tf.errors import FlagError
+from albert_tf.settings import setting
 
 STRATEGIES = ("tpu", "mirrored", "multi_worker_mirrored", "one_device", "off")
 
 
-def define_distribution_flags(flag_values=flags.FLAGS):
-  """The original TPU flags plus the TF2 strategy choice."""
-  flags.DEFINE_enum(
-      "distribution_strategy", None, STRATEGIES,
-      "tf.distribute strategy. Default: tpu with --use_tpu, else mirrored when "
-      "there are GPUs or --num_cpu_devices > 1, else one_device. "
-      "multi_worker_mirrored reads the cluster from TF_CONFIG.", flag_values=flag_values)
-  flags.DEFINE_bool("use_tpu", False, "Whether to use TPU (original flag).", flag_values=flag_values)
-  flags.DEFINE_string("tpu_name", None, "The Cloud TPU name or grpc:// "
-                      "address (original flag).", flag_values=flag_values)
-  flags.DEFINE_string("tpu_zone", None, "GCE zone of the Cloud TPU.", flag_values=flag_values)
-  flags.DEFINE_string("gcp_project", None, "GCP project of the Cloud TPU.", flag_values=flag_values)
-  flags.DEFINE_string("master", None, "TensorFlow master URL (original "
-                      "flag); used as the TPU address when tpu_name is unset.", flag_values=flag_values)
-  flags.DEFINE_integer("num_tpu_cores", 8, "TPU cores (original flag; the "
-                       "TPU strategy discovers the topology itself).", flag_values=flag_values)
-  flags.DEFINE_integer("num_gpus", None, "GPUs to use with mirrored (default: "
-                       "all visible).", flag_values=flag_values)
-  flags.DEFINE_integer("num_cpu_devices", 1, "Split the host CPU into this "
-                       "many logical devices (mirrored without GPUs).", flag_values=flag_values)
+@dataclasses.dataclass
+class DistributionSettings:
+  """The original TPU flags plus the TF2 strategy choice.
+
+  A mixin: every job's settings that trains or predicts derives from it.
+  """
+  distribution_strategy: str | None = setting(
+      None, "tf.distribute strategy. Default: tpu with --use_tpu, else "
+      "mirrored when there are GPUs or --num_cpu_devices > 1, else "
+      "one_device. multi_worker_mirrored reads the cluster from TF_CONFIG.",
+      choices=STRATEGIES)
+  use_tpu: bool = setting(False, "Whether to use TPU (original flag).")
+  tpu_name: str | None = setting(
+      None, "The Cloud TPU name or grpc:// address (original flag).")
+  tpu_zone: str | None = setting(None, "GCE zone of the Cloud TPU.")
+  gcp_project: str | None = setting(None, "GCP project of the Cloud TPU.")
+  master: str | None = setting(
+      None, "TensorFlow master URL (original flag); used as the TPU address "
+      "when tpu_name is unset.")
+  num_tpu_cores: int = setting(
+      8, "TPU cores (original flag; the TPU strategy discovers the topology "
+      "itself).")
+  num_gpus: int | None = setting(
+      None, "GPUs to use with mirrored (default: all visible).")
+  num_cpu_devices: int = setting(
+      1, "Split the host CPU into this many logical devices (mirrored "
+      "without GPUs).")
 
 
 def resolve_strategy_name(distribution_strategy, use_tpu, num_gpus,
                           num_cpu_devices):
   if use_tpu:
     if distribution_strategy not in (None, "tpu"):
-      raise ValueError(f"--use_tpu conflicts with --distribution_strategy="
+      raise FlagError(f"--use_tpu conflicts with --distribution_strategy="
                        f"{distribution_strategy}")
     return "tpu"
   if distribution_strategy:
@@ -73,7 +83,7 @@ def create_strategy(distribution_strategy=None, use_tpu=False, tpu_name=None,
   name = resolve_strategy_name(distribution_strategy, use_tpu, num_gpus,
                                num_cpu_devices)
   if name == "multi_worker_mirrored" and not os.environ.get("TF_CONFIG"):
-    raise ValueError("--distribution_strategy=multi_worker_mirrored needs the "
+    raise FlagError("--distribution_strategy=multi_worker_mirrored needs the "
                      "cluster in the TF_CONFIG environment variable")
   if name == "multi_worker_mirrored":
     _check_tf_config(os.environ["TF_CONFIG"])
@@ -110,15 +120,15 @@ def _check_tf_config(text):
     config["cluster"]["worker"]  # pylint: disable=pointless-statement
     config["task"]["index"]  # pylint: disable=pointless-statement
   except (ValueError, KeyError, TypeError) as e:
-    raise ValueError(
+    raise FlagError(
         "TF_CONFIG must be JSON like {\"cluster\": {\"worker\": [\"host:port\","
         " ...]}, \"task\": {\"type\": \"worker\", \"index\": 0}}; got "
         f"{text!r} ({e.__class__.__name__}: {e})") from None
 
 
-def strategy_from_flags(flag_values=None):
-  values = flag_values or flags.FLAGS
-  return create_strategy(values.distribution_strategy, values.use_tpu,
-                         values.tpu_name, values.tpu_zone, values.gcp_project,
-                         values.master, values.num_gpus,
-                         values.num_cpu_devices)
+def strategy_from_settings(settings):
+  """The strategy a DistributionSettings (or a job's settings) asks for."""
+  return create_strategy(settings.distribution_strategy, settings.use_tpu,
+                         settings.tpu_name, settings.tpu_zone,
+                         settings.gcp_project, settings.master,
+                         settings.num_gpus, settings.num_cpu_devices)

@@ -15,6 +15,7 @@ import orbit
 import tensorflow as tf
 import tf_keras
 
+from albert_tf.errors import UserError
 from albert_tf.modeling.losses import cross_entropy
 from albert_tf.training.gradient_accumulation import accumulate_gradients
 
@@ -24,7 +25,7 @@ EVAL_METRICS = ("masked_lm_accuracy", "masked_lm_loss",
                 "sentence_order_accuracy", "sentence_order_loss", "loss")
 
 
-class TrainingDivergedError(RuntimeError):
+class TrainingDivergedError(UserError, RuntimeError):
   """The loss became NaN or infinite; no checkpoint of that state is kept."""
 
 

@@ -1,0 +1,80 @@
+"""absl flags generated from a settings dataclass (albert_tf.settings).
+
+An entry point is three lines:
+
+  define_flags(PretrainingSettings)
+  def main(argv): return run_job(lambda: run(settings_from_flags(...)), argv)
+  app.run(main)
+
+Flag names, defaults and help come from the dataclass fields, so the command
+line and the Python API are the same table. Required settings are checked by
+the job itself (a FlagError naming the flag), not by absl, so a missing flag
+is one `error:` line instead of the whole usage text.
+"""
+
+import dataclasses
+import sys
+
+from absl import flags
+from absl import logging
+
+from albert_tf import settings as settings_lib
+from albert_tf.errors import UserError
+
+FLAGS = flags.FLAGS
+
+
+def define_flags(settings_cls, flag_values=FLAGS, **overrides):
+  """One absl flag per settings field; `overrides` change defaults."""
+  for row in settings_lib.table(settings_cls):
+    default = overrides.get(row.name, row.default)
+    if row.name in flag_values:
+      continue  # Defined by an earlier table (shared fields).
+    kwargs = {"flag_values": flag_values}
+    if row.kind == "bool":
+      flags.DEFINE_bool(row.name, default, row.help, **kwargs)
+    elif row.kind == "int":
+      flags.DEFINE_integer(row.name, default, row.help, **kwargs)
+    elif row.kind == "float":
+      flags.DEFINE_float(row.name, default, row.help, **kwargs)
+    elif row.kind == "list":
+      flags.DEFINE_list(row.name, default, row.help, **kwargs)
+    elif row.kind == "enum":
+      flags.DEFINE_enum(row.name, default, list(row.choices), row.help,
+                        **kwargs)
+    else:
+      flags.DEFINE_string(row.name, default, row.help, **kwargs)
+
+
+def settings_from_flags(settings_cls, flag_values=FLAGS, **fixed):
+  """The settings the parsed flags describe (`fixed` values win)."""
+  names = {field.name for field in dataclasses.fields(settings_cls)}
+  values = {row.name: flag_values[row.name].value
+            for row in settings_lib.table(settings_cls)
+            if row.name in flag_values}
+  values.update(fixed)
+  return settings_cls(**{k: v for k, v in values.items() if k in names})
+
+
+def report_user_error(error):
+  """Prints a UserError as the one `error:` line users see."""
+  logging.debug("user error", exc_info=error)
+  message = str(error).strip() or error.__class__.__name__
+  print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+def run_job(job, argv=None):
+  """Runs job(); a UserError becomes `error: ...` and exit status 1.
+
+  Anything else is a programming error and keeps its traceback.
+  """
+  if argv is not None and len(argv) > 1:
+    print(f"error: unexpected arguments {argv[1:]} (flags are written "
+          "--name=value)", file=sys.stderr)
+    return 2
+  try:
+    result = job()
+  except UserError as e:
+    report_user_error(e)
+    return 1
+  return result if isinstance(result, int) else 0
