@@ -46,6 +46,7 @@ from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
 from albert_tf.config import AlbertConfig
 from albert_tf.config import AlbertConfigError
 from albert_tf.modeling import AlbertPretrainer
+from albert_tf.modeling.layers.recompute import RECOMPUTE_MODES
 from albert_tf.pretraining_data.input_pipeline import find_corrupt_file
 from albert_tf.pretraining_data.input_pipeline import pretraining_dataset
 from albert_tf.pretraining_data.input_pipeline import record_files
@@ -55,6 +56,8 @@ from albert_tf.settings import setting
 from albert_tf.errors import FlagError
 from albert_tf.training import distribution
 from albert_tf.training.eval_results import EvalResultsWriter
+from albert_tf.training.gradient_accumulation import AccumulationError
+from albert_tf.training.gradient_accumulation import check_divisible
 from albert_tf.training.pretraining_trainer import PretrainingTrainer
 from albert_tf.training.pretraining_trainer import TrainingDivergedError
 from albert_tf.training.pretraining_trainer import worker_position
@@ -128,6 +131,17 @@ class PretrainingSettings(distribution.DistributionSettings):
   do_whole_word_mask: bool = setting(True, "Dynamic masking: whole words.")
   favor_shorter_ngram: bool = setting(
       True, "Dynamic masking: favor shorter n-grams.")
+  gradient_accumulation_steps: int = setting(
+      1, "Split each replica's batch into this many micro-batches, run one "
+      "after the other, and take one optimizer step on their summed "
+      "gradients: the same update as --train_batch_size at once, with a "
+      "K-th of the activation memory. --train_batch_size stays the global "
+      "batch and must be divisible by K x replicas.")
+  recompute_activations: str = setting(
+      "none", "Recompute the shared transformer block's activations in the "
+      "backward pass instead of keeping them: attention (the seq x seq "
+      "attention tensors) or block (everything but each block's input). "
+      "Less memory, more compute, same gradients.", choices=RECOMPUTE_MODES)
   seed: int = setting(12345, "Seed of initialisation and input order; the "
                       "same seed gives the same run.")
 
@@ -171,6 +185,9 @@ def check_flags(values):
   if values.start_warmup_step >= values.num_train_steps:
     raise UsageError(f"--start_warmup_step ({values.start_warmup_step}) must "
                      f"be below --num_train_steps ({values.num_train_steps})")
+  if values.gradient_accumulation_steps < 1:
+    raise UsageError("--gradient_accumulation_steps must be at least 1, got "
+                     f"{values.gradient_accumulation_steps}")
   if values.dynamic_masking and not (values.spm_model_file or
                                      values.vocab_file):
     raise UsageError("--dynamic_masking needs --spm_model_file or "
@@ -307,6 +324,11 @@ def dataset_fns(values, strategy, masker):
     if batch % replicas:
       raise UsageError(f"--{name}={batch} is not divisible by the "
                        f"{replicas} replicas of the strategy")
+  try:
+    check_divisible(values.train_batch_size,
+                    values.gradient_accumulation_steps, replicas)
+  except AccumulationError as e:
+    raise UsageError(str(e)) from None
 
   def train_fn(context):
     return pretraining_dataset(
@@ -428,7 +450,8 @@ def _run(values, print_fn, held):
   train_fn, eval_fn = dataset_fns(values, strategy, masker)
 
   with strategy.scope():
-    model = AlbertPretrainer(config)
+    model = AlbertPretrainer(
+        config, recompute_activations=values.recompute_activations)
     names = {v.ref(): name for name, v in tf1_variable_map(model).items()}
     optimizer = optimization.create_optimizer(
         values.optimizer, values.learning_rate, values.num_train_steps,
@@ -443,7 +466,8 @@ def _run(values, print_fn, held):
       strategy, model, optimizer, values.train_batch_size,
       train_dataset_fn=train_fn if values.do_train else None,
       eval_dataset_fn=eval_fn if values.do_eval else None,
-      use_xla=values.use_xla)
+      use_xla=values.use_xla,
+      gradient_accumulation_steps=values.gradient_accumulation_steps)
   global_step = optimizer.iterations
   tracked = {"model": model, "optimizer": optimizer}
   if values.do_train:

@@ -154,7 +154,7 @@ def build_albert_tf(setup, use_xla):
   return run_loop, model.count_params
 
 
-def build_model_garden(setup, use_xla):
+def build_model_garden(setup, use_xla, loss_scaling=False):
   # pylint: disable=g-import-not-at-top
   from official.core import base_trainer
   from official.core import config_definitions as cfg
@@ -211,6 +211,11 @@ def build_model_garden(setup, use_xla):
   model = task.build_model()
   factory = mg_optimization.OptimizerFactory(optimizer_config)
   optimizer = factory.build_optimizer(factory.build_learning_rate())
+  if loss_scaling:
+    # What its train.py does for mixed_float16 (performance.configure_optimizer).
+    from official.modeling import performance
+    optimizer = performance.configure_optimizer(optimizer, use_float16=True,
+                                                loss_scale="dynamic")
   trainer = base_trainer.Trainer(experiment, task, model=model,
                                  optimizer=optimizer, train=True,
                                  evaluate=False)

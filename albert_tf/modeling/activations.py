@@ -3,6 +3,11 @@
 import tensorflow as tf
 
 
+_SQRT_2_OVER_PI = 0.7978845608028654
+_CUBIC = 0.044715
+
+
+@tf.custom_gradient
 def gelu(x):
   """The tanh approximation of GELU used by the original code for "gelu".
 
@@ -10,8 +15,21 @@ def gelu(x):
   computed by tf.nn.gelu(approximate=True) because TF's graph optimizer
   recognises that op pattern and fuses it into the preceding MatMul+BiasAdd
   (the result differs from the original's op order by about one ulp).
+
+  The gradient is written out and recomputed from x alone: automatic
+  differentiation of the formula would keep half a dozen [rows, intermediate]
+  temporaries (x³, the tanh argument, the tanh, ...) of every layer alive
+  until the backward pass — the largest activations of a training step
+  without XLA (XLA fuses them away). Same derivative, up to float rounding.
   """
-  return tf.nn.gelu(x, approximate=True)
+  def gradient(upstream):
+    x2 = tf.square(x)
+    t = tf.tanh(_SQRT_2_OVER_PI * (x + _CUBIC * x2 * x))
+    derivative = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - tf.square(t)) * (
+        _SQRT_2_OVER_PI * (1.0 + 3.0 * _CUBIC * x2))
+    return upstream * derivative
+
+  return tf.nn.gelu(x, approximate=True), gradient
 
 
 def gelu_exact(x):

@@ -8,6 +8,7 @@ from albert_tf.config import FLAVOR_GOOGLE
 from albert_tf.modeling.layers.albert_embeddings import AlbertEmbeddings
 from albert_tf.modeling.layers.build_utils import build_in_scope
 from albert_tf.modeling.layers.initializers import truncated_normal
+from albert_tf.modeling.layers.recompute import check_recompute_mode
 from albert_tf.modeling.layers.self_attention import attention_mask_adder
 from albert_tf.modeling.layers.transformer_group import TransformerGroup
 
@@ -46,13 +47,20 @@ class AlbertEncoder(tf_keras.Model):
   `embedding_hidden_mapping_in` when E≠H, `num_hidden_groups` groups of
   `inner_group_num` blocks) or albert_zh (`word_embeddings_2` projection before
   the H-wide position/type embeddings, one shared block, post- or pre-LN).
+
+  `recompute_activations` (none | attention | block) trades compute for
+  training memory: the transformer blocks recompute the attention core or
+  their whole forward pass in the backward pass instead of keeping the
+  activations (same gradients; see layers/recompute.py, also for dropout).
+  Inference is unaffected.
   """
 
-  def __init__(self, config, **kwargs):
+  def __init__(self, config, recompute_activations="none", **kwargs):
     kwargs.setdefault("name", "albert_encoder")
     super().__init__(**kwargs)
     config = as_albert_config(config)
     self.config = config
+    self.recompute_activations = check_recompute_mode(recompute_activations)
     is_google = config.flavor == FLAVOR_GOOGLE
 
     self.embeddings = AlbertEmbeddings(
@@ -80,7 +88,8 @@ class AlbertEncoder(tf_keras.Model):
         hidden_dropout_prob=config.hidden_dropout_prob,
         attention_probs_dropout_prob=config.attention_probs_dropout_prob,
         initializer_range=config.initializer_range,
-        norm_first=config.ln_type == "preln")
+        norm_first=config.ln_type == "preln",
+        recompute=self.recompute_activations)
     self.groups = [
         TransformerGroup(config.inner_group_num, block_config,
                          name=f"group_{g}")
@@ -204,7 +213,8 @@ class AlbertEncoder(tf_keras.Model):
                 output_positions=no_positions)["pooled_output"]
 
   def get_config(self):
-    return {"name": self.name, "config": self.config.to_dict()}
+    return {"name": self.name, "config": self.config.to_dict(),
+            "recompute_activations": self.recompute_activations}
 
   @classmethod
   def from_config(cls, config, custom_objects=None):

@@ -19,14 +19,17 @@ class AlbertPretrainer(tf_keras.Model):
   Inputs: the encoder's dict plus `masked_lm_positions` [B,P] (int32).
   Outputs: the encoder's dict plus `mlm_logits` [B,P,V] and `sop_logits` [B,2].
   Use `albert_tf.modeling.losses.pretraining_losses` for the original losses.
+  `recompute_activations`: see AlbertEncoder (none | attention | block).
   """
 
-  def __init__(self, config, **kwargs):
+  def __init__(self, config, recompute_activations="none", **kwargs):
     kwargs.setdefault("name", "albert_pretrainer")
     super().__init__(**kwargs)
     config = as_albert_config(config)
     self.config = config
-    self.encoder = AlbertEncoder(config)
+    self.encoder = AlbertEncoder(config,
+                                 recompute_activations=recompute_activations)
+    self.recompute_activations = self.encoder.recompute_activations
     # Google's head maps back to E; albert_zh's stays H wide and goes through
     # word_embeddings_2 instead.
     if config.flavor == FLAVOR_GOOGLE:
@@ -82,7 +85,8 @@ class AlbertPretrainer(tf_keras.Model):
     return outputs
 
   def get_config(self):
-    return {"name": self.name, "config": self.config.to_dict()}
+    return {"name": self.name, "config": self.config.to_dict(),
+            "recompute_activations": self.recompute_activations}
 
   @classmethod
   def from_config(cls, config, custom_objects=None):

@@ -4,11 +4,14 @@ import tensorflow as tf
 
 
 def cross_entropy(logits, labels):
-  """Per-row softmax cross-entropy in float32, the original's one-hot form."""
-  log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
-  one_hot = tf.one_hot(tf.cast(labels, tf.int32),
-                       depth=tf.shape(log_probs)[-1], dtype=tf.float32)
-  return -tf.reduce_sum(log_probs * one_hot, axis=-1)
+  """Per-row softmax cross-entropy in float32.
+
+  The original computes -Σ one_hot(label) · log_softmax(logits); the fused
+  sparse op gives the same number (to float rounding) without materialising
+  the [rows, vocab] one-hot and log-probability tensors, or their gradients.
+  """
+  return tf.nn.sparse_softmax_cross_entropy_with_logits(
+      labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32))
 
 
 def masked_lm_loss(mlm_logits, masked_lm_ids, masked_lm_weights):

@@ -17,6 +17,7 @@ import tf_keras
 
 from albert_tf.errors import UserError
 from albert_tf.modeling.losses import cross_entropy
+from albert_tf.training.gradient_accumulation import accumulate_gradients
 
 TRAIN_METRICS = ("total_loss", "mlm_loss", "sop_loss", "masked_lm_accuracy",
                  "sentence_order_accuracy")
@@ -65,11 +66,17 @@ class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
   Build `model` and `optimizer` inside `strategy.scope()`. `train_dataset_fn`
   / `eval_dataset_fn` take a tf.distribute.InputContext and return per-replica
   batches (albert_tf.pretraining_data.input_pipeline.pretraining_dataset).
+  `gradient_accumulation_steps` (K) splits every replica's batch into K
+  micro-batches run one after the other, then takes ONE optimizer step: the
+  same update as the whole batch (the loss is still normalised over the
+  global batch), with a K-th of the activation memory.
   """
 
   def __init__(self, strategy, model, optimizer, global_batch_size,
-               train_dataset_fn=None, eval_dataset_fn=None, use_xla=False):
+               train_dataset_fn=None, eval_dataset_fn=None, use_xla=False,
+               gradient_accumulation_steps=1):
     self.strategy = strategy
+    self.gradient_accumulation_steps = gradient_accumulation_steps
     self.model = model
     self.optimizer = optimizer
     self.global_batch_size = global_batch_size
@@ -145,7 +152,15 @@ class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
   # -- training -------------------------------------------------------------
 
   def _local_loss_and_gradients(self, features, global_weight_sum):
-    """This replica's share of the global loss, and its gradients."""
+    """This replica's share of the global loss, and its gradients, summed
+    over its micro-batches (one micro-batch without accumulation)."""
+    variables = self.model.trainable_variables
+    return accumulate_gradients(
+        lambda micro: self._micro_batch_step(micro, global_weight_sum),
+        features, self.gradient_accumulation_steps, variables=variables)
+
+  def _micro_batch_step(self, features, global_weight_sum):
+    """A batch's share of the global loss: (gradients, sums for metrics)."""
     labels = _sentence_order_labels(features)
     weights = tf.cast(features["masked_lm_weights"], tf.float32)
     with tf.GradientTape() as tape:
@@ -165,12 +180,21 @@ class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
     if isinstance(self.optimizer,
                   tf_keras.mixed_precision.LossScaleOptimizer):
       gradients = self.optimizer.get_unscaled_gradients(gradients)
-    accuracy = {
-        "mlm_correct": _correct(outputs["mlm_logits"],
-                                features["masked_lm_ids"]),
-        "sop_correct": _correct(outputs["sop_logits"], labels),
+    # Dense, as the original's: its token-type lookup is a one-hot matmul,
+    # ours a gather whose IndexedSlices gradient (one row per token, not per
+    # type) would give clip_by_global_norm another norm; and micro-batch sums
+    # are dense anyway.
+    gradients = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices)
+                 else g for g in gradients]
+    sums = {
+        "mlm_share": mlm_share,
+        "sop_share": sop_share,
+        "mlm_correct": tf.reduce_sum(
+            weights * _correct(outputs["mlm_logits"],
+                               features["masked_lm_ids"])),
+        "sop_correct": tf.reduce_sum(_correct(outputs["sop_logits"], labels)),
     }
-    return (mlm_share, sop_share), gradients, accuracy
+    return gradients, sums
 
   def train_loop_begin(self):
     for metric in self.train_metrics.values():
@@ -184,8 +208,8 @@ class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
       weights = tf.cast(features["masked_lm_weights"], tf.float32)
       global_weight_sum = context.all_reduce(tf.distribute.ReduceOp.SUM,
                                              tf.reduce_sum(weights))
-      (mlm_share, sop_share), gradients, accuracy = self._forward_backward(
-          features, global_weight_sum)
+      gradients, sums = self._forward_backward(features, global_weight_sum)
+      mlm_share, sop_share = sums["mlm_share"], sums["sop_share"]
       self.optimizer.apply_gradients(
           zip(gradients, self.model.trainable_variables))
       mlm_loss, sop_loss = context.all_reduce(tf.distribute.ReduceOp.SUM,
@@ -193,10 +217,16 @@ class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
       self.train_metrics["mlm_loss"].update_state(mlm_loss)
       self.train_metrics["sop_loss"].update_state(sop_loss)
       self.train_metrics["total_loss"].update_state(mlm_loss + sop_loss)
+      # Mean of the per-example values: Σ correct / Σ weight, with weight
+      # Σ weight (what update_state of the per-example values adds up).
+      weight_sum = tf.reduce_sum(weights)
       self.train_metrics["masked_lm_accuracy"].update_state(
-          accuracy["mlm_correct"], sample_weight=weights)
+          tf.math.divide_no_nan(sums["mlm_correct"], weight_sum),
+          sample_weight=weight_sum)
+      examples = tf.cast(tf.shape(weights)[0], tf.float32)
       self.train_metrics["sentence_order_accuracy"].update_state(
-          accuracy["sop_correct"])
+          tf.math.divide_no_nan(sums["sop_correct"], examples),
+          sample_weight=examples)
 
     features = self._distribute_step_batch(next(iterator))
     self.strategy.run(step_fn, args=(features,))

@@ -7,6 +7,7 @@ import tf_keras
 
 from albert_tf.modeling.layers.build_utils import build_in_scope
 from albert_tf.modeling.layers.initializers import truncated_normal
+from albert_tf.modeling.layers import recompute as recompute_lib
 
 
 def attention_mask_adder(input_mask, dtype=tf.float32):
@@ -60,7 +61,8 @@ class SelfAttention(tf_keras.layers.Layer):
     x = tf.reshape(x, [batch_size, length, self.num_heads, self.head_size])
     return tf.transpose(x, [0, 2, 1, 3])  # [B,N,S,D]
 
-  def call(self, hidden_states, mask_adder, training=None, query_rows=None):
+  def call(self, hidden_states, mask_adder, training=None, query_rows=None,
+           dropout_seed=None, recompute_core=False):
     """Attends over [B,S,H] or flattened [B·S,H] `hidden_states`.
 
     `mask_adder` is [B,1,1,S]; it also gives the batch size for flattened
@@ -68,6 +70,10 @@ class SelfAttention(tf_keras.layers.Layer):
     only): indices into the B·S rows, R per example in example order; then
     only those rows attend (keys and values still cover every position) and
     the output is [B·R,H], equal to those rows of the full output.
+
+    `dropout_seed` ([2] int32): use stateless dropout with this seed (see
+    recompute.py). `recompute_core`: recompute scores, softmax, dropout and
+    context in the backward pass instead of keeping them.
     """
     batch_size = tf.shape(mask_adder)[0]
     length = tf.shape(mask_adder)[3]
@@ -79,12 +85,26 @@ class SelfAttention(tf_keras.layers.Layer):
                               query_length)
     key = self._split_heads(self.key(hidden_states), batch_size, length)
     value = self._split_heads(self.value(hidden_states), batch_size, length)
-    # Scale after the product, as the original does.
-    scores = tf.matmul(query, key, transpose_b=True)
-    scores *= 1.0 / math.sqrt(float(self.head_size))
-    scores += tf.cast(mask_adder, scores.dtype)
-    probs = self.dropout(tf.nn.softmax(scores), training=training)
-    context = tf.transpose(tf.matmul(probs, value), [0, 2, 1, 3])
+    def core(query, key, value):
+      # Scale after the product, as the original does.
+      scores = tf.matmul(query, key, transpose_b=True)
+      scores *= 1.0 / math.sqrt(float(self.head_size))
+      scores += tf.cast(mask_adder, scores.dtype)
+      probs = tf.nn.softmax(scores)
+      if dropout_seed is not None:
+        if training:
+          probs = recompute_lib.stateless_dropout(
+              probs, self.dropout_rate, dropout_seed,
+              recompute_lib.ATTENTION_PROBS_SITE)
+      else:
+        probs = self.dropout(probs, training=training)
+      return tf.matmul(probs, value)
+
+    if recompute_core:
+      context = recompute_lib.recompute(core, query, key, value)
+    else:
+      context = core(query, key, value)
+    context = tf.transpose(context, [0, 2, 1, 3])
     return tf.reshape(context, tf.shape(query_states))
 
   def get_config(self):

@@ -7,6 +7,7 @@ from albert_tf.modeling.activations import get_activation
 from albert_tf.modeling.layers.build_utils import build_in_scope
 from albert_tf.modeling.layers.initializers import truncated_normal
 from albert_tf.modeling.layers.layer_norm import Tf1LayerNorm
+from albert_tf.modeling.layers import recompute as recompute_lib
 from albert_tf.modeling.layers.self_attention import SelfAttention
 
 
@@ -18,6 +19,9 @@ class TransformerBlock(tf_keras.layers.Layer):
   Pre-LN (albert_zh "preln"): the same LayerNorm weights are applied to the
   inputs of attention and of the FFN instead, with no LayerNorm at the end:
     x1 = dropout(dense(attn(LN(x)))) + x; x2 = dropout(W2·act(W1·LN1(x1))) + x1
+
+  `recompute` (none | attention | block): which activations training
+  recomputes in the backward pass instead of keeping (see recompute.py).
   """
 
   def __init__(self,
@@ -29,8 +33,10 @@ class TransformerBlock(tf_keras.layers.Layer):
                attention_probs_dropout_prob=0.0,
                initializer_range=0.02,
                norm_first=False,
+               recompute="none",
                **kwargs):
     super().__init__(**kwargs)
+    self.recompute = recompute_lib.check_recompute_mode(recompute)
     self.hidden_size = hidden_size
     self.num_attention_heads = num_attention_heads
     self.intermediate_size = intermediate_size
@@ -70,14 +76,40 @@ class TransformerBlock(tf_keras.layers.Layer):
   def call(self, hidden_states, mask_adder, training=None, query_rows=None):
     """`query_rows`: compute only these rows of the flattened [B·S,H] output
     (see SelfAttention); every later step of the block is row-wise."""
+    if self.recompute == "none" or not training:
+      return self._forward(hidden_states, mask_adder, training, query_rows,
+                           dropout_seed=None)
+    dropout_seed = None
+    if self.hidden_dropout_prob or self.attention_probs_dropout_prob:
+      # Drawn outside the recomputed function: both passes see this seed.
+      dropout_seed = recompute_lib.new_dropout_seed()
+    if self.recompute == "block":
+      return recompute_lib.recompute(
+          lambda states: self._forward(states, mask_adder, training,
+                                       query_rows, dropout_seed),
+          hidden_states)
+    return self._forward(hidden_states, mask_adder, training, query_rows,
+                         dropout_seed, recompute_attention=True)
+
+  def _dropout(self, x, training, dropout_seed, site):
+    if dropout_seed is None:
+      return self.dropout(x, training=training)
+    return recompute_lib.stateless_dropout(x, self.hidden_dropout_prob,
+                                           dropout_seed, site)
+
+  def _forward(self, hidden_states, mask_adder, training, query_rows,
+               dropout_seed, recompute_attention=False):
     if self.norm_first:
       attention_input = self.attention_layer_norm(hidden_states)
     else:
       attention_input = hidden_states
     attention = self.attention(attention_input, mask_adder, training=training,
-                               query_rows=query_rows)
-    attention = self.dropout(self.attention_output_dense(attention),
-                             training=training)
+                               query_rows=query_rows,
+                               dropout_seed=dropout_seed,
+                               recompute_core=recompute_attention)
+    attention = self._dropout(self.attention_output_dense(attention),
+                              training, dropout_seed,
+                              recompute_lib.ATTENTION_OUTPUT_SITE)
     if query_rows is not None:
       hidden_states = tf.gather(hidden_states, query_rows)
     attention = attention + hidden_states
@@ -87,7 +119,8 @@ class TransformerBlock(tf_keras.layers.Layer):
       attention = self.attention_layer_norm(attention)
       ffn_input = attention
     ffn = self.output_dense(self.intermediate_dense(ffn_input))
-    output = self.dropout(ffn, training=training) + attention
+    output = self._dropout(ffn, training, dropout_seed,
+                           recompute_lib.FFN_OUTPUT_SITE) + attention
     if not self.norm_first:
       output = self.output_layer_norm(output)
     return output
@@ -102,4 +135,5 @@ class TransformerBlock(tf_keras.layers.Layer):
         hidden_dropout_prob=self.hidden_dropout_prob,
         attention_probs_dropout_prob=self.attention_probs_dropout_prob,
         initializer_range=self.initializer_range,
-        norm_first=self.norm_first)
+        norm_first=self.norm_first,
+        recompute=self.recompute)

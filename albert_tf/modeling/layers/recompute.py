@@ -1,0 +1,72 @@
+"""Activation recomputation (rematerialisation) for the transformer block.
+
+Training keeps every intermediate activation of every layer for the
+backward pass; ALBERT runs its one shared block num_hidden_layers times, so
+those activations, not the weights, dominate its memory. Recomputation keeps
+less and runs the forward pass again during the backward pass
+(tf.recompute_grad):
+
+  none       keep everything (the default; the fastest).
+  attention  recompute the attention core — scores, softmax, dropout and
+             the weighted sum: the [batch, heads, seq, seq] tensors, which
+             grow with the square of the sequence length.
+  block      keep only each block's input and recompute the whole block
+             (attention and feed-forward) in the backward pass: the least
+             memory, about one more forward pass of compute.
+
+Dropout and recomputation: the recomputed forward pass must drop the same
+units as the first one, or the gradients are those of another network.
+Keras' Dropout draws from a stateful generator that would advance between
+the two passes, so under recomputation the block uses stateless dropout
+instead: one seed per block call, drawn (statefully, so every call and step
+differs) OUTSIDE the recomputed function and passed in; each dropout site
+derives its own seed from it with stateless_fold_in, and both passes draw
+the same mask. The masks differ from those of `none` (another random
+stream), the distribution is the same.
+"""
+
+import tensorflow as tf
+
+from albert_tf.errors import UserError
+
+RECOMPUTE_MODES = ("none", "attention", "block")
+
+# Dropout sites of a block, each with its own seed derived from the call's.
+ATTENTION_PROBS_SITE = 0
+ATTENTION_OUTPUT_SITE = 1
+FFN_OUTPUT_SITE = 2
+
+
+class RecomputeModeError(UserError, ValueError):
+  """recompute_activations is not one of RECOMPUTE_MODES."""
+
+
+def check_recompute_mode(mode):
+  """Returns `mode` if valid, else raises RecomputeModeError."""
+  if mode not in RECOMPUTE_MODES:
+    raise RecomputeModeError(
+        f"recompute_activations={mode!r}; expected one of "
+        f"{', '.join(RECOMPUTE_MODES)}")
+  return mode
+
+
+def new_dropout_seed():
+  """A fresh [2] int32 seed for one block call (a stateful draw)."""
+  return tf.random.uniform([2], minval=0, maxval=2**31 - 1, dtype=tf.int32)
+
+
+def stateless_dropout(x, rate, seed, site):
+  """Dropout whose mask is a pure function of (seed, site) and the shape."""
+  if not rate:
+    return x
+  site_seed = tf.random.experimental.stateless_fold_in(seed, site)
+  return tf.nn.experimental.stateless_dropout(x, rate=rate, seed=site_seed)
+
+
+def recompute(fn, *tensors):
+  """fn(*tensors), with its activations recomputed in the backward pass.
+
+  `tensors` are the differentiable inputs; anything else (masks, seeds,
+  indices, training) must be closed over by `fn`.
+  """
+  return tf.recompute_grad(fn)(*tensors)
