@@ -36,6 +36,7 @@ from absl import flags
 
 from albert_tf.cli import flag_table
 from albert_tf.errors import FlagError
+from albert_tf.errors import InputFileError
 from albert_tf.settings import setting
 
 FLAGS = flags.FLAGS
@@ -235,11 +236,27 @@ def run(settings, log=print):
     raise FlagError("pass --spm_model_file or --vocab_file")
   if settings.do_permutation:
     raise FlagError("--do_permutation is not supported")
+  if settings.max_predictions_per_seq > settings.max_seq_length:
+    raise FlagError(
+        f"--max_predictions_per_seq={settings.max_predictions_per_seq} "
+        f"exceeds --max_seq_length={settings.max_seq_length}")
+  if os.path.isdir(settings.output_file):
+    raise FlagError(f"--output_file {settings.output_file} is a directory; "
+                    "pass a file name (the shard prefix), e.g. "
+                    f"{os.path.join(settings.output_file, 'train.tfrecord')}")
   written = create_pretraining_data(
       settings.input_file, settings.output_file, settings.tokenizer_args(),
       settings.generation_config(), output_shards=settings.output_shards,
       num_workers=settings.num_workers, overwrite=settings.overwrite, log=log)
   total = sum(written.values())
+  if written and not total:
+    # An empty corpus would otherwise leave empty shards that later runs
+    # skip as complete, and pretraining would find no records.
+    for path in written:
+      os.remove(path)
+    raise InputFileError(
+        f"--input_file {settings.input_file} holds no text to make examples "
+        "from (empty or whitespace-only files); nothing was written")
   log(f"wrote {total:,} examples to {len(written)} shard(s): "
       + ", ".join(sorted(written)))
   return written

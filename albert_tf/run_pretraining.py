@@ -156,6 +156,9 @@ def check_flags(values):
     if getattr(values, name) <= 0:
       raise UsageError(f"--{name} must be positive, got "
                        f"{getattr(values, name)}")
+  if not values.learning_rate > 0:
+    raise UsageError(f"--learning_rate must be positive, got "
+                     f"{values.learning_rate}")
   if values.num_warmup_steps < 0 or values.start_warmup_step < 0:
     raise UsageError("--num_warmup_steps and --start_warmup_step must not "
                      "be negative")
@@ -227,6 +230,23 @@ def check_records(files, flag_name, max_seq_length, max_predictions_per_seq,
           f"--{flag_name} file {path}: token id {top} does not fit the "
           f"config's vocab_size {vocab_size} (data made with another "
           "vocabulary?)")
+
+
+def check_masking_vocabulary(path, masker):
+  """--dynamic_masking re-masks with the given vocabulary's special ids; the
+  records' own [CLS]/[SEP] must be those ids, or every mask is wrong."""
+  record = next(iter(tf.data.TFRecordDataset(path).take(1)))
+  example = tf.train.Example.FromString(record.numpy())
+  features = example.features.feature
+  ids = features["input_ids"].int64_list.value
+  length = sum(features["input_mask"].int64_list.value)
+  first, last = ids[0], ids[length - 1]
+  if (first, last) != (masker.cls_id, masker.sep_id):
+    raise UsageError(
+        f"--dynamic_masking: the records of {path} start with token id "
+        f"{first} and end with {last}, but the given vocabulary's [CLS] and "
+        f"[SEP] are {masker.cls_id} and {masker.sep_id}; pass the "
+        "--spm_model_file or --vocab_file the data was created with")
 
 
 # -- building the run ---------------------------------------------------------
@@ -348,6 +368,10 @@ def _run(values, print_fn):
   set_mixed_precision(values.mixed_precision)
   tf_keras.utils.set_random_seed(values.seed)
   masker = make_masker(values, config)
+  if masker is not None:
+    check_masking_vocabulary(
+        expand_file_patterns(values.input_file, "input_file",
+                             error=UsageError)[0], masker)
   train_fn, eval_fn = dataset_fns(values, strategy, masker)
 
   with strategy.scope():

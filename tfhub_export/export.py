@@ -96,6 +96,11 @@ def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
   loaded = export_utils.load_model(albert_config_file, checkpoint)
   log(loaded.report)
   vocab_size = loaded.pretrainer.config.vocab_size
+  max_positions = loaded.pretrainer.config.max_position_embeddings
+  if export_type != "encoder" and not 0 < seq_length <= max_positions:
+    raise export_utils.ExportError(
+        f"--seq_length={seq_length} must be in [1, {max_positions}], the "
+        "model's max_position_embeddings")
   tokenizer_spec.graph_tokenizer(vocab_size)  # Check before any writing.
 
   def write_encoder(path):
