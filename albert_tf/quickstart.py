@@ -537,7 +537,7 @@ class Quickstart:
     results = self.records.results("tagger")
     if "f1" in results.get("dev", {}):
       print(f"dev span F1 {results['dev']['f1']:.3f} (best checkpoint, step "
-            f"{results['step']}); dishes held out of training count too")
+            f"{results['step']}; dishes held out of training included)")
 
   # 8
   def tagging_demo(self):
@@ -548,23 +548,35 @@ class Quickstart:
                              os.path.join(self.export_dir, "preprocessor"),
                              *TAGGING_REVIEWS])
 
+  def _dev_f1(self):
+    f1 = self.records.results("tagger").get("dev", {}).get("f1")
+    return "-" if f1 is None else (
+        f"{f1:.3f} ({os.path.join(self.tagger_dir, 'eval_results.txt')})")
+
   def summary(self, seconds):
     q = shlex.quote
     minutes, seconds = divmod(int(round(seconds)), 60)
     request = json.dumps({"signature_name": "serving_default", "instances": [
         {"text_a": quickstart_reviews.DEMO_REVIEW, "text_b": ""}]})
+    rows = (
+        ("pretrained model", f"{self.best_checkpoint} (original variable "
+         "names)"),
+        ("vocabulary", self.spm_model),
+        ("TF Hub encoder", os.path.join(self.export_dir, "encoder")),
+        ("TF Hub preprocessor", os.path.join(self.export_dir, "preprocessor")),
+        ("TF Serving models", f"{os.path.join(self.export_dir, 'serving')} "
+         "(encoder: pooled_output, sequence_output)"),
+        ("", f"{self.tagger_serving} (dish tagger: tag_ids, probabilities "
+         "per word piece)"),
+        ("tag names", os.path.join(self.tagger_dir, "label_list.txt")),
+        ("dish tagger dev F1", self._dev_f1()),
+        ("demo scripts", f"{self.demo_dir} (TensorFlow and TF Text only)"),
+        ("stage records", self.records.path),
+    )
+    print(f"\n== done in {minutes}m{seconds:02d}s")
+    for label, value in rows:
+      print(f"{label:<20} {value}")
     print(f"""
-== done in {minutes}m{seconds:02d}s
-pretrained model   {self.best_checkpoint} (original variable names)
-vocabulary         {self.spm_model}
-TF Hub encoder     {os.path.join(self.export_dir, 'encoder')}
-TF Hub preprocessor {os.path.join(self.export_dir, 'preprocessor')}
-TF Serving models  {os.path.join(self.export_dir, 'serving')} (encoder: pooled_output, sequence_output)
-                   {self.tagger_serving} (dish tagger: tag_ids, probabilities per word piece)
-tag names          {os.path.join(self.tagger_dir, 'label_list.txt')}
-demo scripts       {self.demo_dir} (TensorFlow and TF Text only)
-settings record    {self.records.path}
-
 Serve the dish tagger with TF Serving 2.20 and ask it over REST:
   tensorflow_model_server --port=8500 --rest_api_port=8501 --model_name=dishes --model_base_path={q(self.tagger_serving)}
   curl -X POST http://localhost:8501/v1/models/dishes:predict -d {q(request)}
