@@ -288,3 +288,13 @@ def test_csv_quotes_reviews_with_commas():
   assert list(csv.reader(io.StringIO(text))) == [
       ["review", "dish_name"], ["Nice, really.", "pad thai"],
       ["Quiet place.", ""]]
+
+
+def test_the_int64_notice_of_the_demo_processes_is_dropped():
+  # Loading the exports in a fresh process logs this at ERROR level on CPUs
+  # without AVX-512, although TensorFlow falls back to another kernel.
+  from albert_tf.cli import quiet_startup  # pylint: disable=g-import-not-at-top
+  assert quiet_startup.HARMLESS_LINES.search(
+      "2026-12-03 08:26:23.860899: E tensorflow/core/util/util.cc:131] "
+      "oneDNN supports DT_INT64 only on platforms with AVX-512. Falling back "
+      "to the default Eigen-based implementation if present.")
