@@ -241,19 +241,22 @@ def _reusing(outputs):
 
 
 @contextlib.contextmanager
-def log_lines_of(modules, print_fn):
-  """Shows the INFO log lines of `modules` (their progress) as plain lines.
+def log_lines_of(modules):
+  """Prints the INFO log lines of `modules` (their progress) to stdout.
 
-  The rest of the log stays at WARNING, as the quick start sets it.
+  The rest of the log stays at WARNING, as the quick start sets it. The
+  lines go to stdout as it is on entry: while orbit trains, stdout is
+  redirected into the log.
   """
   absl_logger = logging.get_absl_logger()
   absl_handler = logging.get_absl_handler()
+  terminal = sys.stdout
 
   class Forward(std_logging.Handler):
 
     def emit(self, record):
       if record.levelno < std_logging.WARNING and record.module in modules:
-        print_fn(record.getMessage())
+        print(record.getMessage(), file=terminal, flush=True)
 
   forward = Forward()
   saved = absl_logger.level, absl_handler.level
@@ -266,10 +269,6 @@ def log_lines_of(modules, print_fn):
     absl_logger.removeHandler(forward)
     absl_logger.setLevel(saved[0])
     absl_handler.setLevel(saved[1])
-
-
-def _print(line):
-  print(line, flush=True)
 
 
 # -- 1. corpus -------------------------------------------------------------------
@@ -529,7 +528,7 @@ class Quickstart:
     if not self.records.begin("tagger", key, [self.tagger_dir]):
       _reusing([self.tagger_dir])
     else:
-      with log_lines_of({"finetuning_trainer"}, _print):
+      with log_lines_of({"finetuning_trainer"}):
         job = run_token_classification.run(settings)
       best = job.trainer.best_metrics() or {}
       self.records.finish("tagger", dev=best.get("metrics", {}),

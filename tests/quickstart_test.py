@@ -2,6 +2,7 @@
 review dataset and demo scripts (the whole run: quickstart_wheel_test)."""
 
 import ast
+import contextlib
 import csv
 import dataclasses
 import filecmp
@@ -298,3 +299,14 @@ def test_the_int64_notice_of_the_demo_processes_is_dropped():
       "2026-12-03 08:26:23.860899: E tensorflow/core/util/util.cc:131] "
       "oneDNN supports DT_INT64 only on platforms with AVX-512. Falling back "
       "to the default Eigen-based implementation if present.")
+
+
+def test_training_progress_reaches_the_terminal_while_orbit_redirects_stdout(
+    capsys):
+  from absl import logging  # pylint: disable=g-import-not-at-top
+  with quickstart.log_lines_of({"quickstart_test"}):
+    # What orbit does around training: prints go into the log.
+    with contextlib.redirect_stdout(io.StringIO()):
+      logging.info("step %d/%d: loss %.5f", 50, 300, 0.25)
+  logging.info("after the stage: not shown")
+  assert capsys.readouterr().out == "step 50/300: loss 0.25000\n"
