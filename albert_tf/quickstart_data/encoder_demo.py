@@ -84,7 +84,7 @@ def fill_in(export_dir, sentence, mask_word):
   for position in range(len(masked)):
     guesses = tokenizer.id_to_string(top.indices[position]).numpy()
     listed = ", ".join(
-        f"{piece.decode('utf-8')} {probability:.2f}"
+        f"{piece.decode('utf-8')} {probability:.1%}"
         for piece, probability in zip(guesses,
                                       top.values[position].numpy()))
     print(f"  top {TOP_K} for [MASK] {position + 1}: {listed}")
