@@ -36,7 +36,9 @@ import tensorflow as tf
 import tf_keras
 
 from albert_tf.training import optimization
+from albert_tf import files
 from albert_tf.checkpoints import load_checkpoint
+from albert_tf.checkpoints.integrity import latest_readable_checkpoint
 from albert_tf.checkpoints import save_tf1_checkpoint
 from albert_tf.checkpoints import tf1_variable_map
 from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
@@ -337,11 +339,24 @@ def run(values, print_fn=None):
   if print_fn is None:
     stdout = sys.stdout
     print_fn = lambda line: print(line, file=stdout, flush=True)
-  with contextlib.redirect_stdout(_ToInfoLog()):
-    return _run(values, print_fn)
+  with contextlib.redirect_stdout(_ToInfoLog()), \
+      contextlib.ExitStack() as held:
+    return _run(values, print_fn, held)
 
 
-def _run(values, print_fn):
+def manifest_settings(values, config):
+  """What a pretraining output_dir's checkpoints depend on; a resumed run
+  must agree (extending num_train_steps or changing the schedule may)."""
+  return {"albert_config": config.to_dict(),
+          "max_seq_length": values.max_seq_length,
+          "max_predictions_per_seq": values.max_predictions_per_seq,
+          "train_batch_size": values.train_batch_size,
+          "optimizer": values.optimizer, "seed": values.seed,
+          "mixed_precision": values.mixed_precision,
+          "dynamic_masking": values.dynamic_masking}
+
+
+def _run(values, print_fn, held):
   check_flags(values)
   try:
     # Before TensorFlow runs anything: logical devices and multi-worker
@@ -353,8 +368,9 @@ def _run(values, print_fn):
   for flag_name in ("input_file", "eval_input_file"):
     pattern = getattr(values, flag_name)
     if pattern and (flag_name == "input_file" or values.do_eval):
-      files = expand_file_patterns(pattern, flag_name, error=UsageError)
-      check_records(files, flag_name, values.max_seq_length,
+      record_files = expand_file_patterns(pattern, flag_name,
+                                          error=UsageError)
+      check_records(record_files, flag_name, values.max_seq_length,
                     values.max_predictions_per_seq, config.vocab_size)
   # Worker 0 (the chief) alone writes summaries, results and final files.
   chief = worker_position(strategy)[0] == 0
@@ -362,6 +378,14 @@ def _run(values, print_fn):
   # Non-chief workers of a cluster save too (collectives), but elsewhere.
   checkpoint_dir = output_dir if chief else tempfile.mkdtemp(
       prefix="albert_worker_ckpt_")
+  if chief:
+    # One writer per output_dir, and only a run with the same model and
+    # data settings may continue its checkpoints; both are checked before
+    # anything is written.
+    held.enter_context(files.lock_output_dir(output_dir,
+                                             flag_name="output_dir"))
+    files.check_or_record(output_dir, manifest_settings(values, config),
+                          name="pretraining", flag_name="output_dir")
   tf.io.gfile.makedirs(output_dir)
   if chief:
     config.to_json_file(os.path.join(output_dir, "albert_config.json"))
@@ -396,6 +420,12 @@ def _run(values, print_fn):
   if values.do_train:
     tracked["train_iterator"] = trainer.train_iterator
   checkpoint = tf.train.Checkpoint(**tracked)
+  if chief:
+    # A damaged newest checkpoint (a crash while writing, a bad disk) is
+    # skipped with a warning; the state file is pointed at the newest one
+    # that reads, so the manager below resumes from it.
+    latest_readable_checkpoint(checkpoint_dir, "model.ckpt",
+                               repair_state=True, warn=print_fn)
   manager = tf.train.CheckpointManager(
       checkpoint, checkpoint_dir, max_to_keep=values.keep_checkpoint_max,
       checkpoint_name="model.ckpt", step_counter=global_step,
