@@ -44,9 +44,10 @@ from albert_tf.checkpoints import tf1_variable_map
 from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
 from albert_tf.config import AlbertConfig
 from albert_tf.config import AlbertConfigError
-from albert_tf.files.file_patterns import expand_file_patterns
 from albert_tf.modeling import AlbertPretrainer
+from albert_tf.pretraining_data.input_pipeline import find_corrupt_file
 from albert_tf.pretraining_data.input_pipeline import pretraining_dataset
+from albert_tf.pretraining_data.input_pipeline import record_files
 from albert_tf.cli import flag_table
 from albert_tf import settings as settings_lib
 from albert_tf.settings import setting
@@ -187,7 +188,7 @@ def read_config(path, max_seq_length):
 
 def check_records(files, flag_name, max_seq_length, max_predictions_per_seq,
                   vocab_size):
-  """Reads the first record of every file: format and lengths must fit."""
+  """Reads the first record of each file: format and lengths must fit."""
   expected = {"input_ids": max_seq_length, "input_mask": max_seq_length,
               "segment_ids": max_seq_length,
               "masked_lm_positions": max_predictions_per_seq,
@@ -232,6 +233,25 @@ def check_records(files, flag_name, max_seq_length, max_predictions_per_seq,
           f"--{flag_name} file {path}: token id {top} does not fit the "
           f"config's vocab_size {vocab_size} (data made with another "
           "vocabulary?)")
+
+
+def _corrupt_file(values):
+  """Which input file training failed on, for the error message.
+
+  tf.data's DataLossError does not name the file; reading the files again
+  in the training pipeline's order finds it.
+  """
+  candidates = []
+  if values.do_train:
+    candidates.append((values.input_file, values.seed))
+  if values.do_eval:
+    candidates.append((values.eval_input_file or values.input_file, None))
+  for pattern, seed in candidates:
+    path = find_corrupt_file(record_files(pattern), seed=seed,
+                             repeat=not values.dynamic_masking)
+    if path is not None:
+      return path
+  return "the TFRecords of --input_file / --eval_input_file"
 
 
 def check_masking_vocabulary(path, masker):
@@ -368,9 +388,11 @@ def _run(values, print_fn, held):
   for flag_name in ("input_file", "eval_input_file"):
     pattern = getattr(values, flag_name)
     if pattern and (flag_name == "input_file" or values.do_eval):
-      record_files = expand_file_patterns(pattern, flag_name,
-                                          error=UsageError)
-      check_records(record_files, flag_name, values.max_seq_length,
+      inputs = record_files(pattern, flag_name, error=UsageError)
+      # The first file only: opening thousands of shards (on GCS) would
+      # delay the start by minutes. A corrupt file met later stops training
+      # with its name (see the DataLossError below).
+      check_records(inputs[:1], flag_name, values.max_seq_length,
                     values.max_predictions_per_seq, config.vocab_size)
   # Worker 0 (the chief) alone writes summaries, results and final files.
   chief = worker_position(strategy)[0] == 0
@@ -394,8 +416,8 @@ def _run(values, print_fn, held):
   masker = make_masker(values, config)
   if masker is not None:
     check_masking_vocabulary(
-        expand_file_patterns(values.input_file, "input_file",
-                             error=UsageError)[0], masker)
+        record_files(values.input_file, "input_file", error=UsageError)[0],
+        masker)
   train_fn, eval_fn = dataset_fns(values, strategy, masker)
 
   with strategy.scope():
@@ -463,7 +485,7 @@ def _run(values, print_fn, held):
       eval_output = controller.evaluate(steps=-1)
   except tf.errors.DataLossError as e:
     raise UsageError(
-        "corrupt record in the TFRecords of --input_file / --eval_input_file "
+        f"corrupt record in {_corrupt_file(values)} "
         f"({e.message.splitlines()[0]}); the last good checkpoint "
         f"{manager.latest_checkpoint} is kept") from None
   except tf.errors.InvalidArgumentError as e:

@@ -380,7 +380,8 @@ def test_corrupt_records_are_reported(data, tmp_path):
   good = (data / "train-0.tfrecord").read_bytes()
   broken.write_bytes(good[:len(good) // 2] + b"\x00garbage" * 50)
   with pytest.raises(run_pretraining.UsageError,
-                     match="corrupt record.*last good checkpoint"):
+                     match="corrupt record in .*broken.tfrecord .*last good "
+                     "checkpoint"):
     train_in_process(data, tmp_path / "out2", input_file=broken,
                      num_train_steps=200)
 
