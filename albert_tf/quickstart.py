@@ -507,9 +507,10 @@ class Quickstart:
     for split in sorted(paths):
       with open(paths[split], "rb") as f:
         digest.update(f.read())
-    held_out = ", ".join(quickstart_reviews.HELD_OUT_DISHES)
-    print(f"wrote {', '.join(sorted(paths.values()))} (header review,"
-          f"dish_name; dishes only in dev and test: {held_out})")
+    held_out = quickstart_reviews.HELD_OUT_DISHES
+    print(f"wrote train.csv, dev.csv and test.csv to {self.reviews_dir} "
+          f"(header review,dish_name; {len(held_out)} dishes, e.g. "
+          f"{held_out[1]}, only in dev and test)")
     settings = run_token_classification.defaults(
         data_dir=self.reviews_dir, albert_config_file=self.config_file,
         spm_model_file=self.spm_model, init_checkpoint=self.best_checkpoint,
