@@ -12,6 +12,9 @@ INSTALL_REQUIRES = [
     # tensorflow_hub 0.16 imports pkg_resources, which setuptools 81+ dropped.
     "setuptools<81",
     "sentencepiece",
+    # Reading Hugging Face ALBERT directories (model.safetensors) is a core
+    # feature; the numpy API needs neither torch nor transformers.
+    "safetensors",
     "absl-py",
     "numpy",
 ]
@@ -30,9 +33,13 @@ EXTRAS_REQUIRE = {
     # sklearn / scipy / seqeval: reference implementations the metric tests
     # compare against (run-time metrics do not use them);
     # tensorflow-serving-api: PredictRequest protos in the serving tests.
+    # transformers / torch / keras-hub: the Hugging Face interop tests load
+    # what albert_tf writes in the libraries users will load it in. torch is
+    # pinned so pip takes the CPU wheel rather than a multi-GB CUDA build.
     "test": ["pytest", "hypothesis", "jieba", "scikit-learn", "scipy",
              "seqeval", "tensorflow-serving-api~=2.20.0", "apache-beam",
-             BEAM_COMPATIBLE_SENTENCEPIECE],
+             BEAM_COMPATIBLE_SENTENCEPIECE,
+             "transformers", "torch==2.13.0", "keras-hub", "safetensors"],
 }
 
 setuptools.setup(

@@ -20,7 +20,10 @@ from albert_tf.files.atomic_write import write_text_atomically
 FLAVOR_GOOGLE = "google"
 FLAVOR_ALBERT_ZH = "albert_zh"
 
-SUPPORTED_ACTIVATIONS = ("gelu", "gelu_new", "relu", "tanh", "linear")
+# "gelu" and "gelu_new" are the original's tanh approximation; "gelu_exact"
+# is the erf form (what Hugging Face configs call "gelu").
+SUPPORTED_ACTIVATIONS = ("gelu", "gelu_new", "gelu_exact", "relu", "tanh",
+                         "linear")
 SUPPORTED_LN_TYPES = ("postln", "preln")
 
 # Defaults of the original AlbertConfig.__init__ (google-research/albert).
@@ -201,6 +204,10 @@ class AlbertConfig:
     if not isinstance(json_object, dict):
       raise AlbertConfigError(
           f"{source}: expected a JSON object, got {type(json_object).__name__}")
+    # A Hugging Face config.json: its names and defaults differ in places.
+    from albert_tf.checkpoints import hf_config  # pylint: disable=g-import-not-at-top
+    if hf_config.is_hf_config(json_object):
+      return hf_config.albert_config_from_hf(json_object, source=source)
     missing = [k for k in REQUIRED_KEYS if k not in json_object]
     if missing:
       raise AlbertConfigError(

@@ -8,6 +8,16 @@ tf1_to_tf2 reads an original (Google or albert_zh) checkpoint and writes
 tf.train.Checkpoint(model=...) of an AlbertPretrainer (or an AlbertEncoder
 when the checkpoint has no pretraining heads). tf2_to_tf1 writes the original
 variable names back, readable by the original code and other TF1 loaders.
+
+--output_format=tf1|tf2|hf instead of --direction detects the input's
+format (TF1, TF2 or a Hugging Face directory) and writes the one asked for;
+hf writes a directory transformers and keras-hub load, with the tokenizer
+given by --spm_model_file or --vocab_file. A Hugging Face input needs no
+--albert_config_file (its config.json is the config):
+
+  python -m albert_tf.convert_checkpoint --albert_config_file=albert_config.json \
+      --input=albert_base/model.ckpt-best --output=albert_base_hf \
+      --output_format=hf --spm_model_file=albert_base/30k-clean.model
 """
 
 # Before anything loads TensorFlow: keep its start-up chatter off the terminal.
@@ -21,6 +31,7 @@ from absl import app
 from absl import flags
 import tensorflow as tf
 
+from albert_tf.checkpoints import format_conversion
 from albert_tf.checkpoints import tf1_checkpoint
 from albert_tf.checkpoints import tf2_checkpoint
 from albert_tf.cli import flag_table
@@ -41,9 +52,19 @@ class ConversionSettings:
       None, "The albert_config.json the checkpoint was trained with.")
   input: str | None = setting(None, "Checkpoint prefix or directory to read.")
   output: str | None = setting(None, "Checkpoint prefix to write.")
-  direction: str | None = setting(None, "Which way to convert.",
-                                  choices=DIRECTIONS)
+  direction: str | None = setting(
+      None, "Which way to convert (or use --output_format).",
+      choices=DIRECTIONS)
   overwrite: bool = setting(False, "Replace an existing output checkpoint.")
+  output_format: str | None = setting(
+      None, "Write this format; the input's (TF1, TF2 or a Hugging Face "
+      "directory) is detected.", choices=format_conversion.FORMATS)
+  spm_model_file: str | None = setting(
+      None, "SentencePiece model to put into an hf output.")
+  vocab_file: str | None = setting(
+      None, "WordPiece vocabulary to put into an hf output.")
+  do_lower_case: bool = setting(
+      True, "Written to an hf output's tokenizer_config.json.")
 
 
 def define_flags():
@@ -89,8 +110,37 @@ def convert(config, input_path, output_path, direction):
   return model_cls.__name__, lines
 
 
+def run_output_format(settings, log=print):
+  """--output_format: the detected input written as the format asked for;
+  returns the written path."""
+  for name in ("input", "output"):
+    if not getattr(settings, name):
+      raise FlagError(f"--{name} is required")
+  if settings.direction:
+    raise FlagError("pass --direction or --output_format, not both")
+  if (settings.output_format != format_conversion.FORMAT_HF and
+      tf.io.gfile.exists(settings.output + ".index") and
+      not settings.overwrite):
+    raise FlagError(f"--output {settings.output} already exists; pass "
+                    "--overwrite to replace it")
+  model, input_format, lines = format_conversion.convert(
+      settings.input, settings.output, settings.output_format,
+      config=format_conversion.config_for(settings.albert_config_file),
+      tokenizer=format_conversion.TokenizerFiles(
+          settings.spm_model_file, settings.vocab_file,
+          settings.do_lower_case),
+      overwrite=settings.overwrite)
+  for line in lines:
+    log(line)
+  log(f"wrote {settings.output_format.upper()} {type(model).__name__} (from "
+      f"{input_format.upper()}) to {os.path.abspath(settings.output)}")
+  return settings.output
+
+
 def run(settings, log=print):
   """Checks the settings and converts; returns the written prefix."""
+  if settings.output_format:
+    return run_output_format(settings, log)
   for name in ("albert_config_file", "input", "output", "direction"):
     if not getattr(settings, name):
       raise FlagError(f"--{name} is required")

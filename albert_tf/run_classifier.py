@@ -13,6 +13,10 @@ dev by the task's metric, with best_metrics.json), eval_results.txt,
 eval_predictions.tsv (guid, gold, predicted), and for --do_predict
 test_results.tsv (class probabilities per line, or the score for sts-b) and
 submit_results.tsv (index, predicted label: GLUE's submission format).
+--init_checkpoint may be a Hugging Face ALBERT directory: --albert_config_file
+and --spm_model_file then default to its files, and a fine-tuned
+AlbertForSequenceClassification is served or predicted without training
+(its id2label names the labels of a csv/tsv task).
 --export_dir writes a TF Serving model whose serving_default takes raw text
 (`text_a`, plus `text_b` for pair tasks where the exporter supports it) and
 returns `probabilities` and `predictions` (or the `predictions` score for
@@ -32,6 +36,7 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
+from albert_tf.checkpoints import hf_checkpoint
 from albert_tf.tasks import classifier_data
 from albert_tf.tasks import feature_cache
 from albert_tf.tasks import runner
@@ -41,6 +46,7 @@ from albert_tf.tasks.classifier_model import regression_loss
 from albert_tf.tokenization.python_input_packer import Packer
 from albert_tf.cli.finetuning_flags import define_common_flags
 from albert_tf.cli.finetuning_flags import flag_namespace
+from albert_tf.training.finetuning_trainer import NoCheckpointError
 from albert_tf.training.finetuning_trainer import Trainer
 from albert_tf.training.finetuning_trainer import TrainingSettings
 from albert_tf.files.atomic_write import write_text_atomically
@@ -112,6 +118,11 @@ class ClassifierRun:
 
   def __init__(self, values):
     runner.check_common_flags(values)
+    if (not getattr(values, "labels", None) and
+        values.task_name.lower() in classifier_data.GENERIC_TASKS):
+      # A fine-tuned Hugging Face classifier names its labels (id2label).
+      values.labels = hf_checkpoint.default_label_names(
+          values.init_checkpoint)
     self.values = values
     self.task = classifier_data.get_task(values.task_name,
                                          getattr(values, "labels", None))
@@ -187,6 +198,17 @@ class ClassifierRun:
       return f"{float(prediction):.6f}"
     return self.label_list[int(prediction)]
 
+  def load_for_inference(self):
+    """The fine-tuned checkpoint in output_dir, else a fine-tuned Hugging
+    Face --init_checkpoint (encoder and classifier head)."""
+    try:
+      return self.trainer.load_for_inference()
+    except NoCheckpointError:
+      if not hf_checkpoint.is_hf_directory(self.values.init_checkpoint):
+        raise
+      return hf_checkpoint.load_hf_checkpoint(self.trainer.model,
+                                              self.values.init_checkpoint)
+
   def train(self):
     logging.info(self.trainer.restore_or_initialize(
         runner.make_init_fn(self.values.init_checkpoint)))
@@ -226,7 +248,7 @@ def run(values):
   if values.do_train:
     job.train()
   if values.do_eval or values.do_predict or values.export_dir:
-    logging.info("using %s", job.trainer.load_for_inference())
+    logging.info("using %s", job.load_for_inference())
   if values.do_eval:
     results = job.evaluate(write_predictions=True)
     runner.write_eval_results(

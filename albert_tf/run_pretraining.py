@@ -38,6 +38,7 @@ import tf_keras
 from albert_tf.training import optimization
 from albert_tf import files
 from albert_tf.checkpoints import load_checkpoint
+from albert_tf.checkpoints import resolve_model_files
 from albert_tf.checkpoints.integrity import latest_readable_checkpoint
 from albert_tf.checkpoints import save_tf1_checkpoint
 from albert_tf.checkpoints import tf1_variable_map
@@ -83,8 +84,10 @@ class PretrainingSettings(distribution.DistributionSettings):
       None, "Where checkpoints, summaries and results go.")
   init_checkpoint: str | None = setting(
       None, "Initial weights: an original TF1 checkpoint (Google or "
-      "albert_zh) or one of ours (prefix or directory). Used only when "
-      "--output_dir has no checkpoint yet.")
+      "albert_zh), one of ours (prefix or directory) or a Hugging Face "
+      "ALBERT directory (whose config.json and spiece.model then serve as "
+      "--albert_config_file and --spm_model_file unless given). Used only "
+      "when --output_dir has no checkpoint yet.")
   init_from_group0: bool = setting(
       False, "Initialise every group from group_0 of init_checkpoint.")
   max_seq_length: int = setting(512, "Sequence length of the records.")
@@ -377,6 +380,10 @@ def manifest_settings(values, config):
 
 
 def _run(values, print_fn, held):
+  # A Hugging Face --init_checkpoint brings its config.json and spiece.model.
+  values.albert_config_file, values.spm_model_file = resolve_model_files(
+      values.init_checkpoint, values.albert_config_file, values.spm_model_file,
+      vocab_file=values.vocab_file)
   check_flags(values)
   try:
     # Before TensorFlow runs anything: logical devices and multi-worker

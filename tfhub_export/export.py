@@ -31,6 +31,7 @@ import os
 from absl import app
 from absl import flags
 
+from albert_tf.checkpoints import resolve_model_files
 from albert_tf.cli import flag_table
 from albert_tf.errors import FlagError
 from albert_tf.files import output_lock
@@ -51,8 +52,10 @@ class ExportSettings:
   albert_config_file: str | None = setting(
       None, "The albert_config.json the checkpoint was trained with.")
   checkpoint: str | None = setting(
-      None, "Checkpoint prefix or directory: original TF1 or albert_tf's "
-      "TF2 format.")
+      None, "Checkpoint prefix or directory: original TF1, albert_tf's "
+      "TF2 format, or a Hugging Face ALBERT directory (whose config.json and "
+      "spiece.model then serve as --albert_config_file and --spm_model_file "
+      "unless given).")
   spm_model_file: str | None = setting(
       None, "SentencePiece model of the vocabulary.")
   vocab_file: str | None = setting(
@@ -143,6 +146,13 @@ def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
 
 def run(settings, log=print):
   """Checks the settings and exports; returns the paths written."""
+  # A Hugging Face directory brings its config.json and spiece.model.
+  albert_config_file, spm_model_file = resolve_model_files(
+      settings.checkpoint, settings.albert_config_file,
+      settings.spm_model_file, vocab_file=settings.vocab_file)
+  settings = dataclasses.replace(settings,
+                                 albert_config_file=albert_config_file,
+                                 spm_model_file=spm_model_file)
   for name in ("albert_config_file", "checkpoint", "export_path"):
     if not getattr(settings, name):
       raise FlagError(f"--{name} is required")

@@ -10,6 +10,7 @@ from sentencepiece import sentencepiece_model_pb2
 import tensorflow as tf
 
 from albert_tf import tokenization
+from albert_tf.checkpoints import hf_checkpoint
 from albert_tf.checkpoints import tf1_checkpoint
 from albert_tf.checkpoints import tf2_checkpoint
 from albert_tf.config import AlbertConfig
@@ -72,6 +73,8 @@ def load_model(config, checkpoint):
   """
   if not isinstance(config, AlbertConfig):
     config = AlbertConfig.from_json_file(config)
+  if hf_checkpoint.is_hf_directory(checkpoint):
+    return _load_hf_model(config, checkpoint)
   _, _, shapes = tf1_checkpoint.checkpoint_shapes(checkpoint)
   is_tf2 = tf1_checkpoint.OBJECT_GRAPH_KEY in shapes
   if (not is_tf2 and config.ln_type is None and
@@ -89,6 +92,20 @@ def load_model(config, checkpoint):
   if not has_heads:
     report += ("\nthe checkpoint has no pretraining heads (cls/...): the "
                "encoder export has no mlm/sop parts")
+  return LoadedModel(pretrainer=pretrainer, has_heads=has_heads,
+                     report=report)
+
+
+def _load_hf_model(config, directory):
+  """load_model for a Hugging Face directory (heads when it has them)."""
+  _, tensors = hf_checkpoint.read_hf_tensors(directory)
+  has_heads = "predictions.bias" in tensors
+  pretrainer = AlbertPretrainer(config)
+  target = pretrainer if has_heads else pretrainer.encoder
+  report = str(hf_checkpoint.load_hf_checkpoint(target, directory))
+  if not has_heads:
+    report += ("\nthe checkpoint has no pretraining heads (predictions.*): "
+               "the encoder export has no mlm/sop parts")
   return LoadedModel(pretrainer=pretrainer, has_heads=has_heads,
                      report=report)
 

@@ -1,4 +1,5 @@
-"""Checkpoint I/O: original TF1 names in both directions, and native TF2."""
+"""Checkpoint I/O: original TF1 names and Hugging Face ALBERT directories in
+both directions, and native TF2."""
 
 from albert_tf.checkpoints.integrity import CheckpointNotFoundError
 from albert_tf.checkpoints.integrity import DamagedCheckpointError
@@ -16,3 +17,9 @@ from albert_tf.checkpoints.tf2_checkpoint import is_tf2_checkpoint
 from albert_tf.checkpoints.tf2_checkpoint import load_checkpoint
 from albert_tf.checkpoints.tf2_checkpoint import load_tf2_checkpoint
 from albert_tf.checkpoints.tf2_checkpoint import save_tf2_checkpoint
+from albert_tf.checkpoints.hf_checkpoint import HfLoadReport
+from albert_tf.checkpoints.hf_checkpoint import is_hf_directory
+from albert_tf.checkpoints.hf_checkpoint import load_hf_checkpoint
+from albert_tf.checkpoints.hf_checkpoint import resolve_model_files
+from albert_tf.checkpoints.hf_export import save_hf_directory
+from albert_tf.errors import CheckpointError

@@ -5,7 +5,8 @@
   - one of our TF2 checkpoints: run_pretraining's output (directory or
     prefix; a pretrainer's `encoder` is taken), or a fine-tuning checkpoint,
   - an encoder SavedModel (TF Hub style) written by tfhub_export (a directory
-    holding saved_model.pb).
+    holding saved_model.pb),
+  - a Hugging Face ALBERT directory (config.json + model.safetensors).
 """
 
 import os
@@ -41,6 +42,8 @@ def init_encoder(encoder, init_checkpoint):
   if isinstance(result, checkpoints.LoadReport):
     return (f"loaded {len(result.loaded)} encoder variables ({result.flavor} "
             f"flavor, TF1 names) from {result.checkpoint}")
+  if isinstance(result, checkpoints.HfLoadReport):
+    return str(result).splitlines()[0]
   return f"restored the encoder from TF2 checkpoint {result}"
 
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from albert_tf import errors
 from albert_tf.checkpoints import integrity
+from albert_tf.checkpoints import hf_checkpoint
 from albert_tf.checkpoints.tf1_checkpoint import OBJECT_GRAPH_KEY
 from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
 from albert_tf.checkpoints.tf1_checkpoint import checkpoint_shapes
@@ -58,7 +59,13 @@ def load_tf2_checkpoint(model, path):
 
 
 def load_checkpoint(model, path, init_from_group0=False):
-  """Loads an original TF1 checkpoint or one of ours, whichever `path` is."""
+  """Loads an original TF1 checkpoint, one of ours or a Hugging Face ALBERT
+  directory, whichever `path` is."""
+  if hf_checkpoint.is_hf_directory(path):
+    if init_from_group0:
+      raise errors.FlagError("init_from_group0 applies to original (TF1) "
+                             "checkpoints only")
+    return hf_checkpoint.load_hf_checkpoint(model, path)
   if is_tf2_checkpoint(path):
     if init_from_group0:
       raise errors.FlagError("init_from_group0 applies to original (TF1) "

@@ -61,8 +61,11 @@ _HELP = {
     "do_lower_case": "Lower-case the input text.",
     "init_checkpoint": "Pretrained weights: an original TF1 checkpoint, a TF2 "
                        "checkpoint (run_pretraining's output directory or a "
-                       "prefix) or an encoder SavedModel directory "
-                       "(tfhub_export). Used only when output_dir has no "
+                       "prefix), an encoder SavedModel directory "
+                       "(tfhub_export) or a Hugging Face ALBERT directory "
+                       "(its config.json and spiece.model then serve as "
+                       "--albert_config_file and --spm_model_file unless "
+                       "given). Used only when output_dir has no "
                        "checkpoint to resume from.",
     "output_dir": "Where checkpoints, the best checkpoint, evaluation results "
                   "and predictions go.",

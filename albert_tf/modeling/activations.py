@@ -14,6 +14,11 @@ def gelu(x):
   return tf.nn.gelu(x, approximate=True)
 
 
+def gelu_exact(x):
+  """x·Φ(x) with the normal CDF through erf: Hugging Face's "gelu"."""
+  return tf.nn.gelu(x, approximate=False)
+
+
 def linear(x):
   return x
 
@@ -22,6 +27,7 @@ _ACTIVATIONS = {
     "gelu": gelu,
     # HF's name for the same tanh form; configs converted from HF use it.
     "gelu_new": gelu,
+    "gelu_exact": gelu_exact,
     "relu": tf.nn.relu,
     "tanh": tf.tanh,
     "linear": linear,

@@ -40,6 +40,12 @@ def check_common_flags(values, needs_data_dir=True):
   needs_data_dir=False for tasks that name their input files instead
   (run_squad's --train_file / --predict_file).
   """
+  # A Hugging Face --init_checkpoint brings its config.json and spiece.model.
+  values.albert_config_file, values.spm_model_file = (
+      checkpoints.resolve_model_files(
+          values.init_checkpoint, values.albert_config_file,
+          values.spm_model_file, preset=values.preset,
+          vocab_file=values.vocab_file))
   if not (values.do_train or values.do_eval or values.do_predict or
           values.export_dir):
     raise FlagError("at least one of --do_train, --do_eval, --do_predict or "
