@@ -50,6 +50,9 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["albert_tf", "albert_tf.*",
                                                "tfhub_export",
                                                "tfhub_export.*"]),
+    # The quick start's tiny config, flagfile and demo scripts, so that
+    # `python -m albert_tf.quickstart` runs from an installed wheel.
+    package_data={"albert_tf": ["quickstart_data/*"]},
     python_requires=">=3.11,<3.12",
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,

@@ -1,44 +1,78 @@
-r"""The whole pretraining job, end to end, on CPU in a few minutes.
+r"""The whole mission on CPU in a few minutes: pretrain, export, serve, tag.
 
   python -m albert_tf.quickstart [--output_dir=albert_quickstart]
 
-1. writes a corpus generated on this machine: the docstrings of Python's
-   standard library, one document per module (no download);
-2. trains a SentencePiece vocabulary on it (train_sentencepiece);
-3. writes pretraining TFRecords, train and held-out eval modules
-   (create_pretraining_data);
-4. pretrains a tiny ALBERT with run_scripts/pretrain_tiny_cpu.flags
-   (run_pretraining: LAMB, MLM + SOP), evaluates it and keeps the best
-   checkpoint;
-5. prints how the loss fell and where everything is.
+Everything it needs ships in the package (albert_tf/quickstart_data/), so
+it runs from any directory after `pip install`; nothing is downloaded.
 
-Run it again with the same --output_dir and every finished step is reused;
-an interrupted pretraining resumes from its last checkpoint.
+1. corpus: the docstrings of Python's standard library, one document per
+   module, written on this machine; the last modules are held out for
+   evaluation;
+2. vocabulary: a SentencePiece model trained on it (train_sentencepiece);
+3. pretraining data: TFRecords (create_pretraining_data);
+4. pretraining: a tiny ALBERT (run_pretraining with the tiny flagfile
+   quickstart_data/pretrain_tiny_cpu.flags: LAMB, MLM + SOP), evaluated on
+   the held-out modules; the best checkpoint is kept;
+5. export: the TF Hub encoder, the preprocessor and the TF Serving model
+   (tfhub_export.export, export_type=all);
+6. serving demo: a fresh Python that imports only TensorFlow and TF Text
+   loads the serving model, answers two raw sentences and fills in a
+   masked word through the encoder's `mlm` part;
+7. fine-tuning: a dish tagger on generated restaurant reviews
+   (run_token_classification; some dishes occur only in dev), its dev span
+   F1, and its TF Serving export;
+8. tagging demo: a fresh TensorFlow-only Python tags dishes in raw reviews;
+then a summary: where everything is, and the commands to serve the models
+and to open TensorBoard.
+
+A rerun with the same --output_dir reuses every stage that finished with
+the same settings (quickstart_state.json records them); a stage whose
+settings changed, and every stage after it, is done again. An interrupted
+pretraining or fine-tuning resumes from its last checkpoint.
 """
 
 # Before anything loads TensorFlow: keep its start-up chatter off the terminal.
 from albert_tf.cli.quiet_startup import quiet_if_main
 quiet_if_main(__name__)
 
+import contextlib
+import dataclasses
+import hashlib
 import importlib
 import inspect
+import json
+import logging as std_logging
 import os
 import re
+import shlex
+import shutil
+import subprocess
 import sys
+import time
 import warnings
 
 from absl import app
 from absl import flags
 from absl import logging
 
+from albert_tf import quickstart_reviews
+from albert_tf import settings as settings_lib
+from albert_tf.cli import flag_table
+from albert_tf.errors import FlagError
+from albert_tf.errors import OutputLocationError
 from albert_tf.files.atomic_write import write_text_atomically
+from albert_tf.settings import setting
 
-FLAGS = flags.FLAGS
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY_FLAGFILE = os.path.join(PROJECT_ROOT, "run_scripts",
-                             "pretrain_tiny_cpu.flags")
-TINY_CONFIG = os.path.join(PROJECT_ROOT, "run_scripts", "configs",
-                           "albert_tiny_cpu.json")
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "quickstart_data")
+# Copies of run_scripts/pretrain_tiny_cpu.flags and
+# run_scripts/configs/albert_tiny_cpu.json (a test keeps them equal).
+TINY_FLAGFILE = os.path.join(DATA_DIR, "pretrain_tiny_cpu.flags")
+TINY_CONFIG = os.path.join(DATA_DIR, "albert_tiny_cpu.json")
+ENCODER_DEMO = "encoder_demo.py"
+TAGGER_DEMO = "tagger_demo.py"
+STATE_FILE = "quickstart_state.json"
+NUM_STAGES = 8
 # Modules whose docstrings make the corpus; the last few are held out for
 # evaluation. Pure-Python, present in every CPython 3.11.
 CORPUS_MODULES = (
@@ -61,17 +95,183 @@ CORPUS_MODULES = (
     "zipimport", "tkinter", "doctest", "pydoc", "smtpd", "telnetlib",
     "nntplib", "imghdr", "locale", "sysconfig")
 EVAL_MODULES = 8
+# Raw sentences for the serving demo, and a sentence in no module's
+# docstring with the word to fill in.
+SERVING_SENTENCES = ("Return the number of items in the list.",
+                     "Close the file and release its resources.")
+FILL_IN_SENTENCE = "If the file does not exist, an error is raised."
+FILL_IN_WORD = "file"
+TAGGING_REVIEWS = (quickstart_reviews.DEMO_REVIEW,
+                   "The pad thai was great but the service was slow.")
+# The dish tagger: a tiny model learns fast, so a large learning rate and
+# short sequences (reviews are short) keep fine-tuning to a minute.
+TAGGER_SETTINGS = dict(max_seq_length=64, train_batch_size=32,
+                       eval_batch_size=32, learning_rate=1e-3,
+                       optimizer="adamw")
+# Fields of the pretraining settings that are paths (not part of what
+# makes a run differ).
+PATH_FIELDS = ("albert_config_file", "input_file", "eval_input_file",
+               "output_dir", "init_checkpoint", "spm_model_file",
+               "vocab_file")
 
 
-def define_flags():
-  flags.DEFINE_string("output_dir", "albert_quickstart",
-                      "Where the corpus, vocabulary, data and model go.")
-  flags.DEFINE_integer("vocab_size", 2000, "SentencePiece vocabulary size "
-                       "(the tiny config's vocab_size must match).")
-  flags.DEFINE_integer("dupe_factor", 4, "create_pretraining_data "
-                       "--dupe_factor.")
-  flags.DEFINE_integer("num_train_steps", None, "Override the flagfile's "
-                       "--num_train_steps.")
+@dataclasses.dataclass
+class QuickstartSettings:
+  """The quick start's command line."""
+  output_dir: str = setting(
+      "albert_quickstart", "Where the corpus, vocabulary, data, models and "
+      "exports go; a rerun reuses the stages that finished there with the "
+      "same settings.")
+  vocab_size: int = setting(
+      2000, "SentencePiece vocabulary size (the tiny model's vocab_size).")
+  dupe_factor: int = setting(
+      4, "create_pretraining_data --dupe_factor: times each document is "
+      "used, masked differently.")
+  num_train_steps: int | None = setting(
+      None, "Pretraining steps; default: the tiny flagfile's 600. Warmup, "
+      "evaluation and progress intervals scale down with fewer steps. Must "
+      "be positive: there is no model to export without pretraining.")
+  finetune_steps: int = setting(
+      300, "Fine-tuning steps of the dish tagger.")
+
+
+def defaults(**values):
+  """QuickstartSettings from Python: the flag defaults with `values` on top."""
+  return settings_lib.defaults(QuickstartSettings, **values)
+
+
+class QuickstartError(RuntimeError):
+  """A stage did not do what it should (not the user's to fix)."""
+
+
+def check_settings(settings):
+  """Raises FlagError for settings that cannot work, before any work."""
+  if not settings.output_dir:
+    raise FlagError("--output_dir must not be empty")
+  # train_sentencepiece checks the vocabulary size in detail.
+  for name in ("vocab_size", "dupe_factor", "finetune_steps"):
+    if getattr(settings, name) < 1:
+      raise FlagError(f"--{name} must be positive, got "
+                      f"{getattr(settings, name)}")
+  if settings.num_train_steps is not None and settings.num_train_steps < 1:
+    raise FlagError(
+        f"--num_train_steps must be positive, got {settings.num_train_steps}"
+        " (leave it out for the tiny flagfile's steps; every later stage "
+        "needs a pretrained model)")
+
+
+# -- stages and their records -------------------------------------------------
+
+
+def _canonical(value):
+  """`value` as it reads back from JSON (tuples become lists)."""
+  return json.loads(json.dumps(value, sort_keys=True))
+
+
+class StageRecords:
+  """What each stage was made with, in <output_dir>/quickstart_state.json.
+
+  A stage's key holds its settings and the keys of the stages it reads, so
+  a change anywhere invalidates everything downstream of it.
+  """
+
+  def __init__(self, output_dir):
+    self.output_dir = output_dir
+    self.path = os.path.join(output_dir, STATE_FILE)
+    self.records = {}
+    if os.path.exists(self.path):
+      try:
+        with open(self.path, encoding="utf-8") as f:
+          self.records = json.load(f)
+      except (OSError, ValueError) as e:
+        raise OutputLocationError(
+            f"{self.path} is unreadable ({e}); remove it together with the "
+            "outputs it describes, or pass another --output_dir") from None
+
+  def _save(self):
+    write_text_atomically(self.path,
+                          json.dumps(self.records, indent=2, sort_keys=True))
+
+  def begin(self, name, key, outputs):
+    """True when the stage has to run, False when its outputs are reused.
+
+    Outputs made with other settings are removed first; those of an
+    interrupted run with the same settings stay, for the stage to resume.
+    Raises OutputLocationError for outputs the quick start has no record
+    of writing (it removes only what it wrote).
+    """
+    key = _canonical(key)
+    record = self.records.get(name)
+    present = [path for path in outputs if os.path.lexists(path)]
+    if (record is not None and record["key"] == key and record["finished"]
+        and len(present) == len(outputs)):
+      return False
+    if record is None and present:
+      raise OutputLocationError(
+          f"{present[0]} exists but {self.path} has no record of the quick "
+          "start writing it; remove it or pass another --output_dir")
+    if record is not None and record["key"] != key:
+      for path in present:
+        if os.path.isdir(path) and not os.path.islink(path):
+          shutil.rmtree(path)
+        else:
+          os.remove(path)
+    self.records[name] = {"key": key, "finished": False}
+    self._save()
+    return True
+
+  def finish(self, name, **results):
+    self.records[name].update(finished=True, results=_canonical(results))
+    self._save()
+
+  def key(self, name):
+    return self.records[name]["key"]
+
+  def results(self, name):
+    return self.records[name].get("results", {})
+
+
+def _step(number, message):
+  print(f"\n== {number}/{NUM_STAGES} {message}", flush=True)
+
+
+def _reusing(outputs):
+  print("reusing " + ", ".join(outputs) + " (finished earlier with the same "
+        "settings)", flush=True)
+
+
+@contextlib.contextmanager
+def log_lines_of(modules):
+  """Prints the INFO log lines of `modules` (their progress) to stdout.
+
+  The rest of the log stays at WARNING, as the quick start sets it. The
+  lines go to stdout as it is on entry: while orbit trains, stdout is
+  redirected into the log.
+  """
+  absl_logger = logging.get_absl_logger()
+  absl_handler = logging.get_absl_handler()
+  terminal = sys.stdout
+
+  class Forward(std_logging.Handler):
+
+    def emit(self, record):
+      if record.levelno < std_logging.WARNING and record.module in modules:
+        print(record.getMessage(), file=terminal, flush=True)
+
+  forward = Forward()
+  saved = absl_logger.level, absl_handler.level
+  absl_handler.setLevel(std_logging.WARNING)
+  absl_logger.setLevel(std_logging.INFO)
+  absl_logger.addHandler(forward)
+  try:
+    yield
+  finally:
+    absl_logger.removeHandler(forward)
+    absl_logger.setLevel(saved[0])
+    absl_handler.setLevel(saved[1])
+
+
+# -- 1. corpus -------------------------------------------------------------------
 
 
 def module_document(name):
@@ -111,105 +311,294 @@ def write_corpus(train_path, eval_path):
   return split, len(documents) - split
 
 
-def _step(message):
-  print(f"\n== {message}", flush=True)
+# -- the run -------------------------------------------------------------------
 
 
-def main(argv):
-  del argv
-  logging.set_verbosity(logging.WARNING)
-  # pylint: disable=g-import-not-at-top
-  from albert_tf import create_pretraining_data
-  from albert_tf import run_pretraining
-  from albert_tf import train_sentencepiece
-  from albert_tf.pretraining_data.generator import GenerationConfig
-  from albert_tf.pretraining_data.masking import MaskingConfig
+class Quickstart:
+  """One run: the paths, the stage records and the stages in order."""
 
-  if not os.path.exists(TINY_FLAGFILE):
-    print(f"error: {TINY_FLAGFILE} is missing (run from a checkout of "
-          "albert_tf)", file=sys.stderr)
-    return 1
-  out = os.path.abspath(FLAGS.output_dir)
-  corpus_dir = os.path.join(out, "corpus")
-  os.makedirs(corpus_dir, exist_ok=True)
-  train_text = os.path.join(corpus_dir, "train.txt")
-  eval_text = os.path.join(corpus_dir, "eval.txt")
+  def __init__(self, settings):
+    self.settings = settings
+    self.out = out = os.path.abspath(settings.output_dir)
+    try:
+      os.makedirs(out, exist_ok=True)
+    except OSError as e:
+      raise OutputLocationError(f"--output_dir {out}: {e}") from None
+    self.records = StageRecords(out)
+    self.corpus_dir = os.path.join(out, "corpus")
+    self.train_text = os.path.join(self.corpus_dir, "train.txt")
+    self.eval_text = os.path.join(self.corpus_dir, "eval.txt")
+    self.spm_dir = os.path.join(out, "spm")
+    self.spm_model = os.path.join(self.spm_dir, "albert_quickstart.model")
+    self.data_dir = os.path.join(out, "data")
+    self.pretraining_dir = os.path.join(out, "pretraining")
+    self.config_file = os.path.join(self.pretraining_dir, "albert_config.json")
+    self.best_checkpoint = os.path.join(self.pretraining_dir,
+                                        "model.ckpt-best")
+    self.export_dir = os.path.join(out, "export")
+    self.reviews_dir = os.path.join(out, "reviews")
+    self.tagger_dir = os.path.join(out, "tagger")
+    self.tagger_serving = os.path.join(self.tagger_dir, "serving")
+    self.demo_dir = os.path.join(out, "demo")
+    self.pretraining = None  # PretrainingSettings, once known.
 
-  _step("1/4 corpus: Python standard library docstrings, generated here")
-  if os.path.exists(train_text) and os.path.exists(eval_text):
-    print(f"reusing {train_text}")
-  else:
-    train_docs, eval_docs = write_corpus(train_text, eval_text)
-    print(f"wrote {train_docs} train and {eval_docs} eval documents to "
-          f"{corpus_dir}")
+  def run(self):
+    started = time.monotonic()
+    self.corpus()
+    self.vocabulary()
+    self.pretraining = self.pretraining_settings()
+    self.pretraining_data()
+    self.pretrain()
+    self.export()
+    self.serving_demo()
+    self.fine_tune()
+    self.tagging_demo()
+    self.summary(time.monotonic() - started)
 
-  _step(f"2/4 SentencePiece vocabulary ({FLAGS.vocab_size} pieces)")
-  model_prefix = os.path.join(out, "spm", "albert_quickstart")
-  spm_model = model_prefix + ".model"
-  if os.path.exists(spm_model):
-    print(f"reusing {spm_model}")
-  else:
-    train_sentencepiece.run([train_text], model_prefix, FLAGS.vocab_size,
-                            num_threads=2)
+  # 1
+  def corpus(self):
+    _step(1, "corpus: Python standard library docstrings, generated here")
+    key = {"modules": CORPUS_MODULES, "eval_modules": EVAL_MODULES,
+           "python": list(sys.version_info[:2])}
+    if not self.records.begin("corpus", key, [self.corpus_dir]):
+      _reusing([self.corpus_dir])
+      return
+    train_docs, eval_docs = write_corpus(self.train_text, self.eval_text)
+    print(f"wrote {train_docs} train and {eval_docs} held-out documents to "
+          f"{self.corpus_dir}")
+    self.records.finish("corpus")
 
-  _step("3/4 pretraining data (create_pretraining_data)")
-  data_dir = os.path.join(out, "data")
-  tokenizer_args = dict(spm_model_file=spm_model, do_lower_case=True)
-  config = GenerationConfig(max_seq_length=128, dupe_factor=FLAGS.dupe_factor,
-                            masking=MaskingConfig(max_predictions_per_seq=20))
-  for text, name, shards in ((train_text, "train", 2), (eval_text, "eval", 1)):
-    create_pretraining_data.create_pretraining_data(
-        text, os.path.join(data_dir, name), tokenizer_args, config,
-        output_shards=shards)
+  # 2
+  def vocabulary(self):
+    from albert_tf import train_sentencepiece  # pylint: disable=g-import-not-at-top
+    _step(2, f"SentencePiece vocabulary ({self.settings.vocab_size} pieces, "
+          "train_sentencepiece)")
+    key = {"corpus": self.records.key("corpus"),
+           "vocab_size": self.settings.vocab_size}
+    if not self.records.begin("vocabulary", key, [self.spm_dir]):
+      _reusing([self.spm_model])
+      return
+    train_sentencepiece.train(settings_lib.defaults(
+        train_sentencepiece.SentencePieceTrainingSettings,
+        input=self.train_text, model_prefix=self.spm_model[:-len(".model")],
+        vocab_size=self.settings.vocab_size, num_threads=2, overwrite=True))
+    self.records.finish("vocabulary")
 
-  _step("4/4 pretraining a tiny ALBERT (run_pretraining, "
-        "run_scripts/pretrain_tiny_cpu.flags)")
-  values = flags.FlagValues()
-  run_pretraining.define_flags(values)
-  args = ["run_pretraining", f"--flagfile={TINY_FLAGFILE}",
-          f"--albert_config_file={TINY_CONFIG}",
-          f"--input_file={os.path.join(data_dir, 'train-*')}",
-          f"--eval_input_file={os.path.join(data_dir, 'eval*')}",
-          f"--output_dir={os.path.join(out, 'pretraining')}"]
-  if FLAGS.num_train_steps:
-    args.append(f"--num_train_steps={FLAGS.num_train_steps}")
-  values(args)
-  first_losses = []
-  stdout = sys.stdout  # run_pretraining sends other prints to the log.
+  def pretraining_settings(self):
+    """The tiny flagfile's settings, on this run's files and step count."""
+    from albert_tf import run_pretraining  # pylint: disable=g-import-not-at-top
+    values = flags.FlagValues()
+    run_pretraining.define_flags(values)
+    values(["quickstart", f"--flagfile={TINY_FLAGFILE}"])
+    tiny = flag_table.settings_from_flags(run_pretraining.PretrainingSettings,
+                                          values)
+    steps = self.settings.num_train_steps or tiny.num_train_steps
+    return dataclasses.replace(
+        tiny, albert_config_file=self.config_file,
+        input_file=os.path.join(self.data_dir, "train-*"),
+        eval_input_file=os.path.join(self.data_dir, "eval*"),
+        output_dir=self.pretraining_dir, num_train_steps=steps,
+        num_warmup_steps=round(tiny.num_warmup_steps * steps /
+                               tiny.num_train_steps),
+        save_checkpoints_steps=min(tiny.save_checkpoints_steps, steps),
+        iterations_per_loop=min(tiny.iterations_per_loop, steps))
 
-  def show(line):
-    if line.startswith("step ") and not first_losses:
-      first_losses.append(line)
-    print(line, file=stdout, flush=True)
+  # 3
+  def pretraining_data(self):
+    from albert_tf import create_pretraining_data  # pylint: disable=g-import-not-at-top
+    _step(3, "pretraining data (create_pretraining_data)")
+    settings = self.pretraining
+    key = {"vocabulary": self.records.key("vocabulary"),
+           "dupe_factor": self.settings.dupe_factor,
+           "max_seq_length": settings.max_seq_length,
+           "max_predictions_per_seq": settings.max_predictions_per_seq}
+    if not self.records.begin("data", key, [self.data_dir]):
+      _reusing([self.data_dir])
+      return
+    for text, name, shards in ((self.train_text, "train", 2),
+                               (self.eval_text, "eval", 1)):
+      create_pretraining_data.run(settings_lib.defaults(
+          create_pretraining_data.DataGenerationSettings,
+          input_file=text, output_file=os.path.join(self.data_dir, name),
+          spm_model_file=self.spm_model, do_lower_case=True,
+          max_seq_length=settings.max_seq_length,
+          max_predictions_per_seq=settings.max_predictions_per_seq,
+          dupe_factor=self.settings.dupe_factor, output_shards=shards))
+    self.records.finish("data")
 
-  try:
-    train_output, best = run_pretraining.run(values, print_fn=show)
-  except (run_pretraining.UsageError,
-          run_pretraining.TrainingDivergedError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
+  # 4
+  def pretrain(self):
+    from albert_tf import run_pretraining  # pylint: disable=g-import-not-at-top
+    settings = self.pretraining
+    _step(4, f"pretraining a tiny ALBERT for {settings.num_train_steps} "
+          "steps (run_pretraining, quickstart_data/pretrain_tiny_cpu.flags)")
+    with open(TINY_CONFIG, encoding="utf-8") as f:
+      config = dict(json.load(f), vocab_size=self.settings.vocab_size)
+    key = {"data": self.records.key("data"), "config": config,
+           "settings": {k: v for k, v in dataclasses.asdict(settings).items()
+                        if k not in PATH_FIELDS}}
+    if not self.records.begin("pretraining", key, [self.pretraining_dir]):
+      _reusing([self.pretraining_dir])
+    else:
+      write_text_atomically(self.config_file,
+                            json.dumps(config, indent=2, sort_keys=True))
+      train_output, best = run_pretraining.run(settings)
+      results = {"best": best}
+      if train_output:
+        results["final_loss"] = float(train_output["total_loss"])
+      self.records.finish("pretraining", **results)
+    results = self.records.results("pretraining")
+    best = results.get("best")
+    if best:
+      print(f"best held-out masked-LM accuracy {best['value']:.3f} at step "
+            f"{best['global_step']}" +
+            (f"; final training loss {results['final_loss']:.3f}"
+             if "final_loss" in results else ""))
 
-  print("\n== done")
-  if first_losses and train_output:
-    first = float(first_losses[0].split("| loss ")[1].split()[0])
-    print(f"training loss fell from {first:.3f} (first "
-          f"{values.iterations_per_loop} steps) to "
-          f"{train_output['total_loss']:.3f} (last "
-          f"{values.iterations_per_loop} steps)")
-  if best:
-    print(f"best held-out masked_lm_accuracy {best['value']:.3f} at step "
-          f"{best['global_step']}")
-  pretraining = os.path.join(out, "pretraining")
-  print(f"eval results:   {os.path.join(pretraining, 'eval_results.txt')}\n"
-        f"best model:     {os.path.join(pretraining, 'model.ckpt-best')} "
-        "(original variable names)\n"
-        f"final model:    {os.path.join(pretraining, 'tf1')}\n"
-        f"vocabulary:     {spm_model}\n"
-        f"TensorBoard:    tensorboard --logdir "
-        f"{os.path.join(pretraining, 'summaries')}")
+  # 5
+  def export(self):
+    from tfhub_export import export as export_lib  # pylint: disable=g-import-not-at-top
+    _step(5, "export: TF Hub encoder and preprocessor, TF Serving model "
+          "(tfhub_export.export, export_type=all)")
+    seq_length = self.pretraining.max_seq_length
+    key = {"pretraining": self.records.key("pretraining"),
+           "seq_length": seq_length}
+    if not self.records.begin("export", key, [self.export_dir]):
+      _reusing([self.export_dir])
+      return
+    export_lib.run(settings_lib.defaults(
+        export_lib.ExportSettings, albert_config_file=self.config_file,
+        checkpoint=self.best_checkpoint, spm_model_file=self.spm_model,
+        export_path=self.export_dir, export_type="all", seq_length=seq_length,
+        overwrite=True))
+    self.records.finish("export")
+
+  def _demo(self, script, args):
+    """Runs a demo script in a fresh Python; the scripts are copied to
+    <output_dir>/demo/ first, for users to run again."""
+    os.makedirs(self.demo_dir, exist_ok=True)
+    path = os.path.join(self.demo_dir, script)
+    shutil.copyfile(os.path.join(DATA_DIR, script), path)
+    command = [sys.executable, path, *args]
+    sys.stdout.flush()
+    returncode = subprocess.run(command, check=False).returncode
+    if returncode:
+      raise QuickstartError(
+          f"{script} failed with exit status {returncode} (its messages are "
+          f"above); to run it again: {shlex.join(command)}")
+    return command
+
+  # 6
+  def serving_demo(self):
+    _step(6, "serving demo: a fresh Python with only TensorFlow and TF Text "
+          "loads the exports")
+    self._demo(ENCODER_DEMO, [self.export_dir, *SERVING_SENTENCES,
+                              f"--fill_in={FILL_IN_SENTENCE}",
+                              f"--mask_word={FILL_IN_WORD}"])
+
+  # 7
+  def fine_tune(self):
+    from albert_tf import run_token_classification  # pylint: disable=g-import-not-at-top
+    steps = self.settings.finetune_steps
+    _step(7, f"fine-tuning a dish tagger for {steps} steps on generated "
+          "restaurant reviews (run_token_classification)")
+    paths = quickstart_reviews.write_dataset(self.reviews_dir)
+    digest = hashlib.sha256()
+    for split in sorted(paths):
+      with open(paths[split], "rb") as f:
+        digest.update(f.read())
+    held_out = quickstart_reviews.HELD_OUT_DISHES
+    print(f"wrote train.csv, dev.csv and test.csv to {self.reviews_dir} "
+          f"(header review,dish_name; {len(held_out)} dishes, e.g. "
+          f"{held_out[1]}, only in dev and test)")
+    settings = run_token_classification.defaults(
+        data_dir=self.reviews_dir, albert_config_file=self.config_file,
+        spm_model_file=self.spm_model, init_checkpoint=self.best_checkpoint,
+        output_dir=self.tagger_dir, export_dir=self.tagger_serving,
+        entity_type=quickstart_reviews.ENTITY_TYPE,
+        text_column=quickstart_reviews.TEXT_COLUMN,
+        entity_column=quickstart_reviews.ENTITY_COLUMN,
+        do_train=True, do_eval=True, train_step=steps,
+        warmup_step=steps // 10,
+        # Evaluated halfway and at the end; the better one is kept.
+        save_checkpoints_steps=-(-steps // 2),
+        iterations_per_loop=min(50, steps), **TAGGER_SETTINGS)
+    key = {"pretraining": self.records.key("pretraining"),
+           "reviews": digest.hexdigest(), "steps": steps,
+           "settings": TAGGER_SETTINGS}
+    if not self.records.begin("tagger", key, [self.tagger_dir]):
+      _reusing([self.tagger_dir])
+    else:
+      with log_lines_of({"finetuning_trainer"}):
+        job = run_token_classification.run(settings)
+      best = job.trainer.best_metrics() or {}
+      self.records.finish("tagger", dev=best.get("metrics", {}),
+                          step=best.get("step"))
+    results = self.records.results("tagger")
+    if "f1" in results.get("dev", {}):
+      print(f"dev span F1 {results['dev']['f1']:.3f} (best checkpoint, step "
+            f"{results['step']}; dishes held out of training included)")
+
+  # 8
+  def tagging_demo(self):
+    _step(8, "tagging demo: a fresh Python with only TensorFlow and TF Text "
+          "tags raw reviews")
+    self._demo(TAGGER_DEMO, [self.tagger_serving,
+                             os.path.join(self.tagger_dir, "label_list.txt"),
+                             os.path.join(self.export_dir, "preprocessor"),
+                             *TAGGING_REVIEWS])
+
+  def _dev_f1(self):
+    f1 = self.records.results("tagger").get("dev", {}).get("f1")
+    return "-" if f1 is None else (
+        f"{f1:.3f} ({os.path.join(self.tagger_dir, 'eval_results.txt')})")
+
+  def summary(self, seconds):
+    q = shlex.quote
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    request = json.dumps({"signature_name": "serving_default", "instances": [
+        {"text_a": quickstart_reviews.DEMO_REVIEW, "text_b": ""}]})
+    rows = (
+        ("pretrained model", f"{self.best_checkpoint} (original variable "
+         "names)"),
+        ("vocabulary", self.spm_model),
+        ("TF Hub encoder", os.path.join(self.export_dir, "encoder")),
+        ("TF Hub preprocessor", os.path.join(self.export_dir, "preprocessor")),
+        ("TF Serving models", f"{os.path.join(self.export_dir, 'serving')} "
+         "(encoder: pooled_output, sequence_output)"),
+        ("", f"{self.tagger_serving} (dish tagger: tag_ids, probabilities "
+         "per word piece)"),
+        ("tag names", os.path.join(self.tagger_dir, "label_list.txt")),
+        ("dish tagger dev F1", self._dev_f1()),
+        ("demo scripts", f"{self.demo_dir} (TensorFlow and TF Text only)"),
+        ("stage records", self.records.path),
+    )
+    print(f"\n== done in {minutes}m{seconds:02d}s")
+    for label, value in rows:
+      print(f"{label:<20} {value}")
+    print(f"""
+Serve the dish tagger with TF Serving 2.20 and ask it over REST:
+  tensorflow_model_server --port=8500 --rest_api_port=8501 --model_name=dishes --model_base_path={q(self.tagger_serving)}
+  curl -X POST http://localhost:8501/v1/models/dishes:predict -d {q(request)}
+(the encoder likewise: --model_name=albert --model_base_path={q(os.path.join(self.export_dir, 'serving'))})
+TensorBoard (pretraining):
+  tensorboard --logdir {q(os.path.join(self.pretraining_dir, 'summaries'))}""",
+          flush=True)
+
+
+def run(settings):
+  """Runs (or resumes) the quick start the settings describe."""
+  check_settings(settings)
+  Quickstart(settings).run()
   return 0
 
 
+def main(argv):
+  logging.set_verbosity(logging.WARNING)
+  return flag_table.run_job(
+      lambda: run(flag_table.settings_from_flags(QuickstartSettings)), argv)
+
+
 if __name__ == "__main__":
-  define_flags()
+  flag_table.define_flags(QuickstartSettings)
   app.run(main)

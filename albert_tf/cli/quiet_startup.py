@@ -39,6 +39,7 @@ HARMLESS_LINES = re.compile("|".join((
     r"The process may be terminated\.$",
     r"All log messages before absl::InitializeLog\(\) is called",
     r"computation placer already registered",
+    r"oneDNN supports DT_INT64 only on platforms with AVX-512",
 )))
 
 _installed = False
