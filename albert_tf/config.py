@@ -12,6 +12,7 @@ import copy
 import json
 import os
 
+from albert_tf.errors import UserError
 from albert_tf.files.atomic_write import write_text_atomically
 
 FLAVOR_GOOGLE = "google"
@@ -51,7 +52,7 @@ _GOOGLE_ONLY_KEYS = ("down_scale_factor", "inner_group_num",
 KNOWN_KEYS = ("vocab_size",) + tuple(_DEFAULTS)
 
 
-class AlbertConfigError(ValueError):
+class AlbertConfigError(UserError, ValueError):
   """An ALBERT config is malformed; the message names the key and the source."""
 
 

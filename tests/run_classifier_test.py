@@ -11,6 +11,7 @@ from cli_helpers import run_module
 from reference_data import SPM_MODEL
 from albert_tf import run_classifier
 from albert_tf.tasks import classifier_data
+from albert_tf.cli import flag_table
 from albert_tf.tasks import runner
 from albert_tf.tasks.input_files import InputFormatError
 
@@ -85,7 +86,7 @@ def test_sst2_prediction_files_are_well_formed(sst2):
 
 def test_training_resumes_from_output_dir(sst2, tmp_path):
   values, _ = sst2
-  job = run_classifier.ClassifierRun(run_classifier.defaults(
+  job = runner.FinetuningJob(run_classifier.TASK, run_classifier.defaults(
       **dict(vars(values), train_step=220, do_eval=False, do_predict=False)))
   message = job.trainer.restore_or_initialize(None)
   assert "resumed" in message and job.trainer.global_step == 200
@@ -111,14 +112,14 @@ def test_generic_csv_three_labels_learns(tmp_path):
   values = _values(str(tmp_path), data_dir, str(tmp_path / "out"),
                    task_name="csv", train_step=200, do_predict=True)
   job = run_classifier.run(values)
-  assert job.label_list == ("mixed, odd", "neg", "pos")
+  assert job.task.label_list == ("mixed, odd", "neg", "pos")
   results = job.evaluate()
   assert results["accuracy"] >= CSV_MIN_ACCURACY, results
   with open(os.path.join(values.output_dir, "label_list.txt")) as f:
     assert f.read().splitlines() == ["mixed, odd", "neg", "pos"]
   with open(os.path.join(values.output_dir, "submit_results.tsv")) as f:
     predictions = [line.split("\t")[1] for line in f.read().splitlines()[1:]]
-  assert len(predictions) == 20 and set(predictions) <= set(job.label_list)
+  assert len(predictions) == 20 and set(predictions) <= set(job.task.label_list)
 
 
 # The GLUE layouts: one row per task, written as in the GLUE download.
@@ -214,7 +215,7 @@ def _error_of(values):
   import contextlib  # pylint: disable=g-import-not-at-top
   stderr = io.StringIO()
   with contextlib.redirect_stderr(stderr):
-    status = runner.run_main(run_classifier.run, values)
+    status = flag_table.run_job(lambda: run_classifier.run(values))
   assert status == 1
   return stderr.getvalue()
 

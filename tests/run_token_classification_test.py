@@ -11,7 +11,7 @@ import finetuning_data
 from reference_data import SPM_MODEL
 from albert_tf import run_token_classification
 from albert_tf.tokenization import python_tokenizer
-from albert_tf.tasks import runner
+from albert_tf.cli import flag_table
 from albert_tf.tasks import token_data
 from albert_tf.tokenization.python_input_packer import Packer
 from albert_tf.tasks.input_files import InputFormatError
@@ -52,7 +52,7 @@ def dishes(tmp_path_factory):
 
 def test_dish_csv_learns_and_prints_spans(dishes):
   values, job, stdout = dishes
-  assert job.label_list == ["O", "B-DISH", "I-DISH"]
+  assert job.task.label_list == ["O", "B-DISH", "I-DISH"]
   assert job.evaluate()["f1"] >= MIN_SPAN_F1
   printed = [line for line in stdout.splitlines() if "\t=> " in line]
   assert len(printed) == 10
@@ -87,7 +87,7 @@ def test_conll_two_types_learns(tmp_path):
   values = _values(str(tmp_path), finetuning_data.write_conll(
       str(tmp_path / "data")))
   job, stdout = _run(values)
-  assert job.label_list == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+  assert job.task.label_list == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
   assert job.evaluate()["f1"] >= MIN_SPAN_F1
   assert re.search(r"\t=> \[PER\] \w+.* \| \[LOC\] \w+", stdout), stdout
 
@@ -147,7 +147,7 @@ def test_labels_go_on_first_word_pieces():
 def _error(values):
   stderr = io.StringIO()
   with contextlib.redirect_stderr(stderr):
-    assert runner.run_main(run_token_classification.run, values) == 1
+    assert flag_table.run_job(lambda: run_token_classification.run(values)) == 1
   return stderr.getvalue()
 
 

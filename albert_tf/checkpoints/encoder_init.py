@@ -13,11 +13,16 @@ import os
 import tensorflow as tf
 
 from albert_tf import checkpoints
+from albert_tf.errors import UserError
 
 
 def is_saved_model(path):
   return bool(path) and tf.io.gfile.isdir(path) and tf.io.gfile.exists(
       os.path.join(path, "saved_model.pb"))
+
+
+class InitCheckpointNotFoundError(UserError, FileNotFoundError):
+  """Nothing (no checkpoint, no SavedModel) is at --init_checkpoint."""
 
 
 def init_encoder(encoder, init_checkpoint):
@@ -32,7 +37,8 @@ def init_encoder(encoder, init_checkpoint):
     return _init_from_saved_model(encoder, path)
   if not tf.io.gfile.exists(path) and not tf.io.gfile.exists(
       path + ".index"):
-    raise FileNotFoundError(f"--init_checkpoint {path} does not exist")
+    raise InitCheckpointNotFoundError(
+        f"--init_checkpoint {path} does not exist")
   result = checkpoints.load_checkpoint(encoder, path)
   if isinstance(result, checkpoints.LoadReport):
     return (f"loaded {len(result.loaded)} encoder variables ({result.flavor} "

@@ -5,6 +5,7 @@ import os
 
 import tensorflow as tf
 
+from albert_tf.errors import UserError
 from albert_tf.files.atomic_write import write_checkpoint_atomically
 from albert_tf.files.atomic_write import write_text_atomically
 from albert_tf.checkpoints.name_map import tf1_variable_map
@@ -19,7 +20,7 @@ _TRAINING_STATE_NAMES = ("global_step", "good_steps", "loss_scale")
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(UserError, ValueError):
   """A checkpoint does not fit the model; the message lists every problem."""
 
 

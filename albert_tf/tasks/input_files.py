@@ -9,11 +9,13 @@ import json
 import os
 import sys
 
+from albert_tf.errors import InputFileError
+
 # GLUE and user files have long fields (whole paragraphs).
 csv.field_size_limit(sys.maxsize)
 
 
-class InputFormatError(ValueError):
+class InputFormatError(InputFileError):
   """A task file is missing, empty or malformed; the message says where."""
 
   def __init__(self, path, message, line=None):

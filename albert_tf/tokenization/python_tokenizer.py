@@ -18,12 +18,14 @@ import unicodedata
 
 import sentencepiece as spm
 
+from albert_tf.errors import UserError
+
 SPIECE_UNDERLINE = "\u2581"
 # The original WordpieceTokenizer's limit, in characters.
 MAX_INPUT_CHARS_PER_WORD = 200
 
 
-class TokenizerError(ValueError):
+class TokenizerError(UserError, ValueError):
   """A vocabulary or model file is missing or corrupt, or input is invalid."""
 
 

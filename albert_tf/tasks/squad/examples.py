@@ -18,8 +18,10 @@ from typing import List, Optional
 
 import tensorflow as tf
 
+from albert_tf.errors import UserError
 
-class SquadDataError(ValueError):
+
+class SquadDataError(UserError, ValueError):
   """A SQuAD JSON file is missing, malformed or inconsistent."""
 
 
