@@ -10,8 +10,12 @@ when the checkpoint has no pretraining heads). tf2_to_tf1 writes the original
 variable names back, readable by the original code and other TF1 loaders.
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
+import dataclasses
 import os
-import sys
 
 from absl import app
 from absl import flags
@@ -19,26 +23,33 @@ import tensorflow as tf
 
 from albert_tf.checkpoints import tf1_checkpoint
 from albert_tf.checkpoints import tf2_checkpoint
+from albert_tf.cli import flag_table
 from albert_tf.config import AlbertConfig
-from albert_tf.config import AlbertConfigError
 from albert_tf.config import FLAVOR_ALBERT_ZH
+from albert_tf.errors import FlagError
 from albert_tf.modeling.albert_encoder import AlbertEncoder
 from albert_tf.modeling.albert_pretrainer import AlbertPretrainer
+from albert_tf.settings import setting
 
 FLAGS = flags.FLAGS
+DIRECTIONS = ("tf1_to_tf2", "tf2_to_tf1")
+
+
+@dataclasses.dataclass
+class ConversionSettings:
+  albert_config_file: str | None = setting(
+      None, "The albert_config.json the checkpoint was trained with.")
+  input: str | None = setting(None, "Checkpoint prefix or directory to read.")
+  output: str | None = setting(None, "Checkpoint prefix to write.")
+  direction: str | None = setting(None, "Which way to convert.",
+                                  choices=DIRECTIONS)
+  overwrite: bool = setting(False, "Replace an existing output checkpoint.")
 
 
 def define_flags():
   """Defines this tool's flags; only when it runs as a program, so that
   importing it (tests, other tools) never clashes with other flags."""
-  flags.DEFINE_string("albert_config_file", None,
-                      "The albert_config.json the checkpoint was trained with.")
-  flags.DEFINE_string("input", None, "Checkpoint prefix or directory to read.")
-  flags.DEFINE_string("output", None, "Checkpoint prefix to write.")
-  flags.DEFINE_enum("direction", None, ["tf1_to_tf2", "tf2_to_tf1"],
-                    "Which way to convert.")
-  flags.DEFINE_bool("overwrite", False,
-                    "Replace an existing output checkpoint.")
+  flag_table.define_flags(ConversionSettings)
 
 
 def _has_heads(shapes, tf2):
@@ -58,9 +69,9 @@ def convert(config, input_path, output_path, direction):
   _, _, shapes = tf1_checkpoint.checkpoint_shapes(input_path)
   is_tf2 = tf1_checkpoint.OBJECT_GRAPH_KEY in shapes
   if direction == "tf1_to_tf2" and is_tf2:
-    raise ValueError(f"--input {input_path} is already a TF2 checkpoint")
+    raise FlagError(f"--input {input_path} is already a TF2 checkpoint")
   if direction == "tf2_to_tf1" and not is_tf2:
-    raise ValueError(f"--input {input_path} is an original TF1 checkpoint, "
+    raise FlagError(f"--input {input_path} is an original TF1 checkpoint, "
                      "not a TF2 one; use --direction=tf1_to_tf2")
   if config.ln_type is None and _is_albert_zh(shapes, is_tf2):
     # Early brightmart configs have no ln_type; their code then runs post-LN.
@@ -78,27 +89,27 @@ def convert(config, input_path, output_path, direction):
   return model_cls.__name__, lines
 
 
-def main(argv):
-  del argv
+def run(settings, log=print):
+  """Checks the settings and converts; returns the written prefix."""
   for name in ("albert_config_file", "input", "output", "direction"):
-    if not FLAGS[name].value:
-      raise app.UsageError(f"--{name} is required")
-  if tf.io.gfile.exists(FLAGS.output + ".index") and not FLAGS.overwrite:
-    print(f"error: --output {FLAGS.output} already exists; pass --overwrite "
-          "to replace it", file=sys.stderr)
-    return 1
-  try:
-    config = AlbertConfig.from_json_file(FLAGS.albert_config_file)
-    model_name, lines = convert(config, FLAGS.input, FLAGS.output,
-                                FLAGS.direction)
-  except (AlbertConfigError, ValueError, FileNotFoundError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
+    if not getattr(settings, name):
+      raise FlagError(f"--{name} is required")
+  if tf.io.gfile.exists(settings.output + ".index") and not settings.overwrite:
+    raise FlagError(f"--output {settings.output} already exists; pass "
+                    "--overwrite to replace it")
+  config = AlbertConfig.from_json_file(settings.albert_config_file)
+  model_name, lines = convert(config, settings.input, settings.output,
+                              settings.direction)
   for line in lines:
-    print(line)
-  print(f"wrote {FLAGS.direction.split('_to_')[1].upper()} checkpoint of an "
-        f"{model_name} to {os.path.abspath(FLAGS.output)}")
-  return 0
+    log(line)
+  log(f"wrote {settings.direction.split('_to_')[1].upper()} checkpoint of an "
+      f"{model_name} to {os.path.abspath(settings.output)}")
+  return settings.output
+
+
+def main(argv):
+  return flag_table.run_job(
+      lambda: run(flag_table.settings_from_flags(ConversionSettings)), argv)
 
 
 if __name__ == "__main__":

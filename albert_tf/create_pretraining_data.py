@@ -21,55 +21,93 @@ Each shard is written under a temporary name and renamed when complete; a
 rerun skips shards that already exist (pass --overwrite to redo them).
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
+import dataclasses
 import multiprocessing
 import multiprocessing.pool
 import os
-import sys
 import time
 
 from absl import app
 from absl import flags
 
+from albert_tf.cli import flag_table
+from albert_tf.errors import FlagError
+from albert_tf.errors import InputFileError
+from albert_tf.settings import setting
+
 FLAGS = flags.FLAGS
 
 
+@dataclasses.dataclass
+class DataGenerationSettings:
+  """The original's flags (same names and defaults) and ours."""
+  input_file: str | None = setting(
+      None, "Input text files: comma-separated globs.")
+  output_file: str | None = setting(
+      None, "Output TFRecord (or shard prefix with --output_shards > 1).")
+  vocab_file: str | None = setting(None, "WordPiece vocab.txt.")
+  spm_model_file: str | None = setting(None, "SentencePiece model.")
+  do_lower_case: bool = setting(True, "Lowercase the input text.")
+  do_whole_word_mask: bool = setting(True, "Mask whole words.")
+  do_permutation: bool = setting(
+      False, "The original's unused permutation mode (unsupported).")
+  favor_shorter_ngram: bool = setting(
+      True, "n-gram length n drawn with p ∝ 1/n (else reversed).")
+  random_next_sentence: bool = setting(
+      False, "Classic NSP instead of sentence-order prediction.")
+  max_seq_length: int = setting(512, "Maximum sequence length.")
+  ngram: int = setting(3, "Maximum n-gram length to mask.")
+  max_predictions_per_seq: int = setting(
+      20, "Maximum masked positions per sequence.")
+  random_seed: int = setting(12345, "Seed of all random choices.")
+  dupe_factor: int = setting(
+      40, "Times each document is used, masked differently.")
+  masked_lm_prob: float = setting(0.15, "Masked LM probability.")
+  short_seq_prob: float = setting(
+      0.1, "Probability of a shorter-than-maximum sequence.")
+  zh_whole_word_mask: bool = setting(
+      False, "Chinese whole-word masking: segment words with jieba "
+      "(pip install 'albert_tf[zh]'); WordPiece vocabs only.")
+  output_shards: int = setting(1, "Number of output files.")
+  num_workers: int = setting(1, "Processes writing shards.")
+  document_pool_size: int = setting(
+      1000, "Documents kept per shard for random segments.")
+  shuffle_buffer_size: int = setting(
+      10000, "Examples shuffled per shard before writing.")
+  overwrite: bool = setting(False, "Regenerate shards that exist.")
+
+  def generation_config(self):
+    """The GenerationConfig (algorithm settings) these flags describe."""
+    # pylint: disable=g-import-not-at-top
+    from albert_tf.pretraining_data.generator import GenerationConfig
+    from albert_tf.pretraining_data.masking import MaskingConfig
+    return GenerationConfig(
+        max_seq_length=self.max_seq_length, dupe_factor=self.dupe_factor,
+        short_seq_prob=self.short_seq_prob,
+        random_next_sentence=self.random_next_sentence,
+        random_seed=self.random_seed,
+        masking=MaskingConfig(
+            masked_lm_prob=self.masked_lm_prob,
+            max_predictions_per_seq=self.max_predictions_per_seq,
+            ngram=self.ngram, do_whole_word_mask=self.do_whole_word_mask,
+            favor_shorter_ngram=self.favor_shorter_ngram),
+        document_pool_size=self.document_pool_size,
+        shuffle_buffer_size=self.shuffle_buffer_size)
+
+  def tokenizer_args(self):
+    return dict(vocab_file=self.vocab_file,
+                spm_model_file=self.spm_model_file,
+                do_lower_case=self.do_lower_case,
+                zh_whole_word_mask=self.zh_whole_word_mask)
+
+
 def define_flags():
-  """Defines the original's flags (same names and defaults) and ours."""
-  flags.DEFINE_string("input_file", None,
-                      "Input text files: comma-separated globs.")
-  flags.DEFINE_string("output_file", None,
-                      "Output TFRecord (or shard prefix with "
-                      "--output_shards > 1).")
-  flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt.")
-  flags.DEFINE_string("spm_model_file", None, "SentencePiece model.")
-  flags.DEFINE_bool("do_lower_case", True, "Lowercase the input text.")
-  flags.DEFINE_bool("do_whole_word_mask", True, "Mask whole words.")
-  flags.DEFINE_bool("do_permutation", False,
-                    "The original's unused permutation mode (unsupported).")
-  flags.DEFINE_bool("favor_shorter_ngram", True,
-                    "n-gram length n drawn with p ∝ 1/n (else reversed).")
-  flags.DEFINE_bool("random_next_sentence", False,
-                    "Classic NSP instead of sentence-order prediction.")
-  flags.DEFINE_integer("max_seq_length", 512, "Maximum sequence length.")
-  flags.DEFINE_integer("ngram", 3, "Maximum n-gram length to mask.")
-  flags.DEFINE_integer("max_predictions_per_seq", 20,
-                       "Maximum masked positions per sequence.")
-  flags.DEFINE_integer("random_seed", 12345, "Seed of all random choices.")
-  flags.DEFINE_integer("dupe_factor", 40,
-                       "Times each document is used, masked differently.")
-  flags.DEFINE_float("masked_lm_prob", 0.15, "Masked LM probability.")
-  flags.DEFINE_float("short_seq_prob", 0.1,
-                     "Probability of a shorter-than-maximum sequence.")
-  flags.DEFINE_bool("zh_whole_word_mask", False,
-                    "Chinese whole-word masking: segment words with jieba "
-                    "(pip install 'albert_tf[zh]'); WordPiece vocabs only.")
-  flags.DEFINE_integer("output_shards", 1, "Number of output files.")
-  flags.DEFINE_integer("num_workers", 1, "Processes writing shards.")
-  flags.DEFINE_integer("document_pool_size", 1000,
-                       "Documents kept per shard for random segments.")
-  flags.DEFINE_integer("shuffle_buffer_size", 10000,
-                       "Examples shuffled per shard before writing.")
-  flags.DEFINE_bool("overwrite", False, "Regenerate shards that exist.")
+  """The command line of DataGenerationSettings."""
+  flag_table.define_flags(DataGenerationSettings)
 
 
 # Shared progress counters, set in each worker by _init_worker.
@@ -132,7 +170,7 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
   from albert_tf.pretraining_data import generator
   config.validate()
   if output_shards < 1 or num_workers < 1:
-    raise ValueError("--output_shards and --num_workers must be >= 1")
+    raise FlagError("--output_shards and --num_workers must be >= 1")
   files = documents.expand_input_files(input_file)
   generator.LineTokenizer(**tokenizer_args)  # Fail early on a bad vocab.
   out_dir = os.path.dirname(os.path.abspath(output_file))
@@ -189,50 +227,45 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
   return written
 
 
-def main(argv):
-  del argv
-  # pylint: disable=g-import-not-at-top
-  from albert_tf.tokenization import python_tokenizer
-  from albert_tf.pretraining_data import documents
-  from albert_tf.pretraining_data.generator import GenerationConfig
-  from albert_tf.pretraining_data.masking import MaskingConfig
+def run(settings, log=print):
+  """Does what the settings ask; returns {path: examples} written."""
   for name in ("input_file", "output_file"):
-    if not FLAGS[name].value:
-      raise app.UsageError(f"--{name} is required")
-  if bool(FLAGS.vocab_file) == bool(FLAGS.spm_model_file) and not (
-      FLAGS.vocab_file):
-    raise app.UsageError("pass --spm_model_file or --vocab_file")
-  if FLAGS.do_permutation:
-    raise app.UsageError("--do_permutation is not supported")
-  config = GenerationConfig(
-      max_seq_length=FLAGS.max_seq_length, dupe_factor=FLAGS.dupe_factor,
-      short_seq_prob=FLAGS.short_seq_prob,
-      random_next_sentence=FLAGS.random_next_sentence,
-      random_seed=FLAGS.random_seed,
-      masking=MaskingConfig(
-          masked_lm_prob=FLAGS.masked_lm_prob,
-          max_predictions_per_seq=FLAGS.max_predictions_per_seq,
-          ngram=FLAGS.ngram, do_whole_word_mask=FLAGS.do_whole_word_mask,
-          favor_shorter_ngram=FLAGS.favor_shorter_ngram),
-      document_pool_size=FLAGS.document_pool_size,
-      shuffle_buffer_size=FLAGS.shuffle_buffer_size)
-  tokenizer_args = dict(vocab_file=FLAGS.vocab_file,
-                        spm_model_file=FLAGS.spm_model_file,
-                        do_lower_case=FLAGS.do_lower_case,
-                        zh_whole_word_mask=FLAGS.zh_whole_word_mask)
-  try:
-    written = create_pretraining_data(
-        FLAGS.input_file, FLAGS.output_file, tokenizer_args, config,
-        output_shards=FLAGS.output_shards, num_workers=FLAGS.num_workers,
-        overwrite=FLAGS.overwrite)
-  except (documents.InputError, python_tokenizer.TokenizerError, ValueError,
-          ImportError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
+    if not getattr(settings, name):
+      raise FlagError(f"--{name} is required")
+  if not (settings.vocab_file or settings.spm_model_file):
+    raise FlagError("pass --spm_model_file or --vocab_file")
+  if settings.do_permutation:
+    raise FlagError("--do_permutation is not supported")
+  if settings.max_predictions_per_seq > settings.max_seq_length:
+    raise FlagError(
+        f"--max_predictions_per_seq={settings.max_predictions_per_seq} "
+        f"exceeds --max_seq_length={settings.max_seq_length}")
+  if os.path.isdir(settings.output_file):
+    raise FlagError(f"--output_file {settings.output_file} is a directory; "
+                    "pass a file name (the shard prefix), e.g. "
+                    f"{os.path.join(settings.output_file, 'train.tfrecord')}")
+  written = create_pretraining_data(
+      settings.input_file, settings.output_file, settings.tokenizer_args(),
+      settings.generation_config(), output_shards=settings.output_shards,
+      num_workers=settings.num_workers, overwrite=settings.overwrite, log=log)
   total = sum(written.values())
-  print(f"wrote {total:,} examples to {len(written)} shard(s): "
-        + ", ".join(sorted(written)))
-  return 0
+  if written and not total:
+    # An empty corpus would otherwise leave empty shards that later runs
+    # skip as complete, and pretraining would find no records.
+    for path in written:
+      os.remove(path)
+    raise InputFileError(
+        f"--input_file {settings.input_file} holds no text to make examples "
+        "from (empty or whitespace-only files); nothing was written")
+  log(f"wrote {total:,} examples to {len(written)} shard(s): "
+      + ", ".join(sorted(written)))
+  return written
+
+
+def main(argv):
+  return flag_table.run_job(
+      lambda: run(flag_table.settings_from_flags(DataGenerationSettings)),
+      argv)
 
 
 if __name__ == "__main__":

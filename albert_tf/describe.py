@@ -4,30 +4,40 @@ r"""Prints the size of an ALBERT model: parameters, FLOPs and weight memory.
   python -m albert_tf.describe --albert_config_file=albert_config.json --json
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
+import dataclasses
 import json
-import sys
 
 from absl import app
 from absl import flags
 
 from albert_tf import presets
-from albert_tf.config import AlbertConfigError
+from albert_tf.cli import flag_table
+from albert_tf.errors import FlagError
+from albert_tf.settings import setting
 from albert_tf.modeling.model_stats import compute_stats
 
 FLAGS = flags.FLAGS
 
 
+@dataclasses.dataclass
+class DescribeSettings:
+  albert_config_file: str | None = setting(
+      None, "An original albert_config.json.")
+  preset: str | None = setting(
+      None, "A named config: " + ", ".join(presets.preset_names()))
+  seq_length: int | None = setting(
+      None, "Sequence length for FLOPs (default: max_position_embeddings).")
+  json: bool = setting(False, "Print JSON instead of a table.")
+
+
 def define_flags():
   """Defines this tool's flags; only when it runs as a program, so that
   importing it (tests, other tools) never clashes with other flags."""
-  flags.DEFINE_string("albert_config_file", None,
-                      "An original albert_config.json.")
-  flags.DEFINE_string("preset", None,
-                      "A named config: " + ", ".join(presets.preset_names()))
-  flags.DEFINE_integer(
-      "seq_length", None,
-      "Sequence length for FLOPs (default: max_position_embeddings).")
-  flags.DEFINE_bool("json", False, "Print JSON instead of a table.")
+  flag_table.define_flags(DescribeSettings)
 
 
 def _millions(n):
@@ -61,21 +71,24 @@ def format_table(name, config, stats):
   ])
 
 
-def main(argv):
-  del argv
-  try:
-    config = presets.load_config(FLAGS.albert_config_file, FLAGS.preset)
-    stats = compute_stats(config, FLAGS.seq_length)
-  except (AlbertConfigError, ValueError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  name = FLAGS.preset or FLAGS.albert_config_file
-  if FLAGS.json:
+def describe(settings):
+  """Prints the table (or JSON) for the settings' config."""
+  if settings.seq_length is not None and settings.seq_length <= 0:
+    raise FlagError(f"--seq_length must be positive, got "
+                    f"{settings.seq_length}")
+  config = presets.load_config(settings.albert_config_file, settings.preset)
+  stats = compute_stats(config, settings.seq_length)
+  name = settings.preset or settings.albert_config_file
+  if settings.json:
     print(json.dumps({"name": name, "config": config.to_dict(),
                       **stats.as_dict()}, indent=2))
   else:
     print(format_table(name, config, stats))
-  return 0
+
+
+def main(argv):
+  return flag_table.run_job(
+      lambda: describe(flag_table.settings_from_flags(DescribeSettings)), argv)
 
 
 if __name__ == "__main__":

@@ -25,3 +25,15 @@ class InputFileError(UserError, ValueError):
 
 class OutputLocationError(UserError, OSError):
   """An output location cannot be written, or belongs to another run."""
+
+
+class MissingExtraError(UserError, ImportError):
+  """A feature needs an optional extra (pip install 'albert_tf[...]')."""
+
+
+class MissingInputError(UserError, FileNotFoundError):
+  """A named input (file, directory, checkpoint) does not exist."""
+
+
+class OutputExistsError(UserError, FileExistsError):
+  """An output already exists and overwriting was not asked for."""

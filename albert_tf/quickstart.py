@@ -16,6 +16,10 @@ Run it again with the same --output_dir and every finished step is reused;
 an interrupted pretraining resumes from its last checkpoint.
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
 import importlib
 import inspect
 import os

@@ -21,7 +21,11 @@ returns `probabilities` and `predictions` (or the `predictions` score for
 sts-b). The task: albert_tf/tasks/classification.py.
 """
 
-from albert_tf.cli import finetuning_flags
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
+from albert_tf.cli import finetuning_flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from albert_tf.tasks import runner
 from albert_tf.tasks.classification import ClassificationTask as TASK
 

@@ -18,7 +18,12 @@ Writes to --output_dir:
                         examples/s
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
 import contextlib
+import dataclasses
 import io
 import os
 import sys
@@ -41,6 +46,9 @@ from albert_tf.files.file_patterns import expand_file_patterns
 from albert_tf.modeling import AlbertPretrainer
 from albert_tf.pretraining_data.input_pipeline import pretraining_dataset
 from albert_tf.cli import flag_table
+from albert_tf import settings as settings_lib
+from albert_tf.settings import setting
+from albert_tf.errors import FlagError
 from albert_tf.training import distribution
 from albert_tf.training.eval_results import EvalResultsWriter
 from albert_tf.training.pretraining_trainer import PretrainingTrainer
@@ -53,73 +61,79 @@ MIXED_PRECISION = ("none", "bfloat16", "float16")
 REQUIRED = ("albert_config_file", "output_dir")
 
 
-class UsageError(ValueError):
+class UsageError(FlagError):
   """A flag, file or record that cannot work; the message says which."""
 
 
-def define_flags(flag_values=FLAGS):
+@dataclasses.dataclass
+class PretrainingSettings(distribution.DistributionSettings):
   """The original run_pretraining flags (same names and defaults) and ours."""
-  flags.DEFINE_string("albert_config_file", None,
-                      "The ALBERT model config JSON (original format).", flag_values=flag_values)
-  flags.DEFINE_string("input_file", None,
-                      "Comma-separated globs of pretraining TFRecords "
-                      "(create_pretraining_data output).", flag_values=flag_values)
-  flags.DEFINE_string("eval_input_file", None,
-                      "TFRecords for --do_eval (default: --input_file, as "
-                      "in the original).", flag_values=flag_values)
-  flags.DEFINE_string("output_dir", None,
-                      "Where checkpoints, summaries and results go.", flag_values=flag_values)
-  flags.DEFINE_string("init_checkpoint", None,
-                      "Initial weights: an original TF1 checkpoint (Google or "
-                      "albert_zh) or one of ours (prefix or directory). Used "
-                      "only when --output_dir has no checkpoint yet.", flag_values=flag_values)
-  flags.DEFINE_bool("init_from_group0", False,
-                    "Initialise every group from group_0 of init_checkpoint.", flag_values=flag_values)
-  flags.DEFINE_integer("max_seq_length", 512,
-                       "Sequence length of the records.", flag_values=flag_values)
-  flags.DEFINE_integer("max_predictions_per_seq", 20,
-                       "Masked positions per record.", flag_values=flag_values)
-  flags.DEFINE_bool("do_train", False, "Whether to train.", flag_values=flag_values)
-  flags.DEFINE_bool("do_eval", False, "Whether to evaluate.", flag_values=flag_values)
-  flags.DEFINE_integer("train_batch_size", 4096,
-                       "Global training batch, split across replicas.", flag_values=flag_values)
-  flags.DEFINE_integer("eval_batch_size", 64, "Global eval batch.", flag_values=flag_values)
-  flags.DEFINE_enum("optimizer", "lamb", optimization.OPTIMIZERS,
-                    "lamb or adamw, with the original's math.", flag_values=flag_values)
-  flags.DEFINE_float("learning_rate", 0.00176, "Peak learning rate.", flag_values=flag_values)
-  flags.DEFINE_float("poly_power", 1.0, "Power of the polynomial decay.", flag_values=flag_values)
-  flags.DEFINE_integer("num_train_steps", 125000, "Training steps.", flag_values=flag_values)
-  flags.DEFINE_integer("num_warmup_steps", 3125, "Linear warmup steps.", flag_values=flag_values)
-  flags.DEFINE_integer("start_warmup_step", 0, "Step warmup starts at.", flag_values=flag_values)
-  flags.DEFINE_integer("save_checkpoints_steps", 5000,
-                       "Checkpoint (and, with --do_eval, evaluate) every "
-                       "this many steps.", flag_values=flag_values)
-  flags.DEFINE_integer("keep_checkpoint_max", 5, "Checkpoints to keep.", flag_values=flag_values)
-  flags.DEFINE_integer("iterations_per_loop", 1000,
-                       "Steps per tf.function call (and per progress line).", flag_values=flag_values)
-  flags.DEFINE_integer("max_eval_steps", 100, "Maximum eval batches.", flag_values=flag_values)
-  flag_table.define_flags(distribution.DistributionSettings, flag_values)
-  flags.DEFINE_bool("use_xla", False, "Compile the training step with XLA.", flag_values=flag_values)
-  flags.DEFINE_enum("mixed_precision", "none", MIXED_PRECISION,
-                    "Compute dtype: bfloat16 (TPU, recent CPUs/GPUs) or "
-                    "float16 (GPUs; with dynamic loss scaling). Weights stay "
-                    "float32.", flag_values=flag_values)
-  flags.DEFINE_bool("dynamic_masking", False,
-                    "Re-mask every epoch in the input pipeline; needs data "
-                    "written with --masked_lm_prob=0 and --spm_model_file or "
-                    "--vocab_file.", flag_values=flag_values)
-  flags.DEFINE_string("spm_model_file", None,
-                      "SentencePiece model (--dynamic_masking only).", flag_values=flag_values)
-  flags.DEFINE_string("vocab_file", None,
-                      "WordPiece vocab (--dynamic_masking only).", flag_values=flag_values)
-  flags.DEFINE_float("masked_lm_prob", 0.15, "Dynamic masking probability.", flag_values=flag_values)
-  flags.DEFINE_integer("ngram", 3, "Dynamic masking: maximum n-gram.", flag_values=flag_values)
-  flags.DEFINE_bool("do_whole_word_mask", True, "Dynamic masking: whole "
-                    "words.", flag_values=flag_values)
-  flags.DEFINE_bool("favor_shorter_ngram", True, "Dynamic masking: favor "
-                    "shorter n-grams.", flag_values=flag_values)
-  flags.DEFINE_integer("seed", 12345, "Seed of initialisation and input "
-                       "order; the same seed gives the same run.", flag_values=flag_values)
+  albert_config_file: str | None = setting(
+      None, "The ALBERT model config JSON (original format).")
+  input_file: str | None = setting(
+      None, "Comma-separated globs of pretraining TFRecords "
+      "(create_pretraining_data output).")
+  eval_input_file: str | None = setting(
+      None, "TFRecords for --do_eval (default: --input_file, as in the "
+      "original).")
+  output_dir: str | None = setting(
+      None, "Where checkpoints, summaries and results go.")
+  init_checkpoint: str | None = setting(
+      None, "Initial weights: an original TF1 checkpoint (Google or "
+      "albert_zh) or one of ours (prefix or directory). Used only when "
+      "--output_dir has no checkpoint yet.")
+  init_from_group0: bool = setting(
+      False, "Initialise every group from group_0 of init_checkpoint.")
+  max_seq_length: int = setting(512, "Sequence length of the records.")
+  max_predictions_per_seq: int = setting(20, "Masked positions per record.")
+  do_train: bool = setting(False, "Whether to train.")
+  do_eval: bool = setting(False, "Whether to evaluate.")
+  train_batch_size: int = setting(
+      4096, "Global training batch, split across replicas.")
+  eval_batch_size: int = setting(64, "Global eval batch.")
+  optimizer: str = setting("lamb", "lamb or adamw, with the original's math.",
+                           choices=optimization.OPTIMIZERS)
+  learning_rate: float = setting(0.00176, "Peak learning rate.")
+  poly_power: float = setting(1.0, "Power of the polynomial decay.")
+  num_train_steps: int = setting(125000, "Training steps.")
+  num_warmup_steps: int = setting(3125, "Linear warmup steps.")
+  start_warmup_step: int = setting(0, "Step warmup starts at.")
+  save_checkpoints_steps: int = setting(
+      5000, "Checkpoint (and, with --do_eval, evaluate) every this many "
+      "steps.")
+  keep_checkpoint_max: int = setting(5, "Checkpoints to keep.")
+  iterations_per_loop: int = setting(
+      1000, "Steps per tf.function call (and per progress line).")
+  max_eval_steps: int = setting(100, "Maximum eval batches.")
+  use_xla: bool = setting(False, "Compile the training step with XLA.")
+  mixed_precision: str = setting(
+      "none", "Compute dtype: bfloat16 (TPU, recent CPUs/GPUs) or float16 "
+      "(GPUs; with dynamic loss scaling). Weights stay float32.",
+      choices=MIXED_PRECISION)
+  dynamic_masking: bool = setting(
+      False, "Re-mask every epoch in the input pipeline; needs data written "
+      "with --masked_lm_prob=0 and --spm_model_file or --vocab_file.")
+  spm_model_file: str | None = setting(
+      None, "SentencePiece model (--dynamic_masking only).")
+  vocab_file: str | None = setting(
+      None, "WordPiece vocab (--dynamic_masking only).")
+  masked_lm_prob: float = setting(0.15, "Dynamic masking probability.")
+  ngram: int = setting(3, "Dynamic masking: maximum n-gram.")
+  do_whole_word_mask: bool = setting(True, "Dynamic masking: whole words.")
+  favor_shorter_ngram: bool = setting(
+      True, "Dynamic masking: favor shorter n-grams.")
+  seed: int = setting(12345, "Seed of initialisation and input order; the "
+                      "same seed gives the same run.")
+
+
+def defaults(**values):
+  """run()'s settings from Python: the flag defaults with `values` on top."""
+  return settings_lib.defaults(PretrainingSettings, **values)
+
+
+def define_flags(flag_values=FLAGS):
+  """The command line of PretrainingSettings."""
+  flag_table.define_flags(PretrainingSettings, flag_values)
 
 
 # -- checking the request --------------------------------------------------
@@ -142,6 +156,9 @@ def check_flags(values):
     if getattr(values, name) <= 0:
       raise UsageError(f"--{name} must be positive, got "
                        f"{getattr(values, name)}")
+  if not values.learning_rate > 0:
+    raise UsageError(f"--learning_rate must be positive, got "
+                     f"{values.learning_rate}")
   if values.num_warmup_steps < 0 or values.start_warmup_step < 0:
     raise UsageError("--num_warmup_steps and --start_warmup_step must not "
                      "be negative")
@@ -213,6 +230,23 @@ def check_records(files, flag_name, max_seq_length, max_predictions_per_seq,
           f"--{flag_name} file {path}: token id {top} does not fit the "
           f"config's vocab_size {vocab_size} (data made with another "
           "vocabulary?)")
+
+
+def check_masking_vocabulary(path, masker):
+  """--dynamic_masking re-masks with the given vocabulary's special ids; the
+  records' own [CLS]/[SEP] must be those ids, or every mask is wrong."""
+  record = next(iter(tf.data.TFRecordDataset(path).take(1)))
+  example = tf.train.Example.FromString(record.numpy())
+  features = example.features.feature
+  ids = features["input_ids"].int64_list.value
+  length = sum(features["input_mask"].int64_list.value)
+  first, last = ids[0], ids[length - 1]
+  if (first, last) != (masker.cls_id, masker.sep_id):
+    raise UsageError(
+        f"--dynamic_masking: the records of {path} start with token id "
+        f"{first} and end with {last}, but the given vocabulary's [CLS] and "
+        f"[SEP] are {masker.cls_id} and {masker.sep_id}; pass the "
+        "--spm_model_file or --vocab_file the data was created with")
 
 
 # -- building the run ---------------------------------------------------------
@@ -334,6 +368,10 @@ def _run(values, print_fn):
   set_mixed_precision(values.mixed_precision)
   tf_keras.utils.set_random_seed(values.seed)
   masker = make_masker(values, config)
+  if masker is not None:
+    check_masking_vocabulary(
+        expand_file_patterns(values.input_file, "input_file",
+                             error=UsageError)[0], masker)
   train_fn, eval_fn = dataset_fns(values, strategy, masker)
 
   with strategy.scope():
@@ -420,16 +458,9 @@ def _run(values, print_fn):
 
 
 def main(argv):
-  if len(argv) > 1:
-    print(f"error: unexpected arguments {argv[1:]}", file=sys.stderr)
-    return 2
   logging.set_verbosity(logging.WARNING)
-  try:
-    run(FLAGS)
-  except (UsageError, TrainingDivergedError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  return 0
+  return flag_table.run_job(
+      lambda: run(flag_table.settings_from_flags(PretrainingSettings)), argv)
 
 
 if __name__ == "__main__":

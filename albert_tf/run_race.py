@@ -22,7 +22,11 @@ serve_token_ids takes input_word_ids/input_mask/input_type_ids
 [B, num_choices, S]. The task: albert_tf/tasks/multiple_choice.py.
 """
 
-from albert_tf.cli import finetuning_flags
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
+from albert_tf.cli import finetuning_flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from albert_tf.tasks import runner
 from albert_tf.tasks.multiple_choice import SERVING_OUTPUTS  # pylint: disable=unused-import
 from albert_tf.tasks.multiple_choice import MultipleChoiceTask as TASK

@@ -32,7 +32,11 @@ answer decoded in graph (answer_text, answer_start, answer_end,
 answer_score; see albert_tf/tasks/squad/serving.py and SERVING_OUTPUTS).
 """
 
-from albert_tf.cli import finetuning_flags
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
+from albert_tf.cli import finetuning_flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from albert_tf.tasks import runner
 from albert_tf.tasks.squad.task import SERVING_OUTPUTS  # pylint: disable=unused-import
 from albert_tf.tasks.squad.task import SquadTask as TASK

@@ -24,7 +24,11 @@ serving_default takes raw text and returns `tag_ids` per word piece
 albert_tf/tasks/token_classification.py.
 """
 
-from albert_tf.cli import finetuning_flags
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
+from albert_tf.cli import finetuning_flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from albert_tf.tasks import runner
 from albert_tf.tasks.token_classification import TokenClassificationTask as TASK
 

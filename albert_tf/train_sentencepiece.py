@@ -33,11 +33,15 @@ slightly, so it has a fixed default instead of the machine's core count.
 sentencepiece's own sampling is not reproducible.
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
 import codecs
+import dataclasses
 import os
 import random
 import shutil
-import sys
 import tempfile
 import time
 
@@ -47,10 +51,53 @@ import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2
 import tensorflow as tf
 
-from albert_tf.tokenization import python_tokenizer
+from albert_tf.cli import flag_table
+from albert_tf.errors import FlagError
+from albert_tf.errors import UserError
 from albert_tf.files.file_patterns import expand_file_patterns
+from albert_tf.settings import setting
+from albert_tf.tokenization import python_tokenizer
 
 FLAGS = flags.FLAGS
+
+
+@dataclasses.dataclass
+class SentencePieceTrainingSettings:
+  """The command line of train_sentencepiece."""
+  input: str | None = setting(
+      None, "Comma-separated file globs (local or tf.io.gfile paths) of "
+      "UTF-8 text, one sentence or paragraph per line; blank lines are "
+      "skipped. A line that is not valid UTF-8 is an error naming its file "
+      "and line number.")
+  model_prefix: str | None = setting(
+      None, "Local output path prefix: writes <prefix>.model and "
+      "<prefix>.vocab.")
+  vocab_size: int | None = setting(
+      None, "Number of pieces, special symbols included.")
+  do_lower_case: bool = setting(
+      True, "Lowercase the text before training, as for the uncased ALBERT "
+      "models.")
+  character_coverage: float = setting(
+      0.99995, "Fraction of the corpus characters the alphabet covers.")
+  input_sentence_size: int = setting(
+      0, "Train on a uniform sample of this many lines (0: all lines), "
+      "drawn with --random_seed.")
+  random_seed: int = setting(
+      12345, "Seed for the --input_sentence_size sample.")
+  num_threads: int = setting(
+      16, "Training threads. The result depends slightly on this number.")
+  seed_sentencepiece_size: int | None = setting(
+      None, "Initial candidate pieces for the unigram model (default: "
+      "sentencepiece's).")
+  max_sentence_length: int = setting(
+      4192, "Lines longer than this many bytes are skipped (sentencepiece's "
+      "limit).")
+  coverage_lines: int = setting(
+      10000, "Measure coverage on this many of the first lines (0: no "
+      "report).")
+  overwrite: bool = setting(
+      False, "Replace an existing <prefix>.model and <prefix>.vocab.")
+  verbose: bool = setting(False, "Show sentencepiece's own training log.")
 
 
 def define_flags():
@@ -59,43 +106,7 @@ def define_flags():
   Entry points share flag names such as --input, so defining them on import
   would make importing two of them into one process (as tests do) fail.
   """
-  flags.DEFINE_string(
-      "input", None,
-      "Comma-separated file globs (local or tf.io.gfile paths) of UTF-8 text, "
-      "one sentence or paragraph per line; blank lines are skipped. A line "
-      "that is not valid UTF-8 is an error naming its file and line number.")
-  flags.DEFINE_string(
-      "model_prefix", None,
-      "Local output path prefix: writes <prefix>.model and <prefix>.vocab.")
-  flags.DEFINE_integer("vocab_size", None,
-                       "Number of pieces, special symbols included.")
-  flags.DEFINE_bool(
-      "do_lower_case", True,
-      "Lowercase the text before training, as for the uncased ALBERT models.")
-  flags.DEFINE_float("character_coverage", 0.99995,
-                     "Fraction of the corpus characters the alphabet covers.")
-  flags.DEFINE_integer(
-      "input_sentence_size", 0,
-      "Train on a uniform sample of this many lines (0: all lines), drawn with "
-      "--random_seed.")
-  flags.DEFINE_integer("random_seed", 12345,
-                       "Seed for the --input_sentence_size sample.")
-  flags.DEFINE_integer(
-      "num_threads", 16,
-      "Training threads. The result depends slightly on this number.")
-  flags.DEFINE_integer(
-      "seed_sentencepiece_size", None,
-      "Initial candidate pieces for the unigram model (default: "
-      "sentencepiece's).")
-  flags.DEFINE_integer(
-      "max_sentence_length", 4192,
-      "Lines longer than this many bytes are skipped (sentencepiece's limit).")
-  flags.DEFINE_integer(
-      "coverage_lines", 10000,
-      "Measure coverage on this many of the first lines (0: no report).")
-  flags.DEFINE_bool("overwrite", False,
-                    "Replace an existing <prefix>.model and <prefix>.vocab.")
-  flags.DEFINE_bool("verbose", False, "Show sentencepiece's own training log.")
+  flag_table.define_flags(SentencePieceTrainingSettings)
 
 
 PAD_PIECE = "<pad>"
@@ -112,7 +123,7 @@ NUM_SPECIAL_PIECES = len(SPECIAL_PIECES)
 PROGRESS_EVERY = 1_000_000
 
 
-class TrainError(Exception):
+class TrainError(UserError):
   """A problem with the input, the outputs or training that the user can fix."""
 
 
@@ -440,65 +451,62 @@ def run(paths, model_prefix, vocab_size, do_lower_case=True,
   return coverage
 
 
-def _validate_flags():
-  """Raises app.UsageError for missing or out-of-range flags."""
+def validate(settings):
+  """Raises FlagError for missing or out-of-range settings."""
   for name in ("input", "model_prefix", "vocab_size"):
-    if FLAGS[name].value is None:
-      raise app.UsageError(f"--{name} is required")
-  prefix = FLAGS.model_prefix
+    if getattr(settings, name) is None:
+      raise FlagError(f"--{name} is required")
+  prefix = settings.model_prefix
   if not prefix or prefix.endswith(("/", os.sep)) or os.path.isdir(prefix):
-    raise app.UsageError(
+    raise FlagError(
         f"--model_prefix={prefix!r} must be a path prefix, not a directory")
   if "://" in prefix:
-    raise app.UsageError(
+    raise FlagError(
         "--model_prefix must be a local path: the outputs are moved into "
         "place with os.replace")
-  if FLAGS.vocab_size <= NUM_SPECIAL_PIECES:
-    raise app.UsageError(
-        f"--vocab_size={FLAGS.vocab_size} must be greater than "
+  if settings.vocab_size <= NUM_SPECIAL_PIECES:
+    raise FlagError(
+        f"--vocab_size={settings.vocab_size} must be greater than "
         f"{NUM_SPECIAL_PIECES}, the number of special and user-defined "
         f"symbols ({' '.join(SPECIAL_PIECES)})")
-  if not 0 < FLAGS.character_coverage <= 1:
-    raise app.UsageError("--character_coverage must be in (0, 1]")
-  if FLAGS.num_threads < 1:
-    raise app.UsageError("--num_threads must be at least 1")
-  if FLAGS.input_sentence_size < 0:
-    raise app.UsageError("--input_sentence_size must be 0 (all) or more")
-  if FLAGS.max_sentence_length < 1:
-    raise app.UsageError("--max_sentence_length must be at least 1")
-  if FLAGS.coverage_lines < 0:
-    raise app.UsageError("--coverage_lines must be 0 (no report) or more")
-  if (FLAGS.seed_sentencepiece_size is not None and
-      FLAGS.seed_sentencepiece_size < 1):
-    raise app.UsageError("--seed_sentencepiece_size must be at least 1")
+  if not 0 < settings.character_coverage <= 1:
+    raise FlagError("--character_coverage must be in (0, 1]")
+  if settings.num_threads < 1:
+    raise FlagError("--num_threads must be at least 1")
+  if settings.input_sentence_size < 0:
+    raise FlagError("--input_sentence_size must be 0 (all) or more")
+  if settings.max_sentence_length < 1:
+    raise FlagError("--max_sentence_length must be at least 1")
+  if settings.coverage_lines < 0:
+    raise FlagError("--coverage_lines must be 0 (no report) or more")
+  if (settings.seed_sentencepiece_size is not None and
+      settings.seed_sentencepiece_size < 1):
+    raise FlagError("--seed_sentencepiece_size must be at least 1")
 
 
 def _log(message):
   print(message, flush=True)
 
 
+def train(settings, log=_log):
+  """Validates the settings, then trains and publishes the model."""
+  validate(settings)
+  return run(expand_inputs(settings.input), settings.model_prefix,
+             settings.vocab_size, do_lower_case=settings.do_lower_case,
+             character_coverage=settings.character_coverage,
+             input_sentence_size=settings.input_sentence_size,
+             random_seed=settings.random_seed,
+             num_threads=settings.num_threads,
+             seed_sentencepiece_size=settings.seed_sentencepiece_size,
+             max_sentence_length=settings.max_sentence_length,
+             coverage_lines=settings.coverage_lines,
+             overwrite=settings.overwrite, verbose=settings.verbose, log=log)
+
+
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  _validate_flags()
-  try:
-    paths = expand_inputs(FLAGS.input)
-    run(paths, FLAGS.model_prefix, FLAGS.vocab_size,
-        do_lower_case=FLAGS.do_lower_case,
-        character_coverage=FLAGS.character_coverage,
-        input_sentence_size=FLAGS.input_sentence_size,
-        random_seed=FLAGS.random_seed,
-        num_threads=FLAGS.num_threads,
-        seed_sentencepiece_size=FLAGS.seed_sentencepiece_size,
-        max_sentence_length=FLAGS.max_sentence_length,
-        coverage_lines=FLAGS.coverage_lines,
-        overwrite=FLAGS.overwrite,
-        verbose=FLAGS.verbose,
-        log=_log)
-  except TrainError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  return 0
+  return flag_table.run_job(
+      lambda: train(flag_table.settings_from_flags(
+          SentencePieceTrainingSettings)), argv)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ from albert_tf.pretraining_data.input_pipeline import pretraining_dataset
 from albert_tf.training.pretraining_trainer import PretrainingTrainer
 
 IMPLEMENTATIONS = ("albert_tf", "model_garden", "tf1_original")
-# The original's pretraining hyperparameters (ALBERT_FACTS section 5).
+# The original's pretraining hyperparameters (docs/original_quirks.md, "Pretraining").
 LEARNING_RATE = 0.00176
 NUM_WARMUP_STEPS = 3125
 NUM_TRAIN_STEPS = 125000

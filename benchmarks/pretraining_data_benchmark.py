@@ -1,8 +1,8 @@
 r"""Instances/s of create_pretraining_data, single process vs several workers.
 
   python -m benchmarks.pretraining_data_benchmark \
-      --input_file=../shared/reference/tokenization/stdlib_docs.txt \
-      --spm_model_file=../shared/reference/tokenization/tiny-clean.model \
+      --input_file=testdata/tokenization/stdlib_docs.txt \
+      --spm_model_file=testdata/tokenization/tiny-clean.model \
       --dupe_factor=5 --num_workers=1,2
 
 Each setting writes the same shards (--output_shards) into a temporary

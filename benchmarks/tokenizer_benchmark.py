@@ -1,9 +1,9 @@
 r"""Tokens/s of the Python and in-graph tokenizers, next to their raw engines.
 
   python -m benchmarks.tokenizer_benchmark \
-      --input=../shared/reference/tokenization/stdlib_docs.txt \
-      --spm_model_file=../shared/reference/tokenization/tiny-clean.model \
-      --vocab_file=../shared/reference/tokenization/zh_vocab.txt
+      --input=testdata/tokenization/stdlib_docs.txt \
+      --spm_model_file=testdata/tokenization/tiny-clean.model \
+      --vocab_file=testdata/tokenization/zh_vocab.txt
 
 SentencePiece rows: raw `sentencepiece` (the library alone, no
 preprocessing), our Python path (preprocess_text + FullTokenizer) and our

@@ -1,4 +1,4 @@
-"""Shared pytest setup: quiet TensorFlow logs, locate ../shared/reference."""
+"""Shared pytest setup: quiet TensorFlow logs, locate testdata."""
 
 import os
 

@@ -200,6 +200,12 @@ def test_wrong_tokenizer_and_missing_files(tmp_path):
   with pytest.raises(FileNotFoundError, match="does not exist"):
     export.export(ref.config_path(NAME), str(tmp_path / "nothing"),
                   _spec(), out, log=lambda _: None)
+  for export_type in ("preprocessor", "serving", "all"):
+    with pytest.raises(export_utils.ExportError,
+                       match=r"--seq_length=4096 must be in \[1, "):
+      export.export(ref.config_path(NAME), ref.checkpoint_prefix(NAME),
+                    _spec(), out, export_type=export_type, seq_length=4096,
+                    log=lambda _: None)
   with pytest.raises(export_utils.ExportError, match="does not exist"):
     export_utils.TokenizerSpec(vocab_file=str(tmp_path / "vocab.txt"))
   with pytest.raises(export_utils.ExportError, match="exactly one"):

@@ -18,7 +18,7 @@ import tempfile
 
 import numpy as np
 
-from albert_tf.tokenization import python_tokenizer as tokenization_lib
+from albert_tf import tokenization
 from albert_tf import train_sentencepiece
 from albert_tf.config import AlbertConfig
 import reference_data as ref
@@ -93,7 +93,7 @@ def tokenizer_file(name):
     path = os.path.join(directory, "vocab.txt")
     with open(path, "w", encoding="utf-8") as f:
       f.write("\n".join(special + chosen) + "\n")
-    assert len(tokenization_lib.load_vocab(path)) == vocab_size
+    assert len(tokenization.load_vocab(path)) == vocab_size
     return path
   with open(os.path.join(ref.TOKENIZATION_DIR, "stdlib_docs.txt"),
             encoding="utf-8") as f:
@@ -113,7 +113,7 @@ def tokenizer_kwargs(name):
 @functools.cache
 def python_tokenizer(name):
   kwargs = tokenizer_kwargs(name)
-  return tokenization_lib.FullTokenizer(kwargs.get("vocab_file"),
+  return tokenization.FullTokenizer(kwargs.get("vocab_file"),
                                     do_lower_case=True,
                                     spm_model_file=kwargs.get(
                                         "spm_model_file"))
@@ -123,7 +123,7 @@ def python_ids(name, text):
   """albert_tf's Python tokenization, as the original classifiers call it."""
   tokenizer = python_tokenizer(name)
   if tokenizer.sp_model is not None:
-    text = tokenization_lib.preprocess_text(text, lower=True)
+    text = tokenization.preprocess_text(text, lower=True)
   return tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text))
 
 

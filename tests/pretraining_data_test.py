@@ -16,6 +16,7 @@ from albert_tf.pretraining_data import generator
 from albert_tf.pretraining_data import input_pipeline
 from albert_tf.pretraining_data import instances as instances_lib
 from albert_tf.pretraining_data import masking
+from albert_tf.errors import UserError
 import reference_data as ref
 
 CORPUS = os.path.join(ref.TOKENIZATION_DIR, "stdlib_docs.txt")
@@ -283,6 +284,30 @@ def test_bad_input(tmp_path):
   for record in read_records(output):
     parsed = input_pipeline.decode_record(record, SEQ, PRED)
     assert int(tf.reduce_sum(parsed["input_mask"])) <= SEQ
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"max_predictions_per_seq": 80}, "--max_predictions_per_seq=80 exceeds "
+     "--max_seq_length=64"),
+    ({"output_file": "{tmp}"}, "is a directory; pass a file name"),
+    ({"input_file": "{tmp}/empty.txt"}, "holds no text to make examples"),
+])
+def test_job_refuses_settings_that_cannot_work(tmp_path, overrides, message):
+  (tmp_path / "empty.txt").write_text("\n   \n\n")
+  values = {"input_file": CORPUS, "output_file": str(tmp_path / "out" / "d"),
+            "spm_model_file": ref.SPM_MODEL, "max_seq_length": 64,
+            "max_predictions_per_seq": 10, "dupe_factor": 1}
+  values.update({k: v.format(tmp=tmp_path) for k, v in overrides.items()
+                 if isinstance(v, str)})
+  values.update({k: v for k, v in overrides.items()
+                 if not isinstance(v, str)})
+  before = sorted(p.name for p in tmp_path.rglob("*"))
+  with pytest.raises(UserError, match=message):
+    cpd.run(cpd.DataGenerationSettings(**values),
+        log=lambda line: None)
+  # Nothing is left behind, not even an empty shard.
+  after = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
+  assert after == [name for name in before if name == "empty.txt"]
 
 
 def test_command_line_with_flagfile(tmp_path):

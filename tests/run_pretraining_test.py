@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from albert_tf import run_pretraining
+from albert_tf.cli import flag_table
 from cli_helpers import run_module
 from reference_data import PROJECT_ROOT
 import reference_data as ref
@@ -95,7 +96,8 @@ def parse(args):
   values = flags.FlagValues()
   run_pretraining.define_flags(values)
   values(["run_pretraining", *args])
-  return values
+  return flag_table.settings_from_flags(run_pretraining.PretrainingSettings,
+                                        values)
 
 
 def train_in_process(data, output_dir, **overrides):
@@ -296,6 +298,10 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
     ({"max_predictions_per_seq": 4}, "--max_predictions_per_seq asks for 4"),
     ({"max_seq_length": 128}, "exceeds max_position_embeddings=64"),
     ({"train_batch_size": 0}, "--train_batch_size must be positive"),
+    ({"learning_rate": -0.01}, "--learning_rate must be positive"),
+    # The records were written with the SentencePiece test vocabulary.
+    ({"dynamic_masking": True, "vocab_file": ref.ZH_VOCAB},
+     "given vocabulary's \\[CLS\\] and \\[SEP\\] are 101 and 102"),
 ])
 def test_bad_flags_are_reported(data, tmp_path, overrides, message):
   with pytest.raises(run_pretraining.UsageError, match=message):

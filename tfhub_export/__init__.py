@@ -8,6 +8,5 @@
                           tensorflow/albert_en_preprocess/3)
   serving_export.py       export_serving_model: text in, named outputs out,
                           in TF Serving's <path>/<version>/ layout
-  serving_benchmark.py    serving latency/throughput next to the Keras model
   saved_model_cli.py      saved_model_cli with the TF Text ops registered
 """

@@ -21,14 +21,19 @@ An existing output is refused unless --overwrite; outputs appear only once
 complete (written under a hidden temporary name, then renamed).
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
+import dataclasses
 import os
-import sys
 
 from absl import app
 from absl import flags
 
-from albert_tf.checkpoints import CheckpointMismatchError
-from albert_tf.config import AlbertConfigError
+from albert_tf.cli import flag_table
+from albert_tf.errors import FlagError
+from albert_tf.settings import setting
 from tfhub_export import encoder_export
 from tfhub_export import export_utils
 from tfhub_export import preprocessor_export
@@ -40,31 +45,34 @@ EXPORT_TYPES = ("encoder", "preprocessor", "serving", "all")
 ENCODER_SERVING_OUTPUTS = ("pooled_output", "sequence_output")
 
 
+@dataclasses.dataclass
+class ExportSettings:
+  albert_config_file: str | None = setting(
+      None, "The albert_config.json the checkpoint was trained with.")
+  checkpoint: str | None = setting(
+      None, "Checkpoint prefix or directory: original TF1 or albert_tf's "
+      "TF2 format.")
+  spm_model_file: str | None = setting(
+      None, "SentencePiece model of the vocabulary.")
+  vocab_file: str | None = setting(
+      None, "WordPiece vocab.txt (albert_zh), instead of --spm_model_file.")
+  do_lower_case: bool = setting(
+      True, "Lowercase text before tokenizing, as the checkpoint was "
+      "trained.")
+  export_path: str | None = setting(None, "Where to write the export.")
+  export_type: str = setting("all", "Which SavedModel(s) to write.",
+                             choices=EXPORT_TYPES)
+  seq_length: int = setting(
+      128, "Length the preprocessor and the serving model pack text to.")
+  version: int | None = setting(
+      None, "Serving model version (default: the next one).")
+  overwrite: bool = setting(False, "Replace an existing export.")
+
+
 def define_flags():
   """Defines this tool's flags; only when it runs as a program, so that
   importing it (tests, other tools) never clashes with other flags."""
-  flags.DEFINE_string("albert_config_file", None,
-                      "The albert_config.json the checkpoint was trained "
-                      "with.")
-  flags.DEFINE_string("checkpoint", None,
-                      "Checkpoint prefix or directory: original TF1 or "
-                      "albert_tf's TF2 format.")
-  flags.DEFINE_string("spm_model_file", None,
-                      "SentencePiece model of the vocabulary.")
-  flags.DEFINE_string("vocab_file", None,
-                      "WordPiece vocab.txt (albert_zh), instead of "
-                      "--spm_model_file.")
-  flags.DEFINE_bool("do_lower_case", True, "Lowercase text before "
-                    "tokenizing, as the checkpoint was trained.")
-  flags.DEFINE_string("export_path", None, "Where to write the export.")
-  flags.DEFINE_enum("export_type", "all", list(EXPORT_TYPES),
-                    "Which SavedModel(s) to write.")
-  flags.DEFINE_integer("seq_length", 128,
-                       "Length the preprocessor and the serving model pack "
-                       "text to.")
-  flags.DEFINE_integer("version", None,
-                       "Serving model version (default: the next one).")
-  flags.DEFINE_bool("overwrite", False, "Replace an existing export.")
+  flag_table.define_flags(ExportSettings)
 
 
 def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
@@ -73,9 +81,8 @@ def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
   """Writes the requested export(s); returns the paths written.
 
   Raises:
-    CheckpointMismatchError, AlbertConfigError, FileNotFoundError,
-    FileExistsError, export_utils.ExportError: bad user input. Nothing is
-    written then.
+    albert_tf.errors.UserError: bad user input (config, checkpoint,
+    tokenizer, an existing output). Nothing is written then.
   """
   if export_type not in EXPORT_TYPES:
     raise export_utils.ExportError(
@@ -89,6 +96,11 @@ def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
   loaded = export_utils.load_model(albert_config_file, checkpoint)
   log(loaded.report)
   vocab_size = loaded.pretrainer.config.vocab_size
+  max_positions = loaded.pretrainer.config.max_position_embeddings
+  if export_type != "encoder" and not 0 < seq_length <= max_positions:
+    raise export_utils.ExportError(
+        f"--seq_length={seq_length} must be in [1, {max_positions}], the "
+        "model's max_position_embeddings")
   tokenizer_spec.graph_tokenizer(vocab_size)  # Check before any writing.
 
   def write_encoder(path):
@@ -128,27 +140,27 @@ def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
           os.path.join(export_path, "preprocessor"), serving_dir]
 
 
-def main(argv):
-  del argv
+def run(settings, log=print):
+  """Checks the settings and exports; returns the paths written."""
   for name in ("albert_config_file", "checkpoint", "export_path"):
-    if not FLAGS[name].value:
-      raise app.UsageError(f"--{name} is required")
-  try:
-    tokenizer_spec = export_utils.TokenizerSpec(
-        spm_model_file=FLAGS.spm_model_file, vocab_file=FLAGS.vocab_file,
-        do_lower_case=FLAGS.do_lower_case)
-    paths = export(FLAGS.albert_config_file, FLAGS.checkpoint,
-                   tokenizer_spec, FLAGS.export_path,
-                   export_type=FLAGS.export_type,
-                   seq_length=FLAGS.seq_length, version=FLAGS.version,
-                   overwrite=FLAGS.overwrite)
-  except (CheckpointMismatchError, AlbertConfigError, FileNotFoundError,
-          FileExistsError, export_utils.ExportError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
+    if not getattr(settings, name):
+      raise FlagError(f"--{name} is required")
+  tokenizer_spec = export_utils.TokenizerSpec(
+      spm_model_file=settings.spm_model_file, vocab_file=settings.vocab_file,
+      do_lower_case=settings.do_lower_case)
+  paths = export(settings.albert_config_file, settings.checkpoint,
+                 tokenizer_spec, settings.export_path,
+                 export_type=settings.export_type,
+                 seq_length=settings.seq_length, version=settings.version,
+                 overwrite=settings.overwrite, log=log)
   for path in paths:
-    print(f"wrote {path}")
-  return 0
+    log(f"wrote {path}")
+  return paths
+
+
+def main(argv):
+  return flag_table.run_job(
+      lambda: run(flag_table.settings_from_flags(ExportSettings)), argv)
 
 
 if __name__ == "__main__":

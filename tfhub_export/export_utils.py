@@ -14,6 +14,8 @@ from albert_tf import tokenization
 from albert_tf.checkpoints import tf1_checkpoint
 from albert_tf.checkpoints import tf2_checkpoint
 from albert_tf.config import AlbertConfig
+from albert_tf.errors import OutputExistsError
+from albert_tf.errors import UserError
 from albert_tf.config import FLAVOR_ALBERT_ZH
 from albert_tf.modeling.albert_pretrainer import AlbertPretrainer
 
@@ -21,7 +23,7 @@ from albert_tf.modeling.albert_pretrainer import AlbertPretrainer
 INPUT_KEYS = ("input_word_ids", "input_mask", "input_type_ids")
 
 
-class ExportError(ValueError):
+class ExportError(UserError, ValueError):
   """User input an export cannot be made from; the message says why."""
 
 
@@ -154,7 +156,7 @@ class TokenizerSpec:
 def check_absent(path, overwrite):
   """Raises FileExistsError when `path` exists and may not be replaced."""
   if os.path.lexists(path) and not overwrite:
-    raise FileExistsError(f"{path} already exists; pass overwrite=True "
+    raise OutputExistsError(f"{path} already exists; pass overwrite=True "
                           "(--overwrite) to replace it")
 
 

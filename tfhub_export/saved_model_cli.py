@@ -12,6 +12,10 @@ every command and flag is saved_model_cli's. (`saved_model_cli show` needs no
 ops and works as is.)
 """
 
+# Before anything loads TensorFlow: keep its start-up chatter off the terminal.
+from albert_tf.cli.quiet_startup import quiet_if_main
+quiet_if_main(__name__)
+
 import sys
 
 import tensorflow_text  # pylint: disable=unused-import  # Registers the ops.

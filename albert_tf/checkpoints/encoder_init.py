@@ -13,16 +13,12 @@ import os
 import tensorflow as tf
 
 from albert_tf import checkpoints
-from albert_tf.errors import UserError
+from albert_tf.errors import MissingInputError
 
 
 def is_saved_model(path):
   return bool(path) and tf.io.gfile.isdir(path) and tf.io.gfile.exists(
       os.path.join(path, "saved_model.pb"))
-
-
-class InitCheckpointNotFoundError(UserError, FileNotFoundError):
-  """Nothing (no checkpoint, no SavedModel) is at --init_checkpoint."""
 
 
 def init_encoder(encoder, init_checkpoint):
@@ -37,7 +33,7 @@ def init_encoder(encoder, init_checkpoint):
     return _init_from_saved_model(encoder, path)
   if not tf.io.gfile.exists(path) and not tf.io.gfile.exists(
       path + ".index"):
-    raise InitCheckpointNotFoundError(
+    raise MissingInputError(
         f"--init_checkpoint {path} does not exist")
   result = checkpoints.load_checkpoint(encoder, path)
   if isinstance(result, checkpoints.LoadReport):

@@ -5,6 +5,7 @@ import os
 
 import tensorflow as tf
 
+from albert_tf.errors import MissingInputError
 from albert_tf.errors import UserError
 from albert_tf.files.atomic_write import write_checkpoint_atomically
 from albert_tf.files.atomic_write import write_text_atomically
@@ -58,14 +59,14 @@ def resolve_checkpoint(path):
   if os.path.isdir(path):
     latest = tf.train.latest_checkpoint(path)
     if latest is None:
-      raise FileNotFoundError(
+      raise MissingInputError(
           f"no checkpoint found in directory {path} (expected a `checkpoint` "
           "file or a model.ckpt.index beside it)")
     return latest
   if path.endswith(".index"):
     path = path[:-len(".index")]
   if not tf.io.gfile.exists(path + ".index"):
-    raise FileNotFoundError(
+    raise MissingInputError(
         f"no checkpoint at {path}: {path}.index does not exist (pass the "
         "prefix, e.g. .../model.ckpt-125000, or the directory)")
   return path

@@ -7,6 +7,7 @@ pretrainer's checkpoint (it is the pretrainer's `encoder` child).
 
 import tensorflow as tf
 
+from albert_tf.errors import FlagError
 from albert_tf.files.atomic_write import write_checkpoint_atomically
 from albert_tf.checkpoints.tf1_checkpoint import OBJECT_GRAPH_KEY
 from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
@@ -52,7 +53,7 @@ def load_checkpoint(model, path, init_from_group0=False):
   """Loads an original TF1 checkpoint or one of ours, whichever `path` is."""
   if is_tf2_checkpoint(path):
     if init_from_group0:
-      raise ValueError("init_from_group0 applies to original (TF1) "
+      raise FlagError("init_from_group0 applies to original (TF1) "
                        "checkpoints only")
     return load_tf2_checkpoint(model, path)
   return load_tf1_checkpoint(model, path, init_from_group0=init_from_group0)

@@ -2,7 +2,7 @@
 
 Counts are of unique weights (a shared group counts once), exactly as the
 original graph creates them; tests check them against the built Keras models
-and ../shared/reference/param_counts.json.
+and testdata/param_counts.json.
 """
 
 import dataclasses

@@ -7,6 +7,7 @@ masking treat the word as one unit; the marker is removed again when tokens
 become ids, so the model sees plain characters.
 """
 
+from albert_tf.errors import MissingExtraError
 from albert_tf.tokenization import python_tokenizer
 
 MARKER = "##"
@@ -21,7 +22,7 @@ def load_segmenter():
   try:
     import jieba  # pylint: disable=g-import-not-at-top
   except ImportError as e:
-    raise ImportError(
+    raise MissingExtraError(
         "--zh_whole_word_mask needs jieba: pip install 'albert_tf[zh]'"
         ) from e
   jieba.setLogLevel(60)  # Silence its dictionary-loading messages.

@@ -2,10 +2,11 @@
 
 import tensorflow as tf
 
+from albert_tf.errors import UserError
 from albert_tf.files.file_patterns import expand_file_patterns
 
 
-class InputError(ValueError):
+class InputError(UserError, ValueError):
   """Bad input files; the message names the file (and line)."""
 
 

@@ -7,6 +7,7 @@ import random
 
 import tensorflow as tf
 
+from albert_tf.errors import FlagError
 from albert_tf.tokenization import python_tokenizer
 from albert_tf.pretraining_data import chinese_wwm
 from albert_tf.pretraining_data import documents
@@ -47,7 +48,7 @@ class GenerationConfig:
     ]
     for ok, message in checks:
       if not ok:
-        raise ValueError(message)
+        raise FlagError(f"--{message}")
 
 
 class LineTokenizer:

@@ -4,7 +4,7 @@ Public surface as in google-research/albert so migrating code keeps working:
 `preprocess_text`, `encode_pieces`, `encode_ids`, `FullTokenizer`,
 `BasicTokenizer`, `WordpieceTokenizer`, `load_vocab`, `convert_to_unicode`.
 
-Two faithfully kept quirks (see ../shared/ALBERT_FACTS.md section 3):
+Two faithfully kept quirks (see docs/original_quirks.md, "Tokenization"):
 - The SentencePiece path does not lowercase: callers run preprocess_text
   first, as create_pretraining_data and the fine-tuning readers do.
 - The digit-comma rule in encode_pieces re-encodes "3," as "3" + ",", and

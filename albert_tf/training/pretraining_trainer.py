@@ -15,6 +15,7 @@ import orbit
 import tensorflow as tf
 import tf_keras
 
+from albert_tf.errors import UserError
 from albert_tf.modeling.losses import cross_entropy
 
 TRAIN_METRICS = ("total_loss", "mlm_loss", "sop_loss", "masked_lm_accuracy",
@@ -23,7 +24,7 @@ EVAL_METRICS = ("masked_lm_accuracy", "masked_lm_loss",
                 "sentence_order_accuracy", "sentence_order_loss", "loss")
 
 
-class TrainingDivergedError(RuntimeError):
+class TrainingDivergedError(UserError, RuntimeError):
   """The loss became NaN or infinite; no checkpoint of that state is kept."""
 
 
