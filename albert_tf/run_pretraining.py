@@ -22,9 +22,7 @@ Writes to --output_dir:
 from albert_tf.cli.quiet_startup import quiet_if_main
 quiet_if_main(__name__)
 
-import contextlib
 import dataclasses
-import io
 import os
 import sys
 import tempfile
@@ -51,6 +49,7 @@ from albert_tf.settings import setting
 from albert_tf.errors import FlagError
 from albert_tf.training import distribution
 from albert_tf.training.eval_results import EvalResultsWriter
+from albert_tf.training.orbit_trainer import orbit_prints_to_log
 from albert_tf.training.pretraining_trainer import PretrainingTrainer
 from albert_tf.training.pretraining_trainer import TrainingDivergedError
 from albert_tf.training.pretraining_trainer import worker_position
@@ -323,21 +322,12 @@ def initializer(model, values, print_fn):
   return init
 
 
-class _ToInfoLog(io.TextIOBase):
-  """Sends what orbit prints (multi-line dicts) to the INFO log instead."""
-
-  def write(self, text):
-    if text.strip():
-      logging.info(text.rstrip())
-    return len(text)
-
-
 def run(values, print_fn=None):
   """The whole job; returns the final train and eval outputs."""
   if print_fn is None:
     stdout = sys.stdout
     print_fn = lambda line: print(line, file=stdout, flush=True)
-  with contextlib.redirect_stdout(_ToInfoLog()):
+  with orbit_prints_to_log():
     return _run(values, print_fn)
 
 

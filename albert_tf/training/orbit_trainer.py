@@ -24,8 +24,10 @@ import orbit
 import tensorflow as tf
 import tf_keras
 
+from albert_tf.errors import UserError
 
-class TrainingDivergedError(RuntimeError):
+
+class TrainingDivergedError(UserError, RuntimeError):
   """The loss became NaN or infinite; no checkpoint of that state is kept."""
 
 
