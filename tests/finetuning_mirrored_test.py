@@ -28,30 +28,33 @@ _SCRIPT = textwrap.dedent("""
     from albert_tf.tasks import classifier_model
     from albert_tf import run_classifier, run_squad
     classifier_model.HEAD_DROPOUT = 0.0  # Same trajectory on any replicas.
-    root, config, devices = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    root, config, task, devices = sys.argv[1:5]
     common = dict(albert_config_file=config, spm_model_file={spm!r},
                   do_train=True, do_predict=True, train_batch_size=8,
                   predict_batch_size=5, eval_batch_size=5, train_step=12,
                   warmup_step=2, save_checkpoints_steps=6,
                   iterations_per_loop=3, learning_rate=1e-3, seed=3,
-                  num_cpu_devices=devices)
-    run_classifier.run(run_classifier.defaults(
-        task_name="sst-2", data_dir=root + "/sst2",
-        output_dir=root + f"/classifier_{{devices}}", max_seq_length=24,
-        do_eval=True, **common))
-    run_squad.run(run_squad.defaults(
-        train_file=root + "/squad_train.json",
-        predict_file=root + "/squad_dev.json",
-        output_dir=root + f"/squad_{{devices}}", max_seq_length=48,
-        doc_stride=16, max_query_length=12, n_best_size=3, **common))
+                  num_cpu_devices=int(devices),
+                  output_dir=f"{{root}}/{{task}}_{{devices}}")
+    if task == "classifier":
+      run_classifier.run(run_classifier.defaults(
+          task_name="sst-2", data_dir=root + "/sst2", max_seq_length=24,
+          do_eval=True, **common))
+    else:
+      run_squad.run(run_squad.defaults(
+          train_file=root + "/squad_train.json",
+          predict_file=root + "/squad_dev.json", max_seq_length=48,
+          doc_stride=16, max_query_length=12, n_best_size=3, **common))
 """).format(spm=SPM_MODEL)
 
 
-def _run(root, config, devices):
+def _run(root, config, task, devices):
+  """One job per process, as users run them (a process sets up its logical
+  devices, and its collectives, once)."""
   env = dict(os.environ, PYTHONPATH=os.pathsep.join(
       [PROJECT_ROOT, os.environ.get("PYTHONPATH", "")]))
   result = subprocess.run(
-      [sys.executable, "-c", _SCRIPT, str(root), config, str(devices)],
+      [sys.executable, "-c", _SCRIPT, str(root), config, task, str(devices)],
       capture_output=True, text=True, env=env, cwd=PROJECT_ROOT,
       timeout=900, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
@@ -74,8 +77,9 @@ def runs(tmp_path_factory):
   squad_synthetic.write_squad_file(
       root / "squad_dev.json",
       squad_synthetic.make_dataset(13, 2, False, max_words=40), "1.1")
-  for devices in (1, 2):
-    _run(root, config, devices)
+  for task in ("classifier", "squad"):
+    for devices in (1, 2):
+      _run(root, config, task, devices)
   return root
 
 

@@ -264,6 +264,38 @@ def test_generic_dev_label_outside_the_training_labels(tmp_path):
     task.read(data_dir, "dev")
 
 
+def test_csv_columns_named_by_flags(tmp_path):
+  data_dir = tmp_path / "data"
+  data_dir.mkdir()
+  for split, rows in (("train", [("the pad thai was great", "pad thai", "yes"),
+                                 ("cold ramen", "ramen", "no")]),
+                      ("dev", [("lovely curry", "chicken curry", "yes")]),
+                      ("test", [("bland soup", "miso soup", None)])):
+    lines = ["review,dish_name" + (",liked" if split != "test" else "")]
+    lines += [f"{text},{dish}" + (f",{label}" if label else "")
+              for text, dish, label in rows]
+    (data_dir / f"{split}.csv").write_text("\n".join(lines) + "\n")
+  values = _values(str(tmp_path), str(data_dir), str(tmp_path / "out"),
+                   task_name="csv", text_column="review",
+                   text_b_column="dish_name", label_column="liked",
+                   train_step=2, warmup_step=0)
+  job = runner.FinetuningJob(run_classifier.TASK, values)
+  assert job.task.label_list == ("no", "yes")
+  first = job.task.examples("train")[0]
+  assert (first.text_a, first.text_b, first.label) == (
+      "the pad thai was great", "pad thai", "yes")
+  assert job.task.examples("test")[0].label is None
+  # A column the header does not have: the error names the flag to pass.
+  for overrides, flag in ((dict(text_column="text"), "--text_column"),
+                          (dict(text_b_column="dish"), "--text_b_column"),
+                          (dict(label_column="label"), "--label_column")):
+    error = _error_of(_values(
+        str(tmp_path), str(data_dir), str(tmp_path / "bad"), task_name="csv",
+        **dict(dict(text_column="review", text_b_column="dish_name",
+                    label_column="liked"), **overrides)))
+    assert f"pass {flag} to name another column" in error, error
+
+
 def test_eval_without_training_is_a_clear_error(tmp_path):
   data_dir = finetuning_data.write_sst2(str(tmp_path / "data"), (20, 8, 4))
   error = _error_of(_values(str(tmp_path), data_dir, str(tmp_path / "out"),
