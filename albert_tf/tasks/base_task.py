@@ -51,6 +51,7 @@ class FinetuningTask:
     self.settings = settings
     self.config = config
     self.tokenizer = tokenizer
+    self._records_written = {}  # split → records written by this run.
 
   @classmethod
   def resolve_settings(cls, settings):
@@ -76,7 +77,7 @@ class FinetuningTask:
     written for another cache_key (None: written once per run).
     """
     path = os.path.join(self.settings.output_dir, f"{split}.tf_record")
-    written = self.__dict__.setdefault("_records_written", {})
+    written = self._records_written
     if cache_key is None:
       if split not in written:
         written[split] = feature_cache.write_records(path, make_features(),

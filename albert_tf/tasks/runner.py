@@ -109,9 +109,9 @@ class FinetuningJob:
   def predict(self, split, batch_size=None):
     """The model's outputs over a split (numpy arrays, in input order)."""
     if batch_size is None:
-      batch_size = (self.settings.eval_batch_size
-                    if split == self.task.eval_split
-                    else self.settings.predict_batch_size)
+      batch_size = (self.settings.predict_batch_size
+                    if split == self.task.predict_split
+                    else self.settings.eval_batch_size)
     dataset = self.task.build_inputs(split, batch_size, is_training=False)
     return self.trainer.predict(dataset, self.task.prediction_keys)
 
