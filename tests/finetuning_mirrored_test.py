@@ -23,6 +23,9 @@ import squad_synthetic
 from reference_data import PROJECT_ROOT
 from reference_data import SPM_MODEL
 
+# Four short fine-tuning processes.
+pytestmark = pytest.mark.slow
+
 _SCRIPT = textwrap.dedent("""
     import sys
     from albert_tf.tasks import classifier_model
