@@ -9,10 +9,12 @@ written back, so a config survives a round trip through this class unchanged.
 """
 
 import copy
+import difflib
 import json
+import math
 import os
 
-from albert_tf.errors import UserError
+from albert_tf import errors
 from albert_tf.files.atomic_write import write_text_atomically
 
 FLAVOR_GOOGLE = "google"
@@ -50,9 +52,30 @@ _COMMON_KEYS = (
 _GOOGLE_ONLY_KEYS = ("down_scale_factor", "inner_group_num",
                      "num_hidden_groups")
 KNOWN_KEYS = ("vocab_size",) + tuple(_DEFAULTS)
+# Keys a config file must carry: they differ between the published models, so
+# a default (the original's, xxlarge-sized) would silently build another
+# model. Every released config (Google v1/v2/zh, brightmart albert_zh) has
+# them. max_position_embeddings (512) and type_vocab_size (2) are the same in
+# every release, and the remaining keys are Google-only (absent from albert_zh
+# files) or training settings: their defaults stay.
+REQUIRED_KEYS = ("vocab_size", "embedding_size", "hidden_size",
+                 "num_hidden_layers", "num_attention_heads",
+                 "intermediate_size")
+# Keys of the released configs that the model ignores. They are kept like any
+# unknown key, and never taken for a misspelling of a known one
+# (pooler_num_attention_heads looks much like num_attention_heads).
+ORIGINAL_INERT_KEYS = (
+    # Google's configs.
+    "net_structure_type", "gap_size", "num_memory_blocks", "layers_to_keep",
+    # brightmart's albert_zh configs.
+    "directionality", "pooler_fc_size", "pooler_num_attention_heads",
+    "pooler_num_fc_layers", "pooler_size_per_head", "pooler_type")
+# How alike an unknown key and a known one must be (difflib ratio) for the
+# unknown one to count as a misspelling: num_hidden_layer, hiden_size.
+_NEAR_MISS_CUTOFF = 0.8
 
 
-class AlbertConfigError(UserError, ValueError):
+class AlbertConfigError(errors.ConfigError):
   """An ALBERT config is malformed; the message names the key and the source."""
 
 
@@ -152,7 +175,7 @@ class AlbertConfig:
         self._fail(key, f"expected a probability in [0, 1), got {value!r}")
     if (isinstance(self.initializer_range, bool) or
         not isinstance(self.initializer_range, (int, float)) or
-        self.initializer_range <= 0):
+        not 0 < self.initializer_range < math.inf):
       self._fail("initializer_range",
                  f"expected a positive number, got {self.initializer_range!r}")
     if self.ln_type is not None:
@@ -168,11 +191,23 @@ class AlbertConfig:
   # --------------------------------------------------------- serialization
   @classmethod
   def from_dict(cls, json_object, source="<dict>"):
+    """The config of a JSON object (a config file's contents).
+
+    Raises AlbertConfigError naming `source` and the key when a required key
+    (REQUIRED_KEYS) is missing, or when an unknown key looks like a
+    misspelling of a known one: either would otherwise build a model of the
+    wrong shape from the defaults. Other unknown keys are kept in `extra`.
+    """
     if not isinstance(json_object, dict):
       raise AlbertConfigError(
           f"{source}: expected a JSON object, got {type(json_object).__name__}")
-    if "vocab_size" not in json_object:
-      raise AlbertConfigError(f"{source}: missing required key `vocab_size`")
+    missing = [k for k in REQUIRED_KEYS if k not in json_object]
+    if missing:
+      raise AlbertConfigError(
+          f"{source}: missing required key"
+          f"{'s' if len(missing) > 1 else ''} "
+          + ", ".join(f"`{k}`" for k in missing))
+    _check_unknown_keys(json_object, source)
     known = {k: v for k, v in json_object.items() if k in KNOWN_KEYS}
     extra = {k: v for k, v in json_object.items() if k not in KNOWN_KEYS}
     return cls(**known, extra=extra, source=source)
@@ -180,16 +215,25 @@ class AlbertConfig:
   @classmethod
   def from_json_file(cls, json_file):
     try:
-      with open(json_file, "r", encoding="utf-8") as reader:
-        text = reader.read()
+      with open(json_file, "rb") as reader:
+        data = reader.read()
     except OSError as e:
       raise AlbertConfigError(
           f"cannot read ALBERT config {json_file}: {e}") from e
+    try:
+      text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+      raise AlbertConfigError(
+          f"{json_file}: not a UTF-8 text file (byte {e.start}); expected an "
+          "albert_config.json") from e
     try:
       json_object = json.loads(text)
     except json.JSONDecodeError as e:
       raise AlbertConfigError(
           f"{json_file}: not valid JSON ({e.msg} at line {e.lineno})") from e
+    except RecursionError as e:  # json's limit on nesting depth.
+      raise AlbertConfigError(
+          f"{json_file}: not an ALBERT config (JSON nested too deeply)") from e
     return cls.from_dict(json_object, source=os.fspath(json_file))
 
   def to_dict(self):
@@ -221,3 +265,17 @@ class AlbertConfig:
 
   def __repr__(self):
     return f"AlbertConfig({self.to_dict()})"
+
+
+def _check_unknown_keys(json_object, source):
+  """Raises AlbertConfigError for an unknown key that misspells a known one."""
+  for key in json_object:
+    if key in KNOWN_KEYS or key in ORIGINAL_INERT_KEYS:
+      continue
+    close = difflib.get_close_matches(str(key).lower().replace("-", "_"),
+                                      KNOWN_KEYS, n=1,
+                                      cutoff=_NEAR_MISS_CUTOFF)
+    if close:
+      raise AlbertConfigError(
+          f"{source}: unknown key `{key}`: did you mean `{close[0]}`? "
+          "(a misspelt key would silently fall back to its default)")

@@ -19,6 +19,22 @@ documents are streamed (memory stays bounded: one document, a pool of
 same --random_seed gives byte-identical files whatever --num_workers is.
 Each shard is written under a temporary name and renamed when complete; a
 rerun skips shards that already exist (pass --overwrite to redo them).
+OUTPUT_FILE.stats.json sums what was made (documents, instances, masked
+tokens, skipped lines), per shard and in total.
+
+Beyond one machine: --runner=DataflowRunner (or FlinkRunner, SparkRunner,
+PortableRunner, DirectRunner) runs the same generation as an Apache Beam
+pipeline (pip install 'albert_tf[beam]') and writes the same files, byte
+for byte; flags this tool does not define are Beam pipeline options:
+
+  python -m albert_tf.create_pretraining_data \
+      --input_file='gs://bucket/corpus/*.txt' \
+      --output_file=gs://bucket/data/train.tfrecord --output_shards=1024 \
+      --spm_model_file=gs://bucket/30k-clean.model --runner=DataflowRunner \
+      --project=my-project --region=us-central1 \
+      --temp_location=gs://bucket/tmp --setup_file=./setup.py
+
+See docs/pretraining_data.md.
 """
 
 # Before anything loads TensorFlow: keep its start-up chatter off the terminal.
@@ -79,6 +95,12 @@ class DataGenerationSettings:
   shuffle_buffer_size: int = setting(
       10000, "Examples shuffled per shard before writing.")
   overwrite: bool = setting(False, "Regenerate shards that exist.")
+  runner: str | None = setting(
+      None, "Run as an Apache Beam pipeline on this runner (DirectRunner, "
+      "DataflowRunner, FlinkRunner, SparkRunner, PortableRunner; pip install "
+      "'albert_tf[beam]'); flags not defined here (--project, --region, "
+      "--temp_location, --direct_num_workers, ...) go to Beam. Same output "
+      "files as without it.")
 
   def generation_config(self):
     """The GenerationConfig (algorithm settings) these flags describe."""
@@ -126,26 +148,27 @@ def _count(name, amount):
 
 
 def run_shard(task):
-  """Generates and writes one shard; returns (path, examples, documents)."""
+  """Generates and writes one shard; returns (path, stats as a dict)."""
   # pylint: disable=g-import-not-at-top
   from albert_tf.pretraining_data import generator
-  (files, shard_index, num_shards, path, tokenizer_args, config) = task
+  from albert_tf.pretraining_data import shard_files
+  (files, shard_index, num_shards, output_file, tokenizer_args, config) = task
   tokenizer = generator.LineTokenizer(**tokenizer_args)
-  stats = generator.ShardStats()
+  last = [0, 0]
 
-  def examples():
-    last = [0, 0]
-    for example in generator.generate_shard_examples(
-        files, shard_index, num_shards, tokenizer, config, stats,
-        on_bytes=lambda n: _count("bytes", n)):
-      _count("documents", stats.documents - last[0])
-      _count("instances", stats.instances - last[1])
-      last[:] = [stats.documents, stats.instances]
-      yield example
+  def on_example(stats):
+    _count("documents", stats.documents - last[0])
+    _count("instances", stats.instances - last[1])
+    last[:] = [stats.documents, stats.instances]
 
-  count = generator.write_tfrecord_atomically(path, examples())
+  stats = generator.write_shard(
+      output_file, shard_index, num_shards,
+      generator.shard_documents(files, shard_index, num_shards,
+                                on_bytes=lambda n: _count("bytes", n)),
+      tokenizer, config, on_example=on_example)
   _count("shards", 1)
-  return path, count, stats.documents
+  path = shard_files.shard_paths(output_file, num_shards)[shard_index]
+  return path, stats.as_dict()
 
 
 def _progress_line(counters, started, total_bytes, num_shards):
@@ -168,22 +191,26 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
   # pylint: disable=g-import-not-at-top
   from albert_tf.pretraining_data import documents
   from albert_tf.pretraining_data import generator
+  from albert_tf.pretraining_data import shard_files
   config.validate()
   if output_shards < 1 or num_workers < 1:
     raise FlagError("--output_shards and --num_workers must be >= 1")
   files = documents.expand_input_files(input_file)
   generator.LineTokenizer(**tokenizer_args)  # Fail early on a bad vocab.
-  out_dir = os.path.dirname(os.path.abspath(output_file))
-  os.makedirs(out_dir, exist_ok=True)
-  paths = generator.shard_paths(output_file, output_shards)
+  shard_files.make_output_directory(output_file)
+  paths = shard_files.shard_paths(output_file, output_shards)
+  # From an interrupted earlier run.
+  shard_files.remove_all_partial_files(output_file, paths)
+  complete = set(shard_files.existing_shards(output_file, paths))
   tasks = []
   for index, path in enumerate(paths):
-    generator.remove_partial_files(path)  # From an interrupted earlier run.
-    if os.path.exists(path) and not overwrite:
+    if path in complete and not overwrite:
       log(f"skipping complete shard {path}")
       continue
-    tasks.append((files, index, output_shards, path, tokenizer_args, config))
+    tasks.append((files, index, output_shards, output_file, tokenizer_args,
+                  config))
   if not tasks:
+    shard_files.finalize_stats(output_file, paths)
     return {}
   total = documents.total_bytes(files) * len(tasks)
   log(f"{len(files)} input files, {len(tasks)} shards to write with "
@@ -210,8 +237,8 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
         still = []
         for result in pending:
           if result.ready():
-            path, count, _ = result.get()  # Re-raises a worker's error.
-            written[path] = count
+            path, stats = result.get()  # Re-raises a worker's error.
+            written[path] = stats["instances"]
           else:
             still.append(result)
         pending = still
@@ -221,14 +248,23 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
   finally:
     _COUNTERS.clear()
     # Workers killed on an error leave half-written temporary files.
-    for task in tasks:
-      generator.remove_partial_files(task[3])
+    shard_files.remove_all_partial_files(output_file, paths)
   log(_progress_line(counters, started, total, len(tasks)))
+  report = shard_files.finalize_stats(output_file, paths)
+  log(f"statistics in {shard_files.stats_path(output_file)}: " +
+      ", ".join(f"{k} {v:,}" for k, v in report["totals"].items()))
   return written
 
 
-def run(settings, log=print):
-  """Does what the settings ask; returns {path: examples} written."""
+def run(settings, log=print, pipeline_args=()):
+  """Does what the settings ask; returns {path: examples} written.
+
+  `pipeline_args` (["--project=...", ...]) are Beam pipeline options, for
+  --runner only.
+  """
+  if pipeline_args and not settings.runner:
+    raise FlagError(f"unknown flags {' '.join(pipeline_args)} (Beam "
+                    "pipeline options need --runner)")
   for name in ("input_file", "output_file"):
     if not getattr(settings, name):
       raise FlagError(f"--{name} is required")
@@ -244,16 +280,28 @@ def run(settings, log=print):
     raise FlagError(f"--output_file {settings.output_file} is a directory; "
                     "pass a file name (the shard prefix), e.g. "
                     f"{os.path.join(settings.output_file, 'train.tfrecord')}")
-  written = create_pretraining_data(
-      settings.input_file, settings.output_file, settings.tokenizer_args(),
-      settings.generation_config(), output_shards=settings.output_shards,
-      num_workers=settings.num_workers, overwrite=settings.overwrite, log=log)
+  if settings.runner:
+    from albert_tf.pretraining_data import beam_pipeline  # pylint: disable=g-import-not-at-top
+    if settings.num_workers != 1:
+      log("note: --num_workers is for the local driver; with --runner, "
+          "Beam's runner decides how many workers write shards")
+    written = beam_pipeline.run_pipeline(
+        settings.input_file, settings.output_file, settings.tokenizer_args(),
+        settings.generation_config(), output_shards=settings.output_shards,
+        overwrite=settings.overwrite, runner=settings.runner,
+        pipeline_args=pipeline_args, log=log)
+  else:
+    written = create_pretraining_data(
+        settings.input_file, settings.output_file, settings.tokenizer_args(),
+        settings.generation_config(), output_shards=settings.output_shards,
+        num_workers=settings.num_workers, overwrite=settings.overwrite,
+        log=log)
   total = sum(written.values())
   if written and not total:
     # An empty corpus would otherwise leave empty shards that later runs
     # skip as complete, and pretraining would find no records.
-    for path in written:
-      os.remove(path)
+    from albert_tf.pretraining_data import shard_files  # pylint: disable=g-import-not-at-top
+    shard_files.remove_outputs(settings.output_file, list(written))
     raise InputFileError(
         f"--input_file {settings.input_file} holds no text to make examples "
         "from (empty or whitespace-only files); nothing was written")
@@ -262,12 +310,17 @@ def run(settings, log=print):
   return written
 
 
+def parse_flags(argv):
+  """Parses our flags; returns [program] + the flags left for Beam."""
+  return FLAGS(argv, known_only=True)
+
+
 def main(argv):
   return flag_table.run_job(
-      lambda: run(flag_table.settings_from_flags(DataGenerationSettings)),
-      argv)
+      lambda: run(flag_table.settings_from_flags(DataGenerationSettings),
+                  pipeline_args=argv[1:]))
 
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

@@ -27,6 +27,14 @@ class OutputLocationError(UserError, OSError):
   """An output location cannot be written, or belongs to another run."""
 
 
+class ConfigError(InputFileError):
+  """An ALBERT config file is unreadable, malformed, or misses a key."""
+
+
+class CheckpointError(UserError, ValueError):
+  """A checkpoint is missing, damaged, or does not fit the model."""
+
+
 class MissingExtraError(UserError, ImportError):
   """A feature needs an optional extra (pip install 'albert_tf[...]')."""
 

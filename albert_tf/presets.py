@@ -7,8 +7,10 @@ albert_*_zh (V=21128, relu), and brightmart's albert_zh models (which have
 ALBERT: E=H and one group per layer, which gives BERT's parameter count.
 """
 
+import difflib
+
+from albert_tf import errors
 from albert_tf.config import AlbertConfig
-from albert_tf.errors import FlagError
 
 # (hidden_size, num_hidden_layers, num_attention_heads, intermediate_size)
 _GOOGLE_SIZES = {
@@ -84,15 +86,18 @@ def preset_names():
 def get_preset(name):
   """The AlbertConfig of a published model, e.g. get_preset("albert_base_v2")."""
   if name not in PRESETS:
-    raise FlagError(f"unknown preset {name!r}; known presets: "
-                     f"{', '.join(preset_names())}")
+    close = difflib.get_close_matches(name, PRESETS, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise errors.FlagError(f"unknown preset {name!r}{hint}; known presets: "
+                           f"{', '.join(preset_names())}")
   return AlbertConfig.from_dict(PRESETS[name], source=f"preset {name}")
 
 
 def load_config(config_file=None, preset=None):
   """The config named by exactly one of a JSON file path or a preset name."""
   if bool(config_file) == bool(preset):
-    raise FlagError("pass exactly one of --albert_config_file or --preset")
+    raise errors.FlagError(
+        "pass exactly one of --albert_config_file or --preset")
   if preset:
     return get_preset(preset)
   return AlbertConfig.from_json_file(config_file)

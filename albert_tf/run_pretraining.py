@@ -22,6 +22,7 @@ Writes to --output_dir:
 from albert_tf.cli.quiet_startup import quiet_if_main
 quiet_if_main(__name__)
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -34,15 +35,18 @@ import tensorflow as tf
 import tf_keras
 
 from albert_tf.training import optimization
+from albert_tf import files
 from albert_tf.checkpoints import load_checkpoint
+from albert_tf.checkpoints.integrity import latest_readable_checkpoint
 from albert_tf.checkpoints import save_tf1_checkpoint
 from albert_tf.checkpoints import tf1_variable_map
 from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
 from albert_tf.config import AlbertConfig
 from albert_tf.config import AlbertConfigError
-from albert_tf.files.file_patterns import expand_file_patterns
 from albert_tf.modeling import AlbertPretrainer
+from albert_tf.pretraining_data.input_pipeline import find_corrupt_file
 from albert_tf.pretraining_data.input_pipeline import pretraining_dataset
+from albert_tf.pretraining_data.input_pipeline import record_files
 from albert_tf.cli import flag_table
 from albert_tf import settings as settings_lib
 from albert_tf.settings import setting
@@ -184,7 +188,7 @@ def read_config(path, max_seq_length):
 
 def check_records(files, flag_name, max_seq_length, max_predictions_per_seq,
                   vocab_size):
-  """Reads the first record of every file: format and lengths must fit."""
+  """Reads the first record of each file: format and lengths must fit."""
   expected = {"input_ids": max_seq_length, "input_mask": max_seq_length,
               "segment_ids": max_seq_length,
               "masked_lm_positions": max_predictions_per_seq,
@@ -229,6 +233,25 @@ def check_records(files, flag_name, max_seq_length, max_predictions_per_seq,
           f"--{flag_name} file {path}: token id {top} does not fit the "
           f"config's vocab_size {vocab_size} (data made with another "
           "vocabulary?)")
+
+
+def _corrupt_file(values):
+  """Which input file training failed on, for the error message.
+
+  tf.data's DataLossError does not name the file; reading the files again
+  in the training pipeline's order finds it.
+  """
+  candidates = []
+  if values.do_train:
+    candidates.append((values.input_file, values.seed))
+  if values.do_eval:
+    candidates.append((values.eval_input_file or values.input_file, None))
+  for pattern, seed in candidates:
+    path = find_corrupt_file(record_files(pattern), seed=seed,
+                             repeat=not values.dynamic_masking)
+    if path is not None:
+      return path
+  return "the TFRecords of --input_file / --eval_input_file"
 
 
 def check_masking_vocabulary(path, masker):
@@ -327,11 +350,23 @@ def run(values, print_fn=None):
   if print_fn is None:
     stdout = sys.stdout
     print_fn = lambda line: print(line, file=stdout, flush=True)
-  with orbit_prints_to_log():
-    return _run(values, print_fn)
+  with orbit_prints_to_log(), contextlib.ExitStack() as held:
+    return _run(values, print_fn, held)
 
 
-def _run(values, print_fn):
+def manifest_settings(values, config):
+  """What a pretraining output_dir's checkpoints depend on; a resumed run
+  must agree (extending num_train_steps or changing the schedule may)."""
+  return {"albert_config": config.to_dict(),
+          "max_seq_length": values.max_seq_length,
+          "max_predictions_per_seq": values.max_predictions_per_seq,
+          "train_batch_size": values.train_batch_size,
+          "optimizer": values.optimizer, "seed": values.seed,
+          "mixed_precision": values.mixed_precision,
+          "dynamic_masking": values.dynamic_masking}
+
+
+def _run(values, print_fn, held):
   check_flags(values)
   try:
     # Before TensorFlow runs anything: logical devices and multi-worker
@@ -343,8 +378,11 @@ def _run(values, print_fn):
   for flag_name in ("input_file", "eval_input_file"):
     pattern = getattr(values, flag_name)
     if pattern and (flag_name == "input_file" or values.do_eval):
-      files = expand_file_patterns(pattern, flag_name, error=UsageError)
-      check_records(files, flag_name, values.max_seq_length,
+      inputs = record_files(pattern, flag_name, error=UsageError)
+      # The first file only: opening thousands of shards (on GCS) would
+      # delay the start by minutes. A corrupt file met later stops training
+      # with its name (see the DataLossError below).
+      check_records(inputs[:1], flag_name, values.max_seq_length,
                     values.max_predictions_per_seq, config.vocab_size)
   # Worker 0 (the chief) alone writes summaries, results and final files.
   chief = worker_position(strategy)[0] == 0
@@ -352,6 +390,14 @@ def _run(values, print_fn):
   # Non-chief workers of a cluster save too (collectives), but elsewhere.
   checkpoint_dir = output_dir if chief else tempfile.mkdtemp(
       prefix="albert_worker_ckpt_")
+  if chief:
+    # One writer per output_dir, and only a run with the same model and
+    # data settings may continue its checkpoints; both are checked before
+    # anything is written.
+    held.enter_context(files.lock_output_dir(output_dir,
+                                             flag_name="output_dir"))
+    files.check_or_record(output_dir, manifest_settings(values, config),
+                          name="pretraining", flag_name="output_dir")
   tf.io.gfile.makedirs(output_dir)
   if chief:
     config.to_json_file(os.path.join(output_dir, "albert_config.json"))
@@ -360,8 +406,8 @@ def _run(values, print_fn):
   masker = make_masker(values, config)
   if masker is not None:
     check_masking_vocabulary(
-        expand_file_patterns(values.input_file, "input_file",
-                             error=UsageError)[0], masker)
+        record_files(values.input_file, "input_file", error=UsageError)[0],
+        masker)
   train_fn, eval_fn = dataset_fns(values, strategy, masker)
 
   with strategy.scope():
@@ -386,6 +432,12 @@ def _run(values, print_fn):
   if values.do_train:
     tracked["train_iterator"] = trainer.train_iterator
   checkpoint = tf.train.Checkpoint(**tracked)
+  if chief:
+    # A damaged newest checkpoint (a crash while writing, a bad disk) is
+    # skipped with a warning; the state file is pointed at the newest one
+    # that reads, so the manager below resumes from it.
+    latest_readable_checkpoint(checkpoint_dir, "model.ckpt",
+                               repair_state=True, warn=print_fn)
   manager = tf.train.CheckpointManager(
       checkpoint, checkpoint_dir, max_to_keep=values.keep_checkpoint_max,
       checkpoint_name="model.ckpt", step_counter=global_step,
@@ -423,7 +475,7 @@ def _run(values, print_fn):
       eval_output = controller.evaluate(steps=-1)
   except tf.errors.DataLossError as e:
     raise UsageError(
-        "corrupt record in the TFRecords of --input_file / --eval_input_file "
+        f"corrupt record in {_corrupt_file(values)} "
         f"({e.message.splitlines()[0]}); the last good checkpoint "
         f"{manager.latest_checkpoint} is kept") from None
   except tf.errors.InvalidArgumentError as e:

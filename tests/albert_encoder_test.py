@@ -7,6 +7,7 @@ import tf_keras
 
 import albert_tf
 from albert_tf.config import AlbertConfig
+import reference_data as ref
 
 
 def tiny_config(**changes):
@@ -70,7 +71,7 @@ def test_padding_does_not_change_unpadded_positions():
   mask = np.array([[1] * 5 + [0] * 3], np.int32)
   padded = encoder({"input_word_ids": padded_ids, "input_mask": mask})
   np.testing.assert_allclose(padded["sequence_output"][:, :5], short,
-                             atol=1e-5)
+                             atol=ref.TOLERANCE)
 
 
 def test_too_long_sequence_is_a_clear_error():
@@ -167,7 +168,8 @@ def test_pre_ln_applies_layer_norms_before_each_sublayer():
       block.attention(block.attention_layer_norm(x), adder)) + x
   ffn = block.output_dense(block.intermediate_dense(
       block.output_layer_norm(attention)))
-  np.testing.assert_allclose(block(x, adder), ffn + attention, atol=1e-5)
+  np.testing.assert_allclose(block(x, adder), ffn + attention,
+                             atol=ref.TOLERANCE)
 
 
 def test_get_config_round_trip_and_keras_model_api():

@@ -9,6 +9,7 @@ import tensorflow as tf
 import albert_tf
 from albert_tf.modeling import losses
 from albert_tf.config import AlbertConfig
+import reference_data as ref
 
 
 def tiny_config(**changes):
@@ -47,7 +48,8 @@ def test_outputs_and_tied_embeddings(ln_type):
     hidden = tf.matmul(hidden, emb.word_embeddings_2, transpose_b=True)
   want = tf.matmul(hidden, emb.word_embeddings, transpose_b=True)
   np.testing.assert_allclose(outputs["mlm_logits"],
-                             want + model.masked_lm.output_bias, atol=1e-5)
+                             want + model.masked_lm.output_bias,
+                             atol=ref.TOLERANCE)
 
 
 @pytest.mark.parametrize("heads_only", [False, True])
@@ -69,7 +71,8 @@ def test_heads_only_equals_the_full_outputs():
   fast = model(features(batch=3), heads_only=True)
   assert set(fast) == {"mlm_logits", "sop_logits", "pooled_output"}
   for key in fast:
-    np.testing.assert_allclose(fast[key], full[key], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(fast[key], full[key], atol=ref.TOLERANCE,
+                               rtol=0)
 
 
 def test_missing_positions_is_a_clear_error():

@@ -168,7 +168,8 @@ def test_bad_paths(tmp_path):
   with pytest.raises(FileNotFoundError, match="no checkpoint found in"):
     checkpoints.load_tf1_checkpoint(model, str(tmp_path))
   (tmp_path / "junk.index").write_bytes(b"not a checkpoint")
-  with pytest.raises(CheckpointMismatchError, match="cannot read checkpoint"):
+  with pytest.raises(checkpoints.DamagedCheckpointError,
+                     match="junk is damaged"):
     checkpoints.load_tf1_checkpoint(model, str(tmp_path / "junk"))
 
 

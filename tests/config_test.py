@@ -7,6 +7,9 @@ import pytest
 from albert_tf import presets
 from albert_tf.config import AlbertConfig
 from albert_tf.config import AlbertConfigError
+from albert_tf.config import ORIGINAL_INERT_KEYS
+from albert_tf.config import REQUIRED_KEYS
+from albert_tf.errors import UserError
 import reference_data as ref
 
 
@@ -56,12 +59,76 @@ def test_albert_zh_config_keeps_its_own_keys(tmp_path):
   assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 
 
-def test_original_defaults_apply():
-  config = AlbertConfig.from_dict({"vocab_size": 100})
-  assert (config.embedding_size, config.hidden_size, config.num_hidden_layers,
-          config.num_attention_heads, config.intermediate_size) == (
-              128, 4096, 12, 64, 16384)
+SHAPE = dict(vocab_size=100, embedding_size=8, hidden_size=16,
+             num_hidden_layers=2, num_attention_heads=2, intermediate_size=32)
+
+
+def test_original_defaults_apply_to_optional_keys():
+  config = AlbertConfig.from_dict(SHAPE)
+  assert (config.max_position_embeddings, config.type_vocab_size,
+          config.num_hidden_groups, config.inner_group_num) == (512, 2, 1, 1)
   assert config.hidden_act == "gelu" and config.initializer_range == 0.02
+
+
+@pytest.mark.parametrize("key", REQUIRED_KEYS)
+def test_a_missing_required_key_names_the_key_and_the_file(key, tmp_path):
+  values = dict(SHAPE)
+  del values[key]
+  path = tmp_path / "albert_config.json"
+  path.write_text(json.dumps(values))
+  with pytest.raises(AlbertConfigError,
+                     match=f"{path}: missing required key `{key}`"):
+    AlbertConfig.from_json_file(str(path))
+
+
+@pytest.mark.parametrize("typo, meant", [
+    ("num_hidden_layer", "num_hidden_layers"), ("hiden_size", "hidden_size"),
+    ("Hidden_Dropout_Prob", "hidden_dropout_prob"),
+    ("initializer-range", "initializer_range"),
+    ("max_position_embedding", "max_position_embeddings")])
+def test_a_misspelt_key_is_refused_naming_it(typo, meant, tmp_path):
+  values = dict(presets.PRESETS["albert_base_v2"], **{typo: 3})
+  path = tmp_path / "albert_config.json"
+  path.write_text(json.dumps(values))
+  with pytest.raises(AlbertConfigError) as raised:
+    AlbertConfig.from_json_file(str(path))
+  message = str(raised.value)
+  assert str(path) in message and f"`{typo}`" in message
+  assert f"did you mean `{meant}`" in message
+  assert isinstance(raised.value, UserError)
+  assert isinstance(raised.value, ValueError)
+
+
+def test_keys_of_the_released_configs_are_not_taken_for_typos():
+  source = dict(presets.PRESETS["albert_tiny_zh"])
+  source.update({key: 1 for key in ORIGINAL_INERT_KEYS})
+  source.update(model_type="albert", classifier_dropout_prob=0.1)
+  assert AlbertConfig.from_dict(source).to_dict() == source
+
+
+def test_every_released_config_carries_the_required_keys():
+  for name in presets.preset_names():
+    assert set(REQUIRED_KEYS) <= set(presets.PRESETS[name]), name
+  for name in ref.MODEL_FIXTURES:
+    with open(ref.config_path(name)) as f:
+      assert set(REQUIRED_KEYS) <= set(json.load(f)), name
+
+
+@pytest.mark.parametrize("content", [
+    b"\xff\xfe{\x00", "{\"vocab_size\": 5, \"n\u00e4me\": 1}".encode("latin-1"),
+    b"[" * 100000])
+def test_unreadable_config_files_name_the_file(content, tmp_path):
+  path = tmp_path / "cfg.json"
+  path.write_bytes(content)
+  with pytest.raises(AlbertConfigError, match=str(path)):
+    AlbertConfig.from_json_file(str(path))
+
+
+def test_unknown_preset_and_both_sources_are_user_errors():
+  with pytest.raises(UserError, match="did you mean 'albert_base_v2'"):
+    presets.get_preset("albert_bsae_v2")
+  with pytest.raises(UserError, match="exactly one"):
+    presets.load_config(config_file="x.json", preset="albert_base_v2")
 
 
 @pytest.mark.parametrize("changes, key", [
@@ -87,7 +154,8 @@ def test_invalid_configs_name_the_key(changes, key):
 
 def test_missing_vocab_size_and_bad_files(tmp_path):
   with pytest.raises(AlbertConfigError, match="vocab_size"):
-    AlbertConfig.from_dict({"hidden_size": 8})
+    AlbertConfig.from_dict({key: 8 for key in REQUIRED_KEYS
+                            if key != "vocab_size"})
   bad = tmp_path / "broken.json"
   bad.write_text("{not json")
   with pytest.raises(AlbertConfigError, match="broken.json: not valid JSON"):

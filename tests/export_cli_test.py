@@ -228,15 +228,15 @@ def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
   with pytest.raises(OSError, match="disk full"):
     export.export(ref.config_path(NAME), ref.checkpoint_prefix(NAME),
                   _spec(), str(export_path), export_type="preprocessor",
-                  overwrite=True, log=lambda _: None)
+                  seq_length=32, overwrite=True, log=lambda _: None)
   # The previous export is untouched and no staging directory remains.
   assert sorted(os.listdir(tmp_path)) == ["out"]
   assert os.listdir(export_path) == ["old.txt"]
   monkeypatch.setattr(tf.saved_model, "save", real_save)
   paths = export.export(ref.config_path(NAME), ref.checkpoint_prefix(NAME),
                         _spec(), str(export_path),
-                        export_type="preprocessor", overwrite=True,
-                        log=lambda _: None)
+                        export_type="preprocessor", seq_length=32,
+                        overwrite=True, log=lambda _: None)
   assert paths == [str(export_path)]
   assert "saved_model.pb" in os.listdir(export_path)
   assert sorted(os.listdir(tmp_path)) == ["out"]

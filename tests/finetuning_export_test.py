@@ -10,6 +10,7 @@ import tensorflow as tf
 
 import export_fixtures
 import finetuning_data
+import reference_data as ref
 from reference_data import SPM_MODEL
 from albert_tf import run_classifier
 from albert_tf import run_race
@@ -136,7 +137,8 @@ def test_exported_classifier_answers_raw_text(exported):
   assert set(served["cls"]) == {"probabilities", "predictions"}
   np.testing.assert_allclose(served["cls"]["probabilities"],
                              _in_process(classifier, SENTENCES,
-                                         "probabilities"), atol=1e-5)
+                                         "probabilities"),
+                             atol=ref.TOLERANCE)
   assert served["cls"]["predictions"] == [1, 0]
 
 
@@ -173,7 +175,8 @@ def test_exported_race_model_answers_raw_text(race_exported):
                              outputs["probabilities"].numpy(), atol=5e-5)
   assert served["served"]["predicted_choice"] == np.argmax(
       logits, axis=-1).tolist()
-  np.testing.assert_allclose(served["from_ids"]["logits"], logits, atol=1e-6)
+  np.testing.assert_allclose(served["from_ids"]["logits"], logits,
+                             atol=ref.TOLERANCE)
   # The export holds the model run() selected (best dev accuracy).
   assert job.trainer.best_metrics()["metric"] == "accuracy"
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from albert_tf import files
 from albert_tf import run_pretraining
 from albert_tf.cli import flag_table
 from cli_helpers import run_module
@@ -239,6 +241,64 @@ def test_killed_run_resumes_to_the_same_weights(baseline, data, tmp_path):
     np.testing.assert_allclose(got[name], value, atol=1e-6, err_msg=name)
 
 
+def _copy_of(output_dir, tmp_path):
+  copy = tmp_path / "copy"
+  shutil.copytree(output_dir, copy)
+  return copy
+
+
+def _snapshot(directory):
+  return {str(p.relative_to(directory)): p.read_bytes()
+          for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_damaged_newest_checkpoint_resumes_from_the_one_before(
+    baseline, data, tmp_path):
+  output_dir = _copy_of(baseline[0], tmp_path)
+  shutil.rmtree(output_dir / "tf1")
+  (data_file,) = output_dir.glob("model.ckpt-30.data-*")
+  data_file.write_bytes(data_file.read_bytes()[:100])  # A torn write.
+  _, lines = train_in_process(data, output_dir, do_eval=True)
+  assert any("model.ckpt-30" in line and "damaged" in line.lower()
+             for line in lines), lines
+  (resumed,) = [line for line in lines if line.startswith("resuming from")]
+  assert "model.ckpt-25" in resumed, lines  # The one before the damaged one.
+  expected = final_weights(baseline[0])
+  got = final_weights(output_dir)
+  for name, value in expected.items():
+    np.testing.assert_allclose(got[name], value, atol=1e-6, err_msg=name)
+
+
+def test_a_run_with_other_settings_is_refused_before_writing(
+    baseline, data, tmp_path):
+  output_dir = _copy_of(baseline[0], tmp_path)
+  before = _snapshot(output_dir)
+  with pytest.raises(files.RunManifestMismatchError, match="seed"):
+    train_in_process(data, output_dir, do_eval=True, seed=4)
+  assert _snapshot(output_dir) == before
+
+
+def test_a_second_writer_is_refused(data, tmp_path):
+  output_dir = tmp_path / "out"
+  holder = subprocess.Popen(
+      [sys.executable, "-c",
+       "import sys, time\n"
+       "from albert_tf import files\n"
+       "with files.lock_output_dir(sys.argv[1]):\n"
+       "  print('locked', flush=True)\n"
+       "  time.sleep(120)\n", str(output_dir)],
+      cwd=PROJECT_ROOT, env=_subprocess_env(), stdout=subprocess.PIPE,
+      text=True)
+  try:
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(files.OutputLockedError, match=str(holder.pid)):
+      train_in_process(data, output_dir)
+  finally:
+    holder.kill()
+    holder.wait()
+  assert not list(output_dir.glob("model.ckpt*"))
+
+
 def test_init_checkpoint_starts_from_the_original_weights(tmp_path):
   fixture = "google_tiny"
   config = json.loads(open(ref.config_path(fixture)).read())
@@ -320,7 +380,8 @@ def test_corrupt_records_are_reported(data, tmp_path):
   good = (data / "train-0.tfrecord").read_bytes()
   broken.write_bytes(good[:len(good) // 2] + b"\x00garbage" * 50)
   with pytest.raises(run_pretraining.UsageError,
-                     match="corrupt record.*last good checkpoint"):
+                     match="corrupt record in .*broken.tfrecord .*last good "
+                     "checkpoint"):
     train_in_process(data, tmp_path / "out2", input_file=broken,
                      num_train_steps=200)
 

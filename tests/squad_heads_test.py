@@ -40,8 +40,10 @@ def test_v1_head_is_one_projection(sequence_output):
   weights = head.output_weights.numpy()
   expected = np.einsum("bsh,kh->kbs", sequence_output.numpy(), weights)
   expected += head.output_bias.numpy()[:, None, None]
-  np.testing.assert_allclose(out["start_logits"], expected[0], atol=1e-5)
-  np.testing.assert_allclose(out["end_logits"], expected[1], atol=1e-5)
+  np.testing.assert_allclose(out["start_logits"], expected[0],
+                             atol=ref.TOLERANCE)
+  np.testing.assert_allclose(out["end_logits"], expected[1],
+                             atol=ref.TOLERANCE)
   assert [w.name.split("/")[-1].split(":")[0] for w in head.weights] == [
       "output_weights", "output_bias"]
 
@@ -60,14 +62,15 @@ def test_v2_beam_equals_teacher_forced_end(sequence_output, p_mask):
     forced = head(sequence_output, p_mask,
                   start_positions=beam["start_top_index"][:, k])
     np.testing.assert_allclose(forced["start_log_probs"].numpy().max(-1),
-                               beam["start_top_log_probs"][:, 0], atol=1e-5)
+                               beam["start_top_log_probs"][:, 0],
+                               atol=ref.TOLERANCE)
     best_end = forced["end_log_probs"].numpy()
     ends = beam["end_top_index"].numpy()[:, 2 * k:2 * k + 2]
     np.testing.assert_allclose(
         np.take_along_axis(best_end, ends, axis=1),
-        beam["end_top_log_probs"][:, 2 * k:2 * k + 2], atol=1e-5)
+        beam["end_top_log_probs"][:, 2 * k:2 * k + 2], atol=ref.TOLERANCE)
     np.testing.assert_allclose(forced["cls_logits"], beam["cls_logits"],
-                               atol=1e-5)
+                               atol=ref.TOLERANCE)
 
 
 def test_losses_match_their_formulas(sequence_output, p_mask):

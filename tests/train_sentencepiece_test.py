@@ -268,6 +268,46 @@ def test_sample_lines_is_reproducible_and_ordered():
   assert list(tsp.sample_lines(iter(lines), 5000, seed=1)) == lines
 
 
+def test_sample_is_uniform_over_many_files_in_one_pass(tmp_path):
+  """Every line of every file is equally likely to be in the sample, and
+  the files are read once each, as a stream (the reservoir holds only the
+  sample)."""
+  paths = []
+  for part, size in enumerate((50, 150, 100)):
+    path = tmp_path / f"part-{part}.txt"
+    path.write_text("".join(f"file {part} line {i}\n" for i in range(size)))
+    paths.append(str(path))
+  opened = []
+  real_open = tsp._open_binary  # pylint: disable=protected-access
+
+  def counting_open(path):
+    opened.append(path)
+    return real_open(path)
+
+  corpus = tsp.Corpus(paths, lower=False, max_sentence_length=4192)
+  tsp._open_binary = counting_open  # pylint: disable=protected-access
+  try:
+    stream = corpus.lines()
+    first = list(tsp.sample_lines(stream, 30, seed=0))
+  finally:
+    tsp._open_binary = real_open  # pylint: disable=protected-access
+  assert opened == paths and len(first) == 30
+  lines = [f"file {p} line {i}" for p, n in enumerate((50, 150, 100))
+           for i in range(n)]
+  counts = dict.fromkeys(lines, 0)
+  draws = 2000
+  for seed in range(draws):
+    for line in tsp.sample_lines(iter(lines), 30, seed=seed):
+      counts[line] += 1
+  # Each of 300 lines is drawn with p = 30/300: 200 of 2,000 expected,
+  # standard deviation 13.4; 5 deviations either way.
+  assert 133 < min(counts.values()) and max(counts.values()) < 267
+  for part, size in enumerate((50, 150, 100)):
+    share = sum(c for line, c in counts.items()
+                if line.startswith(f"file {part} ")) / (30 * draws)
+    assert share == pytest.approx(size / 300, abs=0.01)
+
+
 def test_measure_coverage_counts_unknown_characters(trained):
   prefix, _ = trained
   # The CJK characters are not in the English corpus.

@@ -33,6 +33,7 @@ from absl import flags
 
 from albert_tf.cli import flag_table
 from albert_tf.errors import FlagError
+from albert_tf.files import output_lock
 from albert_tf.settings import setting
 from tfhub_export import encoder_export
 from tfhub_export import export_utils
@@ -96,12 +97,12 @@ def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
   loaded = export_utils.load_model(albert_config_file, checkpoint)
   log(loaded.report)
   vocab_size = loaded.pretrainer.config.vocab_size
+  tokenizer_spec.graph_tokenizer(vocab_size)  # Check before any writing.
   max_positions = loaded.pretrainer.config.max_position_embeddings
   if export_type != "encoder" and not 0 < seq_length <= max_positions:
     raise export_utils.ExportError(
         f"--seq_length={seq_length} must be in [1, {max_positions}], the "
         "model's max_position_embeddings")
-  tokenizer_spec.graph_tokenizer(vocab_size)  # Check before any writing.
 
   def write_encoder(path):
     return encoder_export.export_encoder(loaded, tokenizer_spec, path)
@@ -148,11 +149,18 @@ def run(settings, log=print):
   tokenizer_spec = export_utils.TokenizerSpec(
       spm_model_file=settings.spm_model_file, vocab_file=settings.vocab_file,
       do_lower_case=settings.do_lower_case)
-  paths = export(settings.albert_config_file, settings.checkpoint,
-                 tokenizer_spec, settings.export_path,
-                 export_type=settings.export_type,
-                 seq_length=settings.seq_length, version=settings.version,
-                 overwrite=settings.overwrite, log=log)
+  # One export at a time to a path: the export appears by a rename in its
+  # parent directory, so the lock is there, named after it.
+  export_path = os.path.abspath(settings.export_path)
+  with output_lock.lock_output_dir(
+      os.path.dirname(export_path), flag_name="export_path",
+      lock_filename=output_lock.lock_filename_for(
+          os.path.basename(export_path))):
+    paths = export(settings.albert_config_file, settings.checkpoint,
+                   tokenizer_spec, export_path,
+                   export_type=settings.export_type,
+                   seq_length=settings.seq_length, version=settings.version,
+                   overwrite=settings.overwrite, log=log)
   for path in paths:
     log(f"wrote {path}")
   return paths

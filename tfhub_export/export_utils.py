@@ -5,7 +5,6 @@ import contextlib
 import dataclasses
 import os
 import shutil
-import tempfile
 
 from sentencepiece import sentencepiece_model_pb2
 import tensorflow as tf
@@ -17,6 +16,7 @@ from albert_tf.config import AlbertConfig
 from albert_tf.errors import OutputExistsError
 from albert_tf.errors import UserError
 from albert_tf.config import FLAVOR_ALBERT_ZH
+from albert_tf.files import temporaries
 from albert_tf.modeling.albert_pretrainer import AlbertPretrainer
 
 # The encoder input signature every export uses: int32 [batch, seq].
@@ -166,22 +166,25 @@ def atomic_directory(path, overwrite=False):
 
   The staging directory is a hidden sibling of `path` (same file system, so
   the final rename is atomic; TF Serving skips non-numeric names). On error
-  it is removed and `path` is untouched. An existing `path` is replaced only
+  it is removed and `path` is untouched; one left by a killed process is
+  removed by the next export to `path`. An existing `path` is replaced only
   with `overwrite`, and only once the new export is complete.
   """
   path = os.path.abspath(os.fspath(path))
   check_absent(path, overwrite)
-  parent = os.path.dirname(path)
+  parent, name = os.path.split(path)
   os.makedirs(parent, exist_ok=True)
-  staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-",
-                             dir=parent)
+  # Left behind by a killed export (its process is gone).
+  temporaries.remove_stale_temporaries(parent, name)
+  # Named after this process, and with the umask's permissions (not 0700):
+  # the renamed export must be readable by a server running as another user.
+  staging = temporaries.make_temporary_directory(parent, name)
   try:
     yield staging
     check_absent(path, overwrite)  # Someone may have written it meanwhile.
     old = None
     if os.path.lexists(path):
-      old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old-",
-                             dir=parent)
+      old = temporaries.make_temporary_directory(parent, name, kind="old")
       os.replace(path, os.path.join(old, "export"))
     os.replace(staging, path)
     if old is not None:

@@ -1,5 +1,10 @@
 """Checkpoint I/O: original TF1 names in both directions, and native TF2."""
 
+from albert_tf.checkpoints.integrity import CheckpointNotFoundError
+from albert_tf.checkpoints.integrity import DamagedCheckpointError
+from albert_tf.checkpoints.integrity import latest_readable_checkpoint
+from albert_tf.checkpoints.integrity import verify_checkpoint
+from albert_tf.checkpoints.integrity import write_checkpoint_state
 from albert_tf.checkpoints.name_map import tf1_variable_map
 from albert_tf.checkpoints.tf1_checkpoint import CheckpointMismatchError
 from albert_tf.checkpoints.tf1_checkpoint import LoadReport

@@ -10,10 +10,11 @@
 
 import os
 
+from google.protobuf import message
 import tensorflow as tf
 
 from albert_tf import checkpoints
-from albert_tf.errors import MissingInputError
+from albert_tf.checkpoints import integrity
 
 
 def is_saved_model(path):
@@ -25,15 +26,16 @@ def init_encoder(encoder, init_checkpoint):
   """Loads pretrained weights into `encoder`; returns a one-line description.
 
   Raises albert_tf.checkpoints.CheckpointMismatchError (the message lists the
-  variables) when the source does not fit the config, FileNotFoundError when
-  nothing is at the path.
+  variables) when the source does not fit the config,
+  CheckpointNotFoundError (a FileNotFoundError) when nothing is at the path,
+  DamagedCheckpointError when its files are truncated or corrupt.
   """
   path = os.fspath(init_checkpoint)
   if is_saved_model(path):
     return _init_from_saved_model(encoder, path)
   if not tf.io.gfile.exists(path) and not tf.io.gfile.exists(
       path + ".index"):
-    raise MissingInputError(
+    raise checkpoints.CheckpointNotFoundError(
         f"--init_checkpoint {path} does not exist")
   result = checkpoints.load_checkpoint(encoder, path)
   if isinstance(result, checkpoints.LoadReport):
@@ -50,12 +52,20 @@ def _init_from_saved_model(encoder, path):
     raise NotImplementedError(
         "initialising from an encoder SavedModel needs "
         "tfhub_export.encoder_export") from e
-  if hasattr(encoder_export, "assign_from_saved_model"):
-    count = encoder_export.assign_from_saved_model(encoder, path)
-  else:
-    loaded = encoder_export.load_encoder_from_saved_model(
-        path, config=encoder.config)
-    for target, source in zip(encoder.weights, loaded.weights):
-      target.assign(source)
-    count = len(encoder.weights)
+  try:
+    if hasattr(encoder_export, "assign_from_saved_model"):
+      count = encoder_export.assign_from_saved_model(encoder, path)
+    else:
+      loaded = encoder_export.load_encoder_from_saved_model(
+          path, config=encoder.config)
+      for target, source in zip(encoder.weights, loaded.weights):
+        target.assign(source)
+      count = len(encoder.weights)
+  except integrity.READ_ERRORS + (message.DecodeError, OSError) as e:
+    # A truncated or corrupt saved_model.pb (OSError "Cannot parse file")
+    # or variables/ file, or one that cannot be opened.
+    raise checkpoints.DamagedCheckpointError(
+        f"encoder SavedModel {path} is damaged or unreadable (its "
+        f"saved_model.pb or variables/ files): "
+        f"{getattr(e, 'message', None) or e}") from e
   return f"loaded {count} encoder variables from SavedModel {path}"

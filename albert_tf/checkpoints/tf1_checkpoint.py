@@ -5,13 +5,14 @@ import os
 
 import tensorflow as tf
 
-from albert_tf.errors import MissingInputError
-from albert_tf.errors import UserError
-from albert_tf.files.atomic_write import write_checkpoint_atomically
-from albert_tf.files.atomic_write import write_text_atomically
+from albert_tf import errors
+from albert_tf.checkpoints import integrity
+from albert_tf.checkpoints.integrity import CheckpointNotFoundError
 from albert_tf.checkpoints.name_map import tf1_variable_map
 from albert_tf.config import FLAVOR_ALBERT_ZH
 from albert_tf.config import FLAVOR_GOOGLE
+from albert_tf.files.atomic_write import write_checkpoint_atomically
+from albert_tf.files.atomic_write import write_text_atomically
 
 # Training state the original writes next to the weights: never model weights.
 _TRAINING_STATE_SUFFIXES = ("/adam_m", "/adam_v", "/lamb_m", "/lamb_v",
@@ -21,7 +22,7 @@ _TRAINING_STATE_NAMES = ("global_step", "good_steps", "loss_scale")
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 
-class CheckpointMismatchError(UserError, ValueError):
+class CheckpointMismatchError(errors.CheckpointError):
   """A checkpoint does not fit the model; the message lists every problem."""
 
 
@@ -54,32 +55,54 @@ def is_training_state(name):
 
 
 def resolve_checkpoint(path):
-  """Turns a directory or a prefix into an existing checkpoint prefix."""
+  """Turns a directory or a prefix into an existing checkpoint prefix.
+
+  A directory means the checkpoint its `checkpoint` state file names or,
+  without a state file, its only checkpoint. Raises CheckpointNotFoundError
+  when there is none, DamagedCheckpointError for a damaged state file.
+  """
   path = os.fspath(path)
-  if os.path.isdir(path):
-    latest = tf.train.latest_checkpoint(path)
-    if latest is None:
-      raise MissingInputError(
-          f"no checkpoint found in directory {path} (expected a `checkpoint` "
-          "file or a model.ckpt.index beside it)")
-    return latest
+  if tf.io.gfile.isdir(path):
+    return _checkpoint_in_directory(path)
   if path.endswith(".index"):
     path = path[:-len(".index")]
   if not tf.io.gfile.exists(path + ".index"):
-    raise MissingInputError(
+    raise CheckpointNotFoundError(
         f"no checkpoint at {path}: {path}.index does not exist (pass the "
         "prefix, e.g. .../model.ckpt-125000, or the directory)")
   return path
 
 
+def _checkpoint_in_directory(directory):
+  state_path = integrity.checkpoint_state_path(directory)
+  latest = integrity.read_checkpoint_state(directory)
+  if latest is not None:
+    if tf.io.gfile.exists(latest + ".index"):
+      return latest
+    # The state file may hold absolute paths of the machine that wrote it.
+    moved = os.path.join(directory, os.path.basename(latest))
+    if tf.io.gfile.exists(moved + ".index"):
+      return moved
+    raise CheckpointNotFoundError(
+        f"{state_path} names checkpoint {latest}, but {latest}.index does "
+        "not exist; pass an existing checkpoint prefix instead")
+  found = sorted(tf.io.gfile.glob(os.path.join(directory, "*.index")))
+  if len(found) == 1:
+    return found[0][:-len(".index")]
+  if not found:
+    raise CheckpointNotFoundError(
+        f"no checkpoint found in directory {directory} (no `checkpoint` "
+        "state file and no *.index file)")
+  raise CheckpointNotFoundError(
+      f"directory {directory} has no `checkpoint` state file and "
+      f"{len(found)} checkpoints; pass one prefix: "
+      + ", ".join(f[:-len(".index")] for f in found))
+
+
 def checkpoint_shapes(path):
-  """{name: shape} of every variable in the checkpoint at `path`."""
+  """(prefix, reader, {name: shape}) of the checkpoint at `path`."""
   prefix = resolve_checkpoint(path)
-  try:
-    reader = tf.train.load_checkpoint(prefix)
-  except (tf.errors.OpError, RuntimeError) as e:  # Corrupt or truncated.
-    raise CheckpointMismatchError(
-        f"cannot read checkpoint {prefix}: {e}") from e
+  reader = integrity.open_checkpoint(prefix)
   return prefix, reader, reader.get_variable_to_shape_map()
 
 
@@ -123,7 +146,8 @@ def load_tf1_checkpoint(model, path, init_from_group0=False):
 
   Raises:
     CheckpointMismatchError listing every missing or mis-shaped variable (or
-    a flavor mismatch); nothing is assigned in that case.
+    a flavor mismatch); DamagedCheckpointError for unreadable files;
+    CheckpointNotFoundError. Nothing is assigned in those cases.
   """
   prefix, reader, shapes = checkpoint_shapes(path)
   flavor = detect_flavor(shapes)
@@ -156,9 +180,13 @@ def load_tf1_checkpoint(model, path, init_from_group0=False):
       lines.append(f"shape mismatches ({len(mismatched)}): "
                    + "; ".join(mismatched))
     raise CheckpointMismatchError("\n".join(lines))
+  # Every tensor is read before any is assigned: a damaged file then leaves
+  # the model untouched.
+  values = [integrity.read_tensor(reader, prefix, source)
+            for _, source, _ in assignments]
   used = set()
-  for _, source, variable in assignments:
-    variable.assign(reader.get_tensor(source))
+  for (_, source, variable), value in zip(assignments, values):
+    variable.assign(value)
     used.add(source)
   training_state = sorted(n for n in shapes if is_training_state(n))
   unused = sorted(n for n in shapes

@@ -1,8 +1,14 @@
-"""Writing files and checkpoints so that they appear only once complete."""
+"""Writing files and checkpoints so that they appear only once complete.
+
+Temporaries are hidden siblings named after their owning process; they get
+the permissions the umask asks for, and stale ones of killed runs are
+removed by the next write (see temporaries.py).
+"""
 
 import os
 import shutil
-import tempfile
+
+from albert_tf.files import temporaries
 
 
 def write_checkpoint_atomically(path, write_fn):
@@ -11,12 +17,14 @@ def write_checkpoint_atomically(path, write_fn):
   The files are staged in a hidden directory beside `path` (same file
   system, so renames are atomic) and moved data first, index last: a reader
   that finds `path`.index finds a complete checkpoint. A failed write leaves
-  nothing behind.
+  nothing behind; a killed one is removed by the next write in the directory.
   """
   path = os.path.abspath(os.fspath(path))
   directory = os.path.dirname(path)
   os.makedirs(directory, exist_ok=True)
-  staging = tempfile.mkdtemp(prefix=".tmp-ckpt-", dir=directory)
+  temporaries.remove_stale_temporaries(directory, None)
+  staging = temporaries.make_temporary_directory(directory,
+                                                 os.path.basename(path))
   try:
     staged_prefix = os.path.join(staging, "ckpt")
     write_fn(staged_prefix)
@@ -34,11 +42,14 @@ def write_text_atomically(path, text):
   """Writes `text` to a temporary file beside `path`, then renames it.
 
   Readers see the old file or the whole new one, never a part; a failed
-  write leaves no temporary file behind.
+  write leaves no temporary file behind. The file's mode is 0666 less the
+  umask, like any other new file.
   """
-  directory = os.path.dirname(os.path.abspath(os.fspath(path)))
+  path = os.path.abspath(os.fspath(path))
+  directory, name = os.path.split(path)
   os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+  temporaries.remove_stale_temporaries(directory, name)
+  fd, tmp = temporaries.make_temporary_file(directory, name)
   try:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
       f.write(text)

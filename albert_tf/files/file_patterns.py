@@ -1,6 +1,19 @@
 """Expanding the comma-separated file globs our command-line tools accept."""
 
+import os
+
 import tensorflow as tf
+
+
+def _is_local_directory(path):
+  """Whether a match is a local directory (to be left out).
+
+  Remote matches (gs://...) are taken as files: asking GCS about each one
+  is a request per file, minutes for thousands of shards, and a bucket's
+  glob matches are objects in all but contrived layouts (a "directory"
+  that does match fails when it is read).
+  """
+  return "://" not in path and os.path.isdir(path)
 
 
 def expand_file_patterns(patterns, flag_name, error=ValueError):
@@ -8,7 +21,8 @@ def expand_file_patterns(patterns, flag_name, error=ValueError):
 
   Matches are sorted within each pattern, so results (and the data made from
   them) do not depend on the order the file system lists files in.
-  Directories are left out. Works for local and tf.io.gfile paths (gs://...).
+  Local directories are left out. Works for local and tf.io.gfile paths
+  (gs://...); nothing is opened or stat'ed per file on remote file systems.
 
   Raises `error` naming --flag_name when a pattern matches nothing or cannot
   be listed.
@@ -21,7 +35,7 @@ def expand_file_patterns(patterns, flag_name, error=ValueError):
       continue
     try:
       matches = sorted(m for m in tf.io.gfile.glob(pattern)
-                       if not tf.io.gfile.isdir(m))
+                       if not _is_local_directory(m))
     except tf.errors.OpError as e:
       raise error(f"cannot list --{flag_name} pattern {pattern!r}: "
                   f"{e.message}") from None

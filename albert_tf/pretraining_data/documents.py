@@ -2,11 +2,11 @@
 
 import tensorflow as tf
 
-from albert_tf.errors import UserError
+from albert_tf import errors
 from albert_tf.files.file_patterns import expand_file_patterns
 
 
-class InputError(UserError, ValueError):
+class InputError(errors.InputFileError):
   """Bad input files; the message names the file (and line)."""
 
 

@@ -1,9 +1,12 @@
 """Streaming, sharded, seeded generation of pretraining examples."""
 
 import collections
+import contextlib
 import dataclasses
 import os
 import random
+import shutil
+import tempfile
 
 import tensorflow as tf
 
@@ -11,6 +14,7 @@ from albert_tf.errors import FlagError
 from albert_tf.tokenization import python_tokenizer
 from albert_tf.pretraining_data import chinese_wwm
 from albert_tf.pretraining_data import documents
+from albert_tf.pretraining_data import shard_files
 from albert_tf.pretraining_data.tfrecord_features import instance_to_example
 from albert_tf.pretraining_data.instances import create_instances_from_document
 from albert_tf.pretraining_data.masking import MaskingConfig
@@ -51,6 +55,29 @@ class GenerationConfig:
         raise FlagError(f"--{message}")
 
 
+@contextlib.contextmanager
+def _local_copy(path):
+  """`path`, or a local copy of it while in the block if it is remote.
+
+  The tokenizers read their model with plain open(); a model on GCS
+  (gs://..., as Beam workers are given it) is copied to a temporary file.
+  """
+  if not path or "://" not in path:
+    yield path
+    return
+  directory = tempfile.mkdtemp(prefix="albert_tf_model_")
+  try:
+    local = os.path.join(directory, os.path.basename(path))
+    try:
+      tf.io.gfile.copy(path, local)
+    except tf.errors.OpError as e:
+      raise python_tokenizer.TokenizerError(
+          f"cannot read {path}: {e.message}") from None
+    yield local
+  finally:
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 class LineTokenizer:
   """The original's per-line preprocessing and tokenization, and id lookup."""
 
@@ -66,8 +93,10 @@ class LineTokenizer:
         raise ValueError("--zh_whole_word_mask applies to WordPiece "
                          "(--vocab_file) models, not SentencePiece")
       self._segment = chinese_wwm.load_segmenter()
-    self.tokenizer = python_tokenizer.FullTokenizer(
-        vocab_file, do_lower_case=do_lower_case, spm_model_file=spm_model_file)
+    with _local_copy(vocab_file) as local_vocab, \
+        _local_copy(spm_model_file) as local_spm:
+      self.tokenizer = python_tokenizer.FullTokenizer(
+          local_vocab, do_lower_case=do_lower_case, spm_model_file=local_spm)
     self.vocab_words = list(self.tokenizer.vocab.keys())
     if spm_model_file:
       self.is_start_piece = is_start_piece_sentencepiece
@@ -103,30 +132,60 @@ def shard_rng(random_seed, shard_index):
   return random.Random(f"albert_tf/{random_seed}/{shard_index}")
 
 
+@dataclasses.dataclass
 class ShardStats:
-  """Counters a shard's generation reports (and progress displays)."""
+  """Counters of one shard's generation (summed into the stats file and
+  reported as progress and as Beam metrics)."""
+  documents: int = 0        # Documents that yielded tokens.
+  empty_documents: int = 0  # Documents whose lines all tokenize to nothing.
+  skipped_lines: int = 0    # Non-blank lines that tokenize to nothing.
+  instances: int = 0        # Examples written.
+  masked_tokens: int = 0    # Masked-LM predictions over all examples.
 
-  def __init__(self):
-    self.documents = 0
-    self.empty_documents = 0
-    self.instances = 0
+  def as_dict(self):
+    return dataclasses.asdict(self)
 
 
-def generate_shard_examples(files, shard_index, num_shards, tokenizer, config,
-                            stats=None, on_bytes=None):
+def shard_of_document(document_index, num_shards):
+  """The one rule that sends documents to shards, for every driver.
+
+  Document i (numbered across all input files, in --input_file order) goes
+  to shard i mod num_shards, so each shard samples the whole corpus.
+  """
+  return document_index % num_shards
+
+
+def shard_documents(files, shard_index, num_shards, on_bytes=None):
+  """Shard `shard_index`'s documents (lists of lines), in corpus order.
+
+  Reads all of `files`, building only this shard's documents.
+  """
+  for _, lines in documents.iter_documents(
+      files, keep=lambda i: shard_of_document(i, num_shards) == shard_index,
+      on_bytes=on_bytes):
+    yield lines
+
+
+def shard_examples(shard_docs, shard_index, tokenizer, config, stats=None):
   """Serialized tf.train.Examples of one shard, shuffled within a buffer.
 
-  Shard s takes documents s, s + num_shards, ... of the stream.
+  `shard_docs` yields the shard's documents (lists of text lines) in corpus
+  order; the result depends only on them, the shard index and `config`.
   """
-  stats = stats or ShardStats()
+  stats = stats if stats is not None else ShardStats()
   rng = shard_rng(config.random_seed, shard_index)
   pool = collections.deque(maxlen=config.document_pool_size)
   buffer = []
   seq_length = config.max_seq_length
   predictions = config.masking.max_predictions_per_seq
-  for _, lines in documents.iter_documents(
-      files, keep=lambda i: i % num_shards == shard_index, on_bytes=on_bytes):
-    document = [t for t in map(tokenizer.tokenize_line, lines) if t]
+  for lines in shard_docs:
+    document = []
+    for line in lines:
+      tokens = tokenizer.tokenize_line(line)
+      if tokens:
+        document.append(tokens)
+      else:
+        stats.skipped_lines += 1
     if not document:
       stats.empty_documents += 1
       continue
@@ -140,6 +199,7 @@ def generate_shard_examples(files, shard_index, num_shards, tokenizer, config,
         example = instance_to_example(instance, tokenizer.tokens_to_ids,
                                       seq_length, predictions)
         stats.instances += 1
+        stats.masked_tokens += len(instance.masked_lm_positions)
         if len(buffer) < config.shuffle_buffer_size:
           buffer.append(example)
         else:
@@ -151,32 +211,35 @@ def generate_shard_examples(files, shard_index, num_shards, tokenizer, config,
   yield from buffer
 
 
-def write_tfrecord_atomically(path, examples):
-  """Writes all examples to `path` via a temporary name; returns the count."""
-  tmp = f"{path}.tmp-{os.getpid()}"
-  count = 0
-  try:
-    with tf.io.TFRecordWriter(tmp) as writer:
-      for example in examples:
-        writer.write(example)
-        count += 1
-    tf.io.gfile.rename(tmp, path, overwrite=True)
-  except BaseException:
-    if tf.io.gfile.exists(tmp):
-      tf.io.gfile.remove(tmp)
-    raise
-  return count
+def generate_shard_examples(files, shard_index, num_shards, tokenizer, config,
+                            stats=None, on_bytes=None):
+  """shard_examples of shard `shard_index` of `num_shards`, read from files."""
+  return shard_examples(
+      shard_documents(files, shard_index, num_shards, on_bytes=on_bytes),
+      shard_index, tokenizer, config, stats)
 
 
-def remove_partial_files(path):
-  """Deletes temporary files a killed or failed writer left for `path`."""
-  for leftover in tf.io.gfile.glob(f"{path}.tmp-*"):
-    tf.io.gfile.remove(leftover)
+def write_shard(output_file, shard_index, num_shards, shard_docs, tokenizer,
+                config, on_example=None):
+  """Produces shard `shard_index`'s file from its documents; returns stats.
+
+  The one implementation both drivers call (local worker processes, and the
+  Beam pipeline's per-shard step): given the same documents in the same
+  order, it writes the same bytes. The shard appears under its final name
+  only when complete; its statistics are recorded for the stats file after
+  that. `on_example(stats)` is called after each example is written.
+  """
+  path = shard_files.shard_paths(output_file, num_shards)[shard_index]
+  stats = ShardStats()
+  examples = shard_examples(shard_docs, shard_index, tokenizer, config, stats)
+  if on_example is not None:
+    examples = _observed(examples, on_example, stats)
+  shard_files.write_tfrecord_atomically(path, examples)
+  shard_files.record_shard_stats(output_file, path, stats.as_dict())
+  return stats
 
 
-def shard_paths(output_file, num_shards):
-  """Output names: `output_file` itself, or NAME-00000-of-00004 style."""
-  if num_shards == 1:
-    return [output_file]
-  return [f"{output_file}-{i:05d}-of-{num_shards:05d}"
-          for i in range(num_shards)]
+def _observed(examples, on_example, stats):
+  for example in examples:
+    yield example
+    on_example(stats)

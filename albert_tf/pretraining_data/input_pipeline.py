@@ -1,4 +1,14 @@
-"""tf.data input for pretraining from original-format TFRecords."""
+"""tf.data input for pretraining from original-format TFRecords.
+
+Built for thousands of shards on GCS: nothing here opens a file before the
+input pipeline reaches it (listing the files is one glob per pattern), so
+start-up does not grow with the number of files. A corrupt file stops
+training with a DataLossError that does not say which file it was;
+find_corrupt_file finds it afterwards, reading the files in the order
+training did.
+"""
+
+import time
 
 import tensorflow as tf
 
@@ -12,6 +22,78 @@ def decode_record(record, max_seq_length, max_predictions_per_seq):
       record, feature_spec(max_seq_length, max_predictions_per_seq))
   return {name: tf.cast(t, tf.int32) if t.dtype == tf.int64 else t
           for name, t in example.items()}
+
+
+# create_pretraining_data writes OUTPUT_FILE.stats.json beside its shards;
+# a pattern such as data/train.tfrecord* would match it too.
+STATS_SUFFIX = ".stats.json"
+
+
+def record_files(file_patterns, flag_name="input_file", error=ValueError):
+  """The TFRecord files that the patterns (a list, or a comma-separated
+  string) match, in a fixed order, less create_pretraining_data's stats."""
+  if isinstance(file_patterns, str):
+    file_patterns = [file_patterns]
+  files = expand_file_patterns(",".join(file_patterns), flag_name,
+                               error=error)
+  records = [f for f in files if not f.endswith(STATS_SUFFIX)]
+  if not records:
+    raise error(f"--{flag_name} matches only statistics files ({files[0]}, "
+                "...), no TFRecords")
+  return records
+
+
+def _file_names(files, is_training, seed, repeat):
+  """The dataset of file names the readers open, in the order they do."""
+  dataset = tf.data.Dataset.from_tensor_slices(tf.constant(files))
+  if not is_training:
+    return dataset
+  if repeat:
+    dataset = dataset.repeat()
+  return dataset.shuffle(len(files), seed=seed)
+
+
+def training_file_order(files, seed, repeat=True):
+  """The files in the order a training pipeline (same seed) first opens
+  them, each once."""
+  order, seen = [], set()
+  # With repeat() before the shuffle, epochs mix at their borders: some
+  # files are first opened a little after the first len(files).
+  for name in _file_names(files, True, seed, repeat).take(2 * len(files)):
+    path = name.numpy().decode("utf-8")
+    if path not in seen:
+      seen.add(path)
+      order.append(path)
+      if len(order) == len(files):
+        break
+  return order + [f for f in files if f not in seen]
+
+
+def find_corrupt_file(files, seed=None, repeat=True, time_budget_s=300.0):
+  """The first of `files` (in training order when seeded) that has a corrupt
+  record, or None if none is found within the time budget.
+
+  For after training stopped on a DataLossError: a seeded pipeline reads
+  files in a fixed order, so the file it failed on is found after reading
+  about as much as training had read. `seed` and `repeat` (no dynamic
+  masker) are those pretraining_dataset was given; no seed: `files` order.
+  """
+  order = (training_file_order(files, seed, repeat) if seed is not None
+           else files)
+  deadline = time.time() + time_budget_s
+  for path in order:
+    if time.time() > deadline:
+      return None
+    try:
+      # Read in the runtime, not in Python: only the record framing and
+      # checksums are checked.
+      tf.data.TFRecordDataset(path).reduce(
+          tf.constant(0, tf.int64), lambda count, _: count + 1)
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError):
+      return path
+    except tf.errors.OpError:
+      continue  # Unreadable for another reason: not what we look for.
+  return None
 
 
 def pretraining_dataset(file_patterns, batch_size, max_seq_length,
@@ -35,14 +117,12 @@ def pretraining_dataset(file_patterns, batch_size, max_seq_length,
   Its batches drop the remainder too (as the original's on TPU), and come in
   whole steps, so no replica is handed an empty batch.
   """
-  if isinstance(file_patterns, str):
-    file_patterns = [file_patterns]
-  files = expand_file_patterns(",".join(file_patterns), flag_name)
-  dataset = tf.data.Dataset.from_tensor_slices(tf.constant(files))
+  files = record_files(file_patterns, flag_name)
   pipelines = input_context.num_input_pipelines if input_context else 1
   replicas_per_pipeline = max(
       1, input_context.num_replicas_in_sync // pipelines) if (
           input_context) else 1
+  dataset = _file_names(files, is_training, seed, repeat=masker is None)
   if not is_training:
     if pipelines > 1:
       dataset = dataset.shard(pipelines, input_context.input_pipeline_id)
@@ -55,9 +135,6 @@ def pretraining_dataset(file_patterns, batch_size, max_seq_length,
                               drop_remainder=True).unbatch()
     return dataset.prefetch(tf.data.AUTOTUNE)
 
-  if masker is None:
-    dataset = dataset.repeat()
-  dataset = dataset.shuffle(len(files), seed=seed)
   dataset = dataset.interleave(
       tf.data.TFRecordDataset,
       cycle_length=max(1, min(num_cpu_threads, len(files))),

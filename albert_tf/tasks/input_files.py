@@ -9,13 +9,13 @@ import json
 import os
 import sys
 
-from albert_tf.errors import InputFileError
+from albert_tf import errors
 
 # GLUE and user files have long fields (whole paragraphs).
 csv.field_size_limit(sys.maxsize)
 
 
-class InputFormatError(InputFileError):
+class InputFormatError(errors.InputFileError):
   """A task file is missing, empty or malformed; the message says where."""
 
   def __init__(self, path, message, line=None):

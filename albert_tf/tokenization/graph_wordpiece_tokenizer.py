@@ -33,6 +33,7 @@ class WordpieceGraphTokenizer(tf.Module):
   def __init__(self, vocab_file, lower_case=True, name=None):
     super().__init__(name=name)
     vocab = python_tokenizer.load_vocab(vocab_file)
+    python_tokenizer.check_wordpiece_vocab(vocab, vocab_file)
     self.lower_case = lower_case
     self.vocab_size = len(vocab)
     for token in ("[UNK]", "[CLS]", "[SEP]"):

@@ -6,14 +6,15 @@ original's pair truncation (pop from the longer segment, B on ties).
 
 import numpy as np
 
+from albert_tf import errors
 from albert_tf.tokenization import python_tokenizer
 
 
 def make_tokenizer(vocab_file=None, spm_model_file=None, do_lower_case=True):
   """FullTokenizer for the flags; SentencePiece wins when both are given."""
   if not vocab_file and not spm_model_file:
-    raise ValueError("pass --spm_model_file (SentencePiece) or --vocab_file "
-                     "(WordPiece)")
+    raise errors.FlagError("pass --spm_model_file (SentencePiece) or "
+                           "--vocab_file (WordPiece)")
   return python_tokenizer.FullTokenizer(
       vocab_file=None if spm_model_file else vocab_file,
       do_lower_case=do_lower_case, spm_model_file=spm_model_file)

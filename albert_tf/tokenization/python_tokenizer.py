@@ -109,13 +109,35 @@ def load_vocab(vocab_file):
     try:
       line = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-      raise TokenizerError(f"{vocab_file}:{line_number}: not valid UTF-8 "
-                           "(is this a vocab.txt?)") from e
+      raise TokenizerError(
+          f"{vocab_file}:{line_number}: not valid UTF-8 (is this a "
+          "vocab.txt? a SentencePiece .model goes to --spm_model_file)") from e
     token = line.strip().split()[0] if line.strip() else " "
     vocab.setdefault(token, len(vocab))
   if not vocab:
     raise TokenizerError(f"vocab file {vocab_file} is empty")
   return vocab
+
+
+def check_wordpiece_vocab(vocab, vocab_file):
+  """Raises TokenizerError unless `vocab` can drive WordPiece tokenization.
+
+  WordPiece maps unknown words to [UNK]; a vocabulary without it fails on
+  the first unknown word (KeyError '[UNK]'). The usual cause is the
+  SentencePiece `.vocab` listing (piece<TAB>score, pieces like <unk> and
+  \u2581the) passed where a vocab.txt belongs.
+  """
+  if "[UNK]" in vocab:
+    return
+  if "<unk>" in vocab or any(
+      token.startswith(SPIECE_UNDERLINE) for token in vocab):
+    raise TokenizerError(
+        f"{vocab_file} is a SentencePiece vocabulary listing, not a "
+        "WordPiece vocab.txt: pass the SentencePiece model (the .model file "
+        "next to it) as --spm_model_file instead of --vocab_file")
+  raise TokenizerError(
+      f"{vocab_file} has no [UNK] token, so it is not a WordPiece vocab.txt "
+      "(one token per line, with [UNK], [CLS] and [SEP])")
 
 
 def convert_by_vocab(vocab, items):
@@ -155,6 +177,7 @@ class FullTokenizer:
           for i in range(self.sp_model.GetPieceSize()))
     else:
       self.vocab = load_vocab(vocab_file)
+      check_wordpiece_vocab(self.vocab, vocab_file)
       self.basic_tokenizer = BasicTokenizer(do_lower_case=do_lower_case)
       self.wordpiece_tokenizer = WordpieceTokenizer(vocab=self.vocab)
     self.inv_vocab = {v: k for k, v in self.vocab.items()}

@@ -18,10 +18,10 @@ from typing import List, Optional
 
 import tensorflow as tf
 
-from albert_tf.errors import UserError
+from albert_tf import errors
 
 
-class SquadDataError(UserError, ValueError):
+class SquadDataError(errors.InputFileError):
   """A SQuAD JSON file is missing, malformed or inconsistent."""
 
 
@@ -48,6 +48,10 @@ def load_squad_json(input_file):
       text = reader.read()
   except (tf.errors.OpError, OSError) as e:
     raise SquadDataError(f"cannot read SQuAD file {input_file}: {e}") from e
+  except UnicodeDecodeError as e:
+    raise SquadDataError(
+        f"{input_file}: not UTF-8 text (byte {e.start}); expected SQuAD "
+        "JSON") from e
   if not text.strip():
     raise SquadDataError(f"SQuAD file {input_file} is empty")
   try:
@@ -55,6 +59,9 @@ def load_squad_json(input_file):
   except json.JSONDecodeError as e:
     raise SquadDataError(
         f"{input_file}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from e
+  except RecursionError as e:  # json's limit on nesting depth.
+    raise SquadDataError(
+        f"{input_file}: not SQuAD JSON (nested too deeply)") from e
   if not isinstance(parsed, dict) or not isinstance(parsed.get("data"), list):
     raise SquadDataError(
         f"{input_file}: expected a JSON object with a \"data\" list "

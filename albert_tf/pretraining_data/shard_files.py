@@ -1,0 +1,191 @@
+"""Output files of create_pretraining_data: shards, their stats, temp files.
+
+Both drivers (local processes and Apache Beam) write through these helpers,
+so they produce the same names. Everything goes through tf.io.gfile, so
+output may be local or on GCS (gs://...).
+
+A shard is written under a temporary name and renamed once complete: a
+reader never sees half a shard, and a rerun can tell finished shards from
+unfinished ones by name alone. After a shard is renamed, its statistics are
+written to a small "part" file; when all shards are done, the parts are
+merged into one OUTPUT_FILE.stats.json and removed.
+"""
+
+import json
+import os
+import posixpath
+import uuid
+
+import tensorflow as tf
+
+# Fields of a shard's statistics (ShardStats) that the stats file sums.
+STAT_FIELDS = ("documents", "empty_documents", "skipped_lines", "instances",
+               "masked_tokens")
+
+
+def shard_paths(output_file, num_shards):
+  """Output names: `output_file` itself, or NAME-00000-of-00004 style."""
+  if num_shards == 1:
+    return [output_file]
+  return [f"{output_file}-{i:05d}-of-{num_shards:05d}"
+          for i in range(num_shards)]
+
+
+def make_output_directory(output_file):
+  """Creates the directory of `output_file` (local or gs://...)."""
+  directory = posixpath.dirname(output_file) if "://" in output_file else (
+      os.path.dirname(os.path.abspath(output_file)))
+  tf.io.gfile.makedirs(directory)
+
+
+def shard_name(path):
+  """The file name of a shard (its key in the stats file)."""
+  # posixpath: gs:// paths use "/" whatever the local OS.
+  return posixpath.basename(path)
+
+
+def write_tfrecord_atomically(path, examples):
+  """Writes all examples to `path` via a temporary name; returns the count.
+
+  The temporary name is unique per attempt (process id and a random part),
+  so two attempts at the same shard (a retried Beam bundle running beside
+  its predecessor on another machine) never write into the same file; both
+  produce the same bytes, and whichever renames last wins.
+  """
+  tmp = f"{path}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+  count = 0
+  try:
+    with tf.io.TFRecordWriter(tmp) as writer:
+      for example in examples:
+        writer.write(example)
+        count += 1
+    tf.io.gfile.rename(tmp, path, overwrite=True)
+  except BaseException:
+    if tf.io.gfile.exists(tmp):
+      tf.io.gfile.remove(tmp)
+    raise
+  return count
+
+
+def remove_partial_files(path):
+  """Deletes temporary files a killed or failed writer left for `path`."""
+  for leftover in tf.io.gfile.glob(f"{path}.tmp-*"):
+    tf.io.gfile.remove(leftover)
+
+
+def _list_outputs(output_file):
+  """Every name starting with `output_file`, with one listing (cheap on GCS
+  where a per-shard existence check is one request each)."""
+  try:
+    return set(tf.io.gfile.glob(glob_escape(output_file) + "*"))
+  except tf.errors.NotFoundError:
+    return set()
+
+
+def glob_escape(path):
+  """`path` with glob metacharacters made literal ([*], [?], [[])."""
+  return "".join(f"[{c}]" if c in "*?[" else c for c in path)
+
+
+def existing_shards(output_file, paths):
+  """The shards of `paths` that are complete (exist under their name)."""
+  names = _list_outputs(output_file)
+  return [p for p in paths if p in names]
+
+
+def remove_all_partial_files(output_file, paths):
+  """remove_partial_files for every shard of `paths`, with one listing."""
+  wanted = set(paths)
+  for name in _list_outputs(output_file):
+    shard, sep, _ = name.rpartition(".tmp-")
+    if sep and shard in wanted:
+      tf.io.gfile.remove(name)
+
+
+# -- statistics ----------------------------------------------------------------
+
+
+def stats_path(output_file):
+  """OUTPUT_FILE.stats.json: beside the shards, not matched by NAME-*."""
+  return f"{output_file}.stats.json"
+
+
+def _parts_dir(output_file):
+  return f"{stats_path(output_file)}.parts"
+
+
+def _write_text(path, text):
+  """Temporary name, then rename: readers never see a partial file."""
+  tmp = f"{path}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+  try:
+    with tf.io.gfile.GFile(tmp, "w") as f:
+      f.write(text)
+    tf.io.gfile.rename(tmp, path, overwrite=True)
+  except BaseException:
+    if tf.io.gfile.exists(tmp):
+      tf.io.gfile.remove(tmp)
+    raise
+
+
+def record_shard_stats(output_file, shard_path, stats):
+  """Keeps one finished shard's statistics (a dict) until finalize_stats."""
+  directory = _parts_dir(output_file)
+  tf.io.gfile.makedirs(directory)
+  _write_text(posixpath.join(directory, shard_name(shard_path) + ".json"),
+              json.dumps(stats, sort_keys=True))
+
+
+def _read_json(path):
+  try:
+    with tf.io.gfile.GFile(path, "r") as f:
+      return json.loads(f.read())
+  except (tf.errors.OpError, ValueError):
+    return None  # Unreadable or cut short: as if absent.
+
+
+def finalize_stats(output_file, paths):
+  """Merges the shards' statistics into OUTPUT_FILE.stats.json; returns it.
+
+  Shards written by earlier runs (skipped by this one) keep the entries the
+  earlier stats file or leftover part files have for them. Output that has
+  no statistics for some shard (written by an older version, or killed
+  between a rename and its part file) says so in `shards_without_stats`.
+  """
+  names = [shard_name(p) for p in paths]
+  existing = {shard_name(p) for p in existing_shards(output_file, paths)}
+  entries = {}
+  previous = _read_json(stats_path(output_file))
+  if isinstance(previous, dict) and isinstance(previous.get("shards"), dict):
+    entries.update(previous["shards"])
+  parts_dir = _parts_dir(output_file)
+  parts = (tf.io.gfile.glob(posixpath.join(glob_escape(parts_dir), "*.json"))
+           if tf.io.gfile.isdir(parts_dir) else [])
+  for part in parts:
+    stats = _read_json(part)
+    if isinstance(stats, dict):
+      entries[shard_name(part)[:-len(".json")]] = stats
+  shards = {name: {field: int(entries[name].get(field, 0))
+                   for field in STAT_FIELDS}
+            for name in names if name in existing and name in entries}
+  totals = {field: sum(s[field] for s in shards.values())
+            for field in STAT_FIELDS}
+  report = {
+      "output_shards": len(paths),
+      "shards_written": len(existing),
+      "shards_without_stats": sorted(n for n in names
+                                     if n in existing and n not in shards),
+      "totals": totals,
+      "shards": shards,
+  }
+  _write_text(stats_path(output_file),
+              json.dumps(report, indent=1, sort_keys=True) + "\n")
+  if tf.io.gfile.isdir(parts_dir):
+    tf.io.gfile.rmtree(parts_dir)
+  return report
+
+
+def remove_outputs(output_file, paths):
+  """Deletes the shards `paths` and the stats file (output to be undone)."""
+  for path in list(paths) + [stats_path(output_file)]:
+    if tf.io.gfile.exists(path):
+      tf.io.gfile.remove(path)
