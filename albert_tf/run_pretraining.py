@@ -24,7 +24,6 @@ quiet_if_main(__name__)
 
 import contextlib
 import dataclasses
-import io
 import os
 import sys
 import tempfile
@@ -58,6 +57,7 @@ from albert_tf.training import distribution
 from albert_tf.training.eval_results import EvalResultsWriter
 from albert_tf.training.gradient_accumulation import AccumulationError
 from albert_tf.training.gradient_accumulation import check_divisible
+from albert_tf.training.orbit_trainer import orbit_prints_to_log
 from albert_tf.training.pretraining_trainer import PretrainingTrainer
 from albert_tf.training.pretraining_trainer import TrainingDivergedError
 from albert_tf.training.pretraining_trainer import worker_position
@@ -370,22 +370,12 @@ def initializer(model, values, print_fn):
   return init
 
 
-class _ToInfoLog(io.TextIOBase):
-  """Sends what orbit prints (multi-line dicts) to the INFO log instead."""
-
-  def write(self, text):
-    if text.strip():
-      logging.info(text.rstrip())
-    return len(text)
-
-
 def run(values, print_fn=None):
   """The whole job; returns the final train and eval outputs."""
   if print_fn is None:
     stdout = sys.stdout
     print_fn = lambda line: print(line, file=stdout, flush=True)
-  with contextlib.redirect_stdout(_ToInfoLog()), \
-      contextlib.ExitStack() as held:
+  with orbit_prints_to_log(), contextlib.ExitStack() as held:
     return _run(values, print_fn, held)
 
 

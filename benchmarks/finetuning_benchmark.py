@@ -5,7 +5,7 @@
 
 Times (a) a fine-tuning step of run_classifier's model (ClassifierModel:
 encoder + dropout + dense, softmax cross-entropy) through the fine-tuning
-Trainer's compiled loop and (b) a pretraining step of AlbertPretrainer (MLM
+trainer's compiled orbit loop and (b) a pretraining step of AlbertPretrainer (MLM
 + SOP losses) with the same optimizer (the original LAMB/AdamW, clip 1.0),
 learning-rate schedule, batch and sequence length. Random inputs; a few
 steps after warm-up, so the numbers are rough.
@@ -25,8 +25,8 @@ from albert_tf import presets
 from benchmarks.encoder_benchmark import random_batch
 from albert_tf.tasks.classifier_model import ClassifierModel
 from albert_tf.tasks.classifier_model import classification_loss
-from albert_tf.training.finetuning_trainer import Trainer
-from albert_tf.training.finetuning_trainer import TrainingSettings
+from albert_tf.tasks.finetuning_settings import FinetuningSettings
+from albert_tf.training.finetuning_trainer import FinetuningTrainer
 from albert_tf.modeling.losses import pretraining_losses
 from albert_tf.modeling import AlbertEncoder
 from albert_tf.modeling import AlbertPretrainer
@@ -57,15 +57,17 @@ def finetuning_seconds(config, batch, steps, optimizer):
   labels = {"label_ids": batch["sentence_order_labels"]}
   dataset = tf.data.Dataset.from_tensors((features, labels)).repeat()
   with tempfile.TemporaryDirectory() as output_dir:
-    settings = TrainingSettings(output_dir=output_dir, train_step=100000,
-                                optimizer=optimizer,
-                                train_batch_size=len(batch["input_mask"]))
-    trainer = Trainer(tf.distribute.get_strategy(),
-                      lambda: ClassifierModel(AlbertEncoder(config), 2),
-                      classification_loss, settings)
-    loop = trainer._make_train_loop()  # pylint: disable=protected-access
-    iterator = iter(trainer.strategy.experimental_distribute_dataset(dataset))
-    return _time(lambda n: float(loop(iterator, tf.constant(n))), steps)
+    settings = FinetuningSettings(output_dir=output_dir, train_step=100000,
+                                  optimizer=optimizer,
+                                  train_batch_size=len(batch["input_mask"]))
+    trainer = FinetuningTrainer(
+        tf.distribute.get_strategy(),
+        lambda: ClassifierModel(AlbertEncoder(config), 2),
+        classification_loss, settings)
+    # orbit's compiled loop of n steps, as FinetuningTrainer.fit runs it.
+    trainer.train_dataset = trainer.strategy.experimental_distribute_dataset(
+        dataset)
+    return _time(lambda n: trainer.train(tf.constant(n))["loss"], steps)
 
 
 def pretraining_seconds(config, batch, steps, optimizer_name):

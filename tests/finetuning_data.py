@@ -97,14 +97,16 @@ _TEMPLATES = ["i loved the {} here .", "the {} was cold , sadly",
               "bland"]
 
 
-def write_dish_csv(data_dir, sizes=(300, 60, 10), seed=2):
-  """text,entity CSV (dish names in restaurant reviews)."""
+def write_dish_csv(data_dir, sizes=(300, 60, 10), seed=2,
+                   columns=("text", "entity")):
+  """text,entity CSV (dish names in restaurant reviews); `columns` names
+  the header's two columns."""
   rng = random.Random(seed)
   os.makedirs(data_dir, exist_ok=True)
   for split, n in zip(("train", "dev", "test"), sizes):
     with open(os.path.join(data_dir, f"{split}.csv"), "w", newline="") as f:
       writer = csv.writer(f)
-      writer.writerow(["text", "entity"] if split != "test" else ["text"])
+      writer.writerow(list(columns) if split != "test" else [columns[0]])
       for _ in range(n):
         dish = rng.choice(_DISHES)
         text = rng.choice(_TEMPLATES).format(dish)

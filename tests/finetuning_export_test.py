@@ -119,7 +119,7 @@ print(json.dumps(result))
 def _race_features(job):
   """The Python training pipeline's features for RACE_QUESTIONS."""
   encoded = [race_data.encode(
-      race_data.RaceExample(str(i), article, question, options), job.packer,
+      race_data.RaceExample(str(i), article, question, options), job.task.packer,
       RACE_MAX_QA_LENGTH)
              for i, (article, question, options) in enumerate(RACE_QUESTIONS)]
   return {k: np.stack([e[k] for e in encoded])
@@ -127,7 +127,7 @@ def _race_features(job):
 
 
 def _in_process(job, texts, key):
-  packed = [job.packer.pack_text(t) for t in texts]
+  packed = [job.task.packer.pack_text(t) for t in texts]
   features = {k: np.stack([p[k] for p in packed]) for k in packed[0]}
   return job.trainer.model(features, training=False)[key].numpy()
 
@@ -149,7 +149,7 @@ def test_exported_tagger_answers_raw_text(exported):
   np.testing.assert_array_equal(tag_ids,
                                 _in_process(tagger, REVIEWS, "tag_ids"))
   # The dish's first piece is tagged B-DISH.
-  labels = [tagger.label_list[i] for i in tag_ids[0]]
+  labels = [tagger.task.label_list[i] for i in tag_ids[0]]
   assert "B-DISH" in labels
 
 
@@ -189,9 +189,9 @@ def test_exported_race_model_rejects_wrong_number_of_options(race_exported):
 def test_race_export_only_run_adds_the_next_version(race_exported):
   """--export_dir alone: the best checkpoint of output_dir, as version 2."""
   job, features, served = race_exported
-  values = dict(vars(job.values), do_train=False, do_eval=False)
+  values = dict(vars(job.settings), do_train=False, do_eval=False)
   run_race.run(run_race.defaults(**values))
-  export_dir = job.values.export_dir
+  export_dir = job.settings.export_dir
   assert sorted(os.listdir(export_dir)) == ["1", "2"]  # No staging left.
   loaded = tf.saved_model.load(os.path.join(export_dir, "2"))
   articles, questions, options = zip(*RACE_QUESTIONS)

@@ -12,6 +12,7 @@ import reference_data as ref
 from albert_tf import checkpoints
 from albert_tf import run_classifier
 from albert_tf.checkpoints import encoder_init
+from albert_tf.cli import flag_table
 from albert_tf.tasks import runner
 
 
@@ -44,7 +45,7 @@ def test_init_then_fine_tune(name, kind, tmp_path):
       do_train=True, do_eval=True, train_batch_size=8, train_step=3,
       warmup_step=0, save_checkpoints_steps=3, iterations_per_loop=3,
       learning_rate=1e-4, **export_fixtures.tokenizer_kwargs(name))
-  job = run_classifier.ClassifierRun(values)
+  job = runner.FinetuningJob(run_classifier.TASK, values)
   message = job.trainer.restore_or_initialize(
       runner.make_init_fn(values.init_checkpoint))
   assert {"tf1": "TF1 names", "tf2": "TF2 checkpoint",
@@ -93,7 +94,7 @@ def test_mismatched_or_missing_init_is_a_clear_error(tmp_path):
     values.init_checkpoint = init
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
-      assert runner.run_main(run_classifier.run, values) == 1
+      assert flag_table.run_job(lambda: run_classifier.run(values)) == 1
     assert message in stderr.getvalue() and "Traceback" not in (
         stderr.getvalue())
 

@@ -11,6 +11,7 @@ from cli_helpers import run_module
 from reference_data import SPM_MODEL
 from albert_tf import run_classifier
 from albert_tf.tasks import classifier_data
+from albert_tf.cli import flag_table
 from albert_tf.tasks import runner
 from albert_tf.tasks.input_files import InputFormatError
 
@@ -85,7 +86,7 @@ def test_sst2_prediction_files_are_well_formed(sst2):
 
 def test_training_resumes_from_output_dir(sst2, tmp_path):
   values, _ = sst2
-  job = run_classifier.ClassifierRun(run_classifier.defaults(
+  job = runner.FinetuningJob(run_classifier.TASK, run_classifier.defaults(
       **dict(vars(values), train_step=220, do_eval=False, do_predict=False)))
   message = job.trainer.restore_or_initialize(None)
   assert "resumed" in message and job.trainer.global_step == 200
@@ -111,14 +112,14 @@ def test_generic_csv_three_labels_learns(tmp_path):
   values = _values(str(tmp_path), data_dir, str(tmp_path / "out"),
                    task_name="csv", train_step=200, do_predict=True)
   job = run_classifier.run(values)
-  assert job.label_list == ("mixed, odd", "neg", "pos")
+  assert job.task.label_list == ("mixed, odd", "neg", "pos")
   results = job.evaluate()
   assert results["accuracy"] >= CSV_MIN_ACCURACY, results
   with open(os.path.join(values.output_dir, "label_list.txt")) as f:
     assert f.read().splitlines() == ["mixed, odd", "neg", "pos"]
   with open(os.path.join(values.output_dir, "submit_results.tsv")) as f:
     predictions = [line.split("\t")[1] for line in f.read().splitlines()[1:]]
-  assert len(predictions) == 20 and set(predictions) <= set(job.label_list)
+  assert len(predictions) == 20 and set(predictions) <= set(job.task.label_list)
 
 
 # The GLUE layouts: one row per task, written as in the GLUE download.
@@ -214,7 +215,7 @@ def _error_of(values):
   import contextlib  # pylint: disable=g-import-not-at-top
   stderr = io.StringIO()
   with contextlib.redirect_stderr(stderr):
-    status = runner.run_main(run_classifier.run, values)
+    status = flag_table.run_job(lambda: run_classifier.run(values))
   assert status == 1
   return stderr.getvalue()
 
@@ -261,6 +262,38 @@ def test_generic_dev_label_outside_the_training_labels(tmp_path):
   task = classifier_data.get_task("csv", ["pos", "neg", "mixed, odd"])
   with pytest.raises(InputFormatError, match=r"dev.csv:82: label 'unknown'"):
     task.read(data_dir, "dev")
+
+
+def test_csv_columns_named_by_flags(tmp_path):
+  data_dir = tmp_path / "data"
+  data_dir.mkdir()
+  for split, rows in (("train", [("the pad thai was great", "pad thai", "yes"),
+                                 ("cold ramen", "ramen", "no")]),
+                      ("dev", [("lovely curry", "chicken curry", "yes")]),
+                      ("test", [("bland soup", "miso soup", None)])):
+    lines = ["review,dish_name" + (",liked" if split != "test" else "")]
+    lines += [f"{text},{dish}" + (f",{label}" if label else "")
+              for text, dish, label in rows]
+    (data_dir / f"{split}.csv").write_text("\n".join(lines) + "\n")
+  values = _values(str(tmp_path), str(data_dir), str(tmp_path / "out"),
+                   task_name="csv", text_column="review",
+                   text_b_column="dish_name", label_column="liked",
+                   train_step=2, warmup_step=0)
+  job = runner.FinetuningJob(run_classifier.TASK, values)
+  assert job.task.label_list == ("no", "yes")
+  first = job.task.examples("train")[0]
+  assert (first.text_a, first.text_b, first.label) == (
+      "the pad thai was great", "pad thai", "yes")
+  assert job.task.examples("test")[0].label is None
+  # A column the header does not have: the error names the flag to pass.
+  for overrides, flag in ((dict(text_column="text"), "--text_column"),
+                          (dict(text_b_column="dish"), "--text_b_column"),
+                          (dict(label_column="label"), "--label_column")):
+    error = _error_of(_values(
+        str(tmp_path), str(data_dir), str(tmp_path / "bad"), task_name="csv",
+        **dict(dict(text_column="review", text_b_column="dish_name",
+                    label_column="liked"), **overrides)))
+    assert f"pass {flag} to name another column" in error, error
 
 
 def test_eval_without_training_is_a_clear_error(tmp_path):

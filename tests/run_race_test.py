@@ -13,7 +13,7 @@ from reference_data import SPM_MODEL
 from albert_tf import run_race
 from albert_tf.tokenization import python_tokenizer
 from albert_tf.tasks import race_data
-from albert_tf.tasks import runner
+from albert_tf.cli import flag_table
 from albert_tf.tokenization.python_input_packer import Packer
 
 # Four options: chance is 0.25.
@@ -82,7 +82,7 @@ def test_blank_is_filled_by_the_option():
 def _error(values):
   stderr = io.StringIO()
   with contextlib.redirect_stderr(stderr):
-    assert runner.run_main(run_race.run, values) == 1
+    assert flag_table.run_job(lambda: run_race.run(values)) == 1
   return stderr.getvalue()
 
 

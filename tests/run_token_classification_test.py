@@ -8,10 +8,11 @@ import re
 import pytest
 
 import finetuning_data
+from cli_helpers import run_module
 from reference_data import SPM_MODEL
 from albert_tf import run_token_classification
 from albert_tf.tokenization import python_tokenizer
-from albert_tf.tasks import runner
+from albert_tf.cli import flag_table
 from albert_tf.tasks import token_data
 from albert_tf.tokenization.python_input_packer import Packer
 from albert_tf.tasks.input_files import InputFormatError
@@ -52,7 +53,7 @@ def dishes(tmp_path_factory):
 
 def test_dish_csv_learns_and_prints_spans(dishes):
   values, job, stdout = dishes
-  assert job.label_list == ["O", "B-DISH", "I-DISH"]
+  assert job.task.label_list == ["O", "B-DISH", "I-DISH"]
   assert job.evaluate()["f1"] >= MIN_SPAN_F1
   printed = [line for line in stdout.splitlines() if "\t=> " in line]
   assert len(printed) == 10
@@ -87,9 +88,35 @@ def test_conll_two_types_learns(tmp_path):
   values = _values(str(tmp_path), finetuning_data.write_conll(
       str(tmp_path / "data")))
   job, stdout = _run(values)
-  assert job.label_list == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+  assert job.task.label_list == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
   assert job.evaluate()["f1"] >= MIN_SPAN_F1
   assert re.search(r"\t=> \[PER\] \w+.* \| \[LOC\] \w+", stdout), stdout
+
+
+def test_csv_columns_named_by_flags(tmp_path):
+  data_dir = finetuning_data.write_dish_csv(
+      str(tmp_path / "data"), (24, 6, 4), columns=("review", "dish_name"))
+  values = _values(str(tmp_path), data_dir, train_step=2, warmup_step=0,
+                   save_checkpoints_steps=2, iterations_per_loop=2)
+  # The default columns are not there: the error names the flag to pass.
+  assert "pass --text_column" in _error(values)
+  assert "pass --entity_column" in _error(_values(
+      str(tmp_path), data_dir, text_column="review"))
+  result = run_module(
+      "albert_tf.run_token_classification", f"--data_dir={data_dir}",
+      f"--output_dir={tmp_path / 'cli'}",
+      f"--albert_config_file={values.albert_config_file}",
+      f"--spm_model_file={SPM_MODEL}", "--max_seq_length=32",
+      "--text_column=review", "--entity_column=dish_name",
+      "--entity_type=DISH", "--do_train", "--do_predict", "--train_step=2",
+      "--save_checkpoints_steps=2", "--iterations_per_loop=2",
+      "--train_batch_size=8")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert (tmp_path / "cli" / "label_list.txt").read_text().split() == [
+      "O", "B-DISH", "I-DISH"]
+  rows = (tmp_path / "cli" / "test_spans.tsv").read_text().splitlines()
+  assert len(rows) == 1 + 4 and all(r.split("\t")[0].endswith(
+      f"test.csv:{n + 2}") for n, r in enumerate(rows[1:]))
 
 
 def test_entity_tags_on_words():
@@ -147,7 +174,7 @@ def test_labels_go_on_first_word_pieces():
 def _error(values):
   stderr = io.StringIO()
   with contextlib.redirect_stderr(stderr):
-    assert runner.run_main(run_token_classification.run, values) == 1
+    assert flag_table.run_job(lambda: run_token_classification.run(values)) == 1
   return stderr.getvalue()
 
 

@@ -23,6 +23,7 @@ import tensorflow_text  # noqa: F401  pylint: disable=unused-import
 
 from albert_tf import run_squad
 from albert_tf.tokenization import python_tokenizer
+from albert_tf.cli import flag_table
 from albert_tf.tasks import runner
 from albert_tf.tasks.squad.serving import SquadServingModel
 from albert_tf.tokenization import InputPacker
@@ -116,7 +117,7 @@ def test_v1_learns_the_marker_task(trained_v1):
   assert results["exact_match"] >= 80.0, results
   assert results["f1"] >= 85.0, results
   # Some dev paragraphs need more than one window.
-  _, _, features, _ = job._load_predict_data()
+  _, _, features, _ = job.task.predict_data()
   assert len(features) > 60
   best = job.trainer.best_metrics()
   assert best["metric"] == "f1" and best["step"] in (100, 200)
@@ -202,14 +203,14 @@ def test_bad_inputs_are_clean_errors(trained_v1, tmp_path, capsys):
   for overrides, message in cases:
     values = _values(workdir, False, output_dir=str(tmp_path / "o"),
                      **overrides)
-    assert runner.run_main(run_squad.run, values) == 1
+    assert flag_table.run_job(lambda: run_squad.run(values)) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and re.search(message, err), err
   empty = tmp_path / "empty.json"
   empty.write_text("")
   values = _values(workdir, False, output_dir=str(tmp_path / "o"),
                    train_file=str(empty))
-  assert runner.run_main(run_squad.run, values) == 1
+  assert flag_table.run_job(lambda: run_squad.run(values)) == 1
   assert "empty.json is empty" in capsys.readouterr().err
 
 
@@ -218,9 +219,11 @@ def test_epochs_set_steps_like_the_original(trained_v1, tmp_path):
   values = _values(workdir, False, output_dir=str(tmp_path / "o"),
                    do_predict=False, num_train_epochs=2.0,
                    warmup_proportion=0.1)
-  run_squad.SquadRun(values)
+  job = runner.FinetuningJob(run_squad.TASK, values)
   # int(400 questions / 16 × 2 epochs), warmup int(10% of that).
-  assert (values.train_step, values.warmup_step) == (50, 5)
+  assert (job.settings.train_step, job.settings.warmup_step) == (50, 5)
+  # The caller's settings are left as they were.
+  assert (values.train_step, values.warmup_step) == (200, 20)
 
 
 def test_cli_predicts_and_exports_raw_text_model(trained_v2, tmp_path):

@@ -18,13 +18,15 @@ GLUE (data_dir holds one task's files, as in the GLUE download):
 Test files' first column is the example index (written back in
 submit_results.tsv). Generic tasks `csv` / `tsv` read train/dev/test.csv
 (.tsv) with a header naming the columns `text` (or `text_a`), optionally
-`text_b`, and `label` (optional in test); the label set comes from
---labels or from the training file.
+`text_b`, and `label` (optional in test); --text_column, --text_b_column
+and --label_column name other columns. The label set comes from --labels or
+from the training file.
 """
 
 import dataclasses
 import os
 
+from albert_tf.errors import FlagError
 from albert_tf.tasks import metrics as metrics_lib
 from albert_tf.tasks.input_files import InputFormatError
 from albert_tf.tasks.input_files import check_columns
@@ -154,17 +156,29 @@ GENERIC_TASKS = ("csv", "tsv")
 TASK_NAMES = tuple(GLUE_TASKS) + GENERIC_TASKS
 
 
+@dataclasses.dataclass(frozen=True)
+class ColumnNames:
+  """Header names of a csv/tsv task's columns (--text_column, ...)."""
+  text: str = "text"
+  text_b: str = "text_b"
+  label: str = "label"
+
+
+DEFAULT_COLUMNS = ColumnNames()
+
+
 class GenericTask:
   """text[,text_b],label CSV or TSV files with a header row."""
 
   best_metric = "accuracy"
   is_regression = False
 
-  def __init__(self, name, labels=None):
+  def __init__(self, name, labels=None, columns=DEFAULT_COLUMNS):
     if name not in GENERIC_TASKS:
       raise ValueError(f"generic task must be one of {GENERIC_TASKS}")
     self.name = name
     self.labels = tuple(labels) if labels else None
+    self.columns = columns
 
   def file_for(self, data_dir, split):
     return os.path.join(data_dir, f"{split}.{self.name}")
@@ -172,22 +186,38 @@ class GenericTask:
   def _rows(self, path):
     return read_csv(path) if self.name == "csv" else read_tsv(path)
 
+  def _column(self, path, header_line, header, names, flag, required):
+    """Index of the column --<flag> names; None when optional and absent."""
+    wanted = getattr(self.columns, flag).strip().lower()
+    default = getattr(DEFAULT_COLUMNS, flag)
+    # The original layout also accepts `text_a` for the first text.
+    candidates = (wanted, "text_a") if flag == "text" and (
+        wanted == default) else (wanted,)
+    for candidate in candidates:
+      if candidate in names:
+        return names.index(candidate)
+    if not required:
+      return None
+    also = " (or `text_a`)" if len(candidates) > 1 else ""
+    raise InputFormatError(
+        path, f"the header must name a `{wanted}`{also} column, got "
+        f"{header!r}; pass --{flag}_column to name another column",
+        line=header_line)
+
   def read(self, data_dir, split):
     path = require_file(self.file_for(data_dir, split), f"{split} file")
     rows = self._rows(path)
     header_line, header = rows[0]
     names = [h.strip().lower() for h in header]
-    text_column = next((names.index(n) for n in ("text", "text_a")
-                        if n in names), None)
-    if text_column is None:
-      raise InputFormatError(
-          path, f"the header must name a `text` (or `text_a`) column, got "
-          f"{header!r}", line=header_line)
-    text_b_column = names.index("text_b") if "text_b" in names else None
-    label_column = names.index("label") if "label" in names else None
-    if label_column is None and split != TEST:
-      raise InputFormatError(path, f"the header must name a `label` column, "
-                             f"got {header!r}", line=header_line)
+
+    def column(flag, required):
+      return self._column(path, header_line, header, names, flag, required)
+    text_column = column("text", True)
+    # A text_b column named by the user must be there; the default is
+    # optional (single-sentence tasks).
+    text_b_column = column("text_b",
+                           self.columns.text_b != DEFAULT_COLUMNS.text_b)
+    label_column = column("label", split != TEST)
     if len(rows) < 2:
       raise InputFormatError(path, "file has a header but no examples")
     examples = []
@@ -220,13 +250,13 @@ class GenericTask:
     return compute_metrics(self.metric_names, labels, predictions)
 
 
-def get_task(name, labels=None):
+def get_task(name, labels=None, columns=DEFAULT_COLUMNS):
   name = name.lower()
   if name in GLUE_TASKS:
     if labels:
-      raise ValueError("--labels applies to the generic csv/tsv tasks only")
+      raise FlagError("--labels applies to the generic csv/tsv tasks only")
     return GLUE_TASKS[name]
   if name in GENERIC_TASKS:
-    return GenericTask(name, labels)
-  raise ValueError(f"unknown --task_name {name!r}; one of "
-                   f"{', '.join(TASK_NAMES)}")
+    return GenericTask(name, labels, columns)
+  raise FlagError(f"unknown --task_name {name!r}; one of "
+                  f"{', '.join(TASK_NAMES)}")

@@ -13,6 +13,16 @@ HEAD_DROPOUT = 0.1
 HEAD_INITIALIZER_RANGE = 0.02
 
 
+def head_layers(units, input_shape):
+  """(dropout, dense "output" layer) of an original fine-tuning head."""
+  dropout = tf_keras.layers.Dropout(HEAD_DROPOUT)
+  dense = tf_keras.layers.Dense(
+      units, kernel_initializer=truncated_normal(HEAD_INITIALIZER_RANGE),
+      name="output")
+  dense.build(input_shape)
+  return dropout, dense
+
+
 class ClassifierModel(tf_keras.Model):
   """AlbertEncoder → dropout(pooled_output) → dense(num_labels).
 
@@ -29,11 +39,8 @@ class ClassifierModel(tf_keras.Model):
     self.encoder = encoder
     self.num_labels = num_labels
     self.is_regression = is_regression
-    self.dropout = tf_keras.layers.Dropout(HEAD_DROPOUT)
-    self.classifier = tf_keras.layers.Dense(
-        num_labels, kernel_initializer=truncated_normal(
-            HEAD_INITIALIZER_RANGE), name="output")
-    self.classifier.build([None, encoder.config.hidden_size])
+    self.dropout, self.classifier = head_layers(
+        num_labels, [None, encoder.config.hidden_size])
     set_save_spec(self, INPUT_KEYS)
 
   def call(self, inputs, training=None):

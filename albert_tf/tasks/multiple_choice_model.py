@@ -3,9 +3,7 @@
 import tensorflow as tf
 import tf_keras
 
-from albert_tf.tasks.classifier_model import HEAD_DROPOUT
-from albert_tf.tasks.classifier_model import HEAD_INITIALIZER_RANGE
-from albert_tf.modeling.layers.initializers import truncated_normal
+from albert_tf.tasks.classifier_model import head_layers
 from albert_tf.modeling.albert_encoder import INPUT_KEYS
 
 
@@ -21,11 +19,8 @@ class MultipleChoiceModel(tf_keras.Model):
     super().__init__(**kwargs)
     self.encoder = encoder
     self.num_choices = num_choices
-    self.dropout = tf_keras.layers.Dropout(HEAD_DROPOUT)
-    self.scorer = tf_keras.layers.Dense(
-        1, kernel_initializer=truncated_normal(HEAD_INITIALIZER_RANGE),
-        name="output")
-    self.scorer.build([None, encoder.config.hidden_size])
+    self.dropout, self.scorer = head_layers(
+        1, [None, encoder.config.hidden_size])
     self._set_save_spec({k: tf.TensorSpec([None, num_choices, None], tf.int32,
                                           name=k) for k in INPUT_KEYS})
 

@@ -1,96 +1,56 @@
-"""What every fine-tuning entry point does around its task.
+"""Runs any fine-tuning task: train, keep the best, evaluate, predict, export.
 
-Checking the common flags, building the config/tokenizer/encoder, the
-init function, the strategy, the TF Serving export, and turning user errors
-into `error: ...` lines (exit status 1).
+  job = runner.run(ClassificationTask, settings)   # what the flags ask for
+
+FinetuningJob builds the config, tokenizer, task, strategy and trainer
+from the task's settings, then does what do_train / do_eval / do_predict /
+export_dir ask, with the same files and printed lines for every task:
+checkpoints, best/ (+ best_metrics.json), eval_history.jsonl,
+eval_results.txt (`key = value`) and the task's prediction files.
 """
 
+import dataclasses
 import os
-import sys
 
 from absl import logging
-import tensorflow as tf
 import tf_keras
 
-from albert_tf import checkpoints
-from albert_tf.files.atomic_write import write_text_atomically
 from albert_tf import presets
-from albert_tf.config import AlbertConfigError
+from albert_tf import settings as settings_lib
 from albert_tf.checkpoints import encoder_init
+from albert_tf.checkpoints import hf_checkpoint
+from albert_tf.errors import FlagError
+from albert_tf.tasks import base_task
+from albert_tf.files.atomic_write import write_text_atomically
 from albert_tf.tokenization import python_input_packer
-from albert_tf.tasks.input_files import InputFormatError
-from albert_tf.training.finetuning_trainer import NoCheckpointError
-from albert_tf.training.finetuning_trainer import TrainingSettings
-from albert_tf.modeling import AlbertEncoder
 from albert_tf.training import distribution
+from albert_tf.training.finetuning_trainer import FinetuningTrainer
+from albert_tf.training.finetuning_trainer import NoCheckpointError
 
-# Errors that are the user's input, reported without a stack trace.
-USER_ERRORS = (InputFormatError, NoCheckpointError, AlbertConfigError,
-               checkpoints.CheckpointMismatchError, FileNotFoundError,
-               ValueError)
-
-
-class FlagError(ValueError):
-  """A flag is missing or inconsistent."""
+EVAL_RESULTS_FILE = "eval_results.txt"
 
 
-def check_common_flags(values, needs_data_dir=True):
-  """Raises FlagError for missing or inconsistent common flags.
-
-  needs_data_dir=False for tasks that name their input files instead
-  (run_squad's --train_file / --predict_file).
-  """
-  # A Hugging Face --init_checkpoint brings its config.json and spiece.model.
-  values.albert_config_file, values.spm_model_file = (
-      checkpoints.resolve_model_files(
-          values.init_checkpoint, values.albert_config_file,
-          values.spm_model_file, preset=values.preset,
-          vocab_file=values.vocab_file))
-  if not (values.do_train or values.do_eval or values.do_predict or
-          values.export_dir):
-    raise FlagError("at least one of --do_train, --do_eval, --do_predict or "
-                    "--export_dir is required")
-  if not values.output_dir:
-    raise FlagError("--output_dir is required")
-  if bool(values.albert_config_file) == bool(values.preset):
-    raise FlagError("pass exactly one of --albert_config_file or --preset")
-  if not values.spm_model_file and not values.vocab_file:
-    raise FlagError("pass --spm_model_file (SentencePiece) or --vocab_file "
-                    "(WordPiece)")
-  for name in ("albert_config_file", "spm_model_file", "vocab_file"):
-    path = getattr(values, name)
-    if path and not os.path.isfile(path):
-      raise FlagError(f"--{name} {path} does not exist")
-  if needs_data_dir and (
-      values.do_train or values.do_eval or values.do_predict) and (
-      not values.data_dir or not os.path.isdir(values.data_dir)):
-    raise FlagError(f"--data_dir {values.data_dir} is not a directory")
-  TrainingSettings.from_flags(values).validate()
-
-
-def load_config(values):
-  config = presets.load_config(values.albert_config_file, values.preset)
-  if values.max_seq_length > config.max_position_embeddings:
+def load_config(settings):
+  config = presets.load_config(settings.albert_config_file, settings.preset)
+  if settings.max_seq_length > config.max_position_embeddings:
     raise FlagError(
-        f"--max_seq_length {values.max_seq_length} exceeds the model's "
+        f"--max_seq_length {settings.max_seq_length} exceeds the model's "
         f"max_position_embeddings {config.max_position_embeddings}")
   return config
 
 
-def make_tokenizer(values):
-  return python_input_packer.make_tokenizer(values.vocab_file, values.spm_model_file,
-                                 values.do_lower_case)
-
-
-def check_vocab_fits(tokenizer, config):
+def make_tokenizer(settings, config):
+  tokenizer = python_input_packer.make_tokenizer(
+      settings.vocab_file, settings.spm_model_file, settings.do_lower_case)
   size = len(tokenizer.vocab)
   if size > config.vocab_size:
     raise FlagError(f"the tokenizer has {size} tokens but the model's "
                     f"vocab_size is {config.vocab_size}")
+  return tokenizer
 
 
 def make_init_fn(init_checkpoint):
-  """init_fn for Trainer.restore_or_initialize: loads model.encoder."""
+  """init_fn for the trainer's restore_or_initialize: loads model.encoder."""
   if not init_checkpoint:
     return None
 
@@ -99,53 +59,24 @@ def make_init_fn(init_checkpoint):
   return init_fn
 
 
-def strategy_from_flags(values):
-  return distribution.strategy_from_settings(values)
-
-
-def encoder_builder(config):
-  return lambda: AlbertEncoder(config)
-
-
-def set_seed(seed):
-  tf_keras.utils.set_random_seed(seed)
-
-
-def export_serving(task_model, output_names, values, seq_length=None,
+def export_serving(task_model, output_names, settings, seq_length=None,
                    multiple_choice=None):
-  """TF Serving export via tfhub_export.serving_export (issue 6).
+  """TF Serving export via tfhub_export.serving_export.
 
   serving_default takes raw text (tokenized in graph) and returns the named
   outputs: output_names lists the task model's keys, or maps them to served
   names. multiple_choice: see export_serving_model (run_race). Returns the
   export path.
   """
-  try:
-    from tfhub_export import serving_export  # pylint: disable=g-import-not-at-top
-  except ImportError as e:
-    raise NotImplementedError(
-        "--export_dir needs tfhub_export.serving_export (issue 6)") from e
+  from tfhub_export import serving_export  # pylint: disable=g-import-not-at-top
   return serving_export.export_serving_model(
-      task_model, values.export_dir, spm_model_file=values.spm_model_file,
-      vocab_file=None if values.spm_model_file else values.vocab_file,
-      do_lower_case=values.do_lower_case,
-      seq_length=seq_length or values.max_seq_length, overwrite=True,
+      task_model, settings.export_dir, spm_model_file=settings.spm_model_file,
+      vocab_file=None if settings.spm_model_file else settings.vocab_file,
+      do_lower_case=settings.do_lower_case,
+      seq_length=seq_length or settings.max_seq_length, overwrite=True,
       output_names=(dict(output_names) if isinstance(output_names, dict)
                     else list(output_names)),
       multiple_choice=multiple_choice)
-
-
-def run_main(main_fn, values):
-  """Runs main_fn(values); user errors → `error: ...` on stderr, status 1."""
-  try:
-    return main_fn(values) or 0
-  except NotImplementedError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  except USER_ERRORS as e:
-    logging.debug("user error", exc_info=True)
-    print(f"error: {e}", file=sys.stderr)
-    return 1
 
 
 def write_eval_results(path, metrics, step=None):
@@ -157,5 +88,132 @@ def write_eval_results(path, metrics, step=None):
   write_text_atomically(path, "\n".join(lines) + "\n")
 
 
-def describe_device():
-  return ", ".join(d.name for d in tf.config.list_logical_devices())
+def with_hugging_face_files(settings):
+  """A Hugging Face --init_checkpoint brings its config.json and spiece.model
+  as the defaults of --albert_config_file and --spm_model_file."""
+  config_file, spm_model_file = hf_checkpoint.resolve_model_files(
+      settings.init_checkpoint, settings.albert_config_file,
+      settings.spm_model_file, preset=settings.preset,
+      vocab_file=settings.vocab_file)
+  return dataclasses.replace(settings, albert_config_file=config_file,
+                             spm_model_file=spm_model_file)
+
+
+class FinetuningJob:
+  """One fine-tuning run of `task_class` with `settings`.
+
+  Attributes: settings (resolved: derived values filled in), config,
+  tokenizer, task, trainer.
+  """
+
+  def __init__(self, task_class, settings):
+    settings = with_hugging_face_files(settings)
+    self.settings = settings = task_class.resolve_settings(settings)
+    self.config = load_config(settings)
+    self.tokenizer = make_tokenizer(settings, self.config)
+    os.makedirs(settings.output_dir, exist_ok=True)
+    self.task = task_class(settings, self.config, self.tokenizer)
+    # prepare() may derive settings from the data (SQuAD's epochs → steps).
+    self.task.prepare()
+    self.settings = settings = self.task.settings
+    tf_keras.utils.set_random_seed(settings.seed)
+    self.trainer = FinetuningTrainer(
+        distribution.strategy_from_settings(settings), self.task.build_model,
+        self.task.build_losses, settings)
+
+  def load_for_inference(self):
+    """The fine-tuned checkpoint in output_dir; without one, a fine-tuned
+    Hugging Face --init_checkpoint (encoder and task head), so an HF model
+    is evaluated, predicted or exported without training."""
+    try:
+      return self.trainer.load_for_inference()
+    except NoCheckpointError:
+      if not hf_checkpoint.is_hf_directory(self.settings.init_checkpoint):
+        raise
+      return hf_checkpoint.load_hf_checkpoint(self.trainer.model,
+                                              self.settings.init_checkpoint)
+
+  def predict(self, split, batch_size=None):
+    """The model's outputs over a split (numpy arrays, in input order)."""
+    if batch_size is None:
+      batch_size = (self.settings.predict_batch_size
+                    if split == self.task.predict_split
+                    else self.settings.eval_batch_size)
+    dataset = self.task.build_inputs(split, batch_size, is_training=False)
+    return self.trainer.predict(dataset, self.task.prediction_keys)
+
+  def infer(self, split, write_predictions=False):
+    """(metrics or None, messages): predicts a split, scores, writes files."""
+    metrics, predictions = self.task.aggregate(split, self.predict(split))
+    messages = []
+    if write_predictions:
+      messages = self.task.write_predictions(split, predictions) or []
+    return metrics, messages
+
+  def evaluate(self, split=None):
+    """Metrics on the evaluation split with the model as it is now."""
+    metrics, _ = self.infer(split or self.task.eval_split)
+    return metrics or {}
+
+  def train(self):
+    """Resumes or initialises, then trains; returns [(step, mean loss)]."""
+    logging.info(self.trainer.restore_or_initialize(
+        make_init_fn(self.settings.init_checkpoint)))
+    eval_split = self.task.training_eval_split()
+    evaluate_fn = None
+    if eval_split is not None:
+      evaluate_fn = lambda: self.evaluate(eval_split)
+    dataset = self.task.build_inputs(base_task.TRAIN,
+                                     self.settings.train_batch_size,
+                                     is_training=True)
+    return self.trainer.fit(
+        dataset, evaluate_fn,
+        self.task.best_metric if evaluate_fn else None,
+        self.task.higher_is_better)
+
+  def export(self):
+    """The TF Serving export of the best (else newest) fine-tuned model."""
+    return export_serving(self.task.serving_model(self.trainer.model),
+                          self.task.serving_outputs(), self.settings,
+                          **self.task.serving_options())
+
+  def run(self, print_fn=print):
+    """Does what the settings ask for."""
+    settings = self.settings
+    if settings.do_train:
+      self.train()
+    if settings.do_eval or settings.do_predict or settings.export_dir:
+      logging.info("using %s", self.load_for_inference())
+    for split in self.task.inference_splits():
+      metrics, messages = self.infer(split, write_predictions=True)
+      for line in messages:
+        print_fn(line)
+      if metrics is not None:
+        write_eval_results(
+            os.path.join(settings.output_dir, EVAL_RESULTS_FILE), metrics)
+        for key, value in sorted(metrics.items()):
+          print_fn(self.task.metric_line.format(key=key, value=value))
+    if settings.export_dir:
+      print_fn(f"exported {self.export()}")
+    return self
+
+
+def run(task_class, settings):
+  """Runs a task as its settings ask; returns the FinetuningJob."""
+  return FinetuningJob(task_class, settings).run()
+
+
+def settings_maker(task_class):
+  """An entry point's defaults(**values): the task's settings from Python."""
+  def defaults(**values):
+    """The task's settings: the flag defaults with `values` on top."""
+    return settings_lib.defaults(task_class.settings_class, **values)
+  return defaults
+
+
+def task_runner(task_class):
+  """An entry point's run(settings) → FinetuningJob."""
+  def run_task(settings):
+    """Does what the settings ask for; returns the FinetuningJob."""
+    return run(task_class, settings)
+  return run_task

@@ -3,9 +3,7 @@
 import tensorflow as tf
 import tf_keras
 
-from albert_tf.tasks.classifier_model import HEAD_DROPOUT
-from albert_tf.tasks.classifier_model import HEAD_INITIALIZER_RANGE
-from albert_tf.modeling.layers.initializers import truncated_normal
+from albert_tf.tasks.classifier_model import head_layers
 from albert_tf.modeling.albert_encoder import INPUT_KEYS
 from albert_tf.modeling.albert_encoder import set_save_spec
 
@@ -21,11 +19,8 @@ class TokenClassifierModel(tf_keras.Model):
     super().__init__(**kwargs)
     self.encoder = encoder
     self.num_labels = num_labels
-    self.dropout = tf_keras.layers.Dropout(HEAD_DROPOUT)
-    self.classifier = tf_keras.layers.Dense(
-        num_labels, kernel_initializer=truncated_normal(
-            HEAD_INITIALIZER_RANGE), name="output")
-    self.classifier.build([None, None, encoder.config.hidden_size])
+    self.dropout, self.classifier = head_layers(
+        num_labels, [None, None, encoder.config.hidden_size])
     set_save_spec(self, INPUT_KEYS)
 
   def call(self, inputs, training=None):

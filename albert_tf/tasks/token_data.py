@@ -5,7 +5,8 @@ CoNLL (train.txt, dev.txt, test.txt; also .conll): one token per line,
 sentences, `-DOCSTART-` lines ignored. Test files may leave the tag out.
 
 Entity CSV (train.csv, dev.csv, test.csv): a header naming `text` and
-`entity` (optional in test files). The entity is a substring of the text
+`entity` (optional in test files; --text_column and --entity_column name
+other columns, e.g. `review` and `dish_name`). The entity is a substring of the text
 (several separated by ";"); every whole-word occurrence (else the first
 occurrence) is tagged B-<type>/I-<type> on the words it covers, with the
 type from --entity_type. Words are runs of letters/digits or single
@@ -62,9 +63,11 @@ def find_data_file(data_dir, split):
   return found[0]
 
 
-def read_sentences(path, require_tags, entity_type="ENT"):
+def read_sentences(path, require_tags, entity_type="ENT",
+                   text_column="text", entity_column="entity"):
   if path.endswith(".csv"):
-    return read_entity_csv(path, require_tags, entity_type)
+    return read_entity_csv(path, require_tags, entity_type, text_column,
+                           entity_column)
   return read_conll(path, require_tags)
 
 
@@ -157,20 +160,28 @@ def entity_tags(text, entities, entity_type, path=None, line=None):
   return words, offsets, tags
 
 
-def read_entity_csv(path, require_tags, entity_type):
+def read_entity_csv(path, require_tags, entity_type, text_column="text",
+                    entity_column="entity"):
+  """Sentences of a CSV whose header names the text and entity columns."""
   rows = read_csv(path)
   header_line, header = rows[0]
   names = [h.strip().lower() for h in header]
-  if "text" not in names:
-    raise InputFormatError(path, f"the header must name a `text` column "
-                           f"(and `entity`), got {header!r}", line=header_line)
-  if "entity" not in names and require_tags:
-    raise InputFormatError(path, f"the header must name an `entity` column, "
-                           f"got {header!r}", line=header_line)
+  text_name, entity_name = text_column.lower(), entity_column.lower()
+  if text_name not in names:
+    raise InputFormatError(
+        path, f"the header must name a `{text_name}` column (and "
+        f"`{entity_name}`), got {header!r}; pass --text_column to name "
+        "another column", line=header_line)
+  if entity_name not in names and require_tags:
+    raise InputFormatError(
+        path, f"the header must name an `{entity_name}` column, got "
+        f"{header!r}; pass --entity_column to name another column",
+        line=header_line)
   if len(rows) < 2:
     raise InputFormatError(path, "file has a header but no examples")
-  text_column = names.index("text")
-  entity_column = names.index("entity") if "entity" in names else None
+  text_column = names.index(text_name)
+  entity_column = (names.index(entity_name) if entity_name in names
+                   else None)
   sentences = []
   for line, row in rows[1:]:
     if len(row) != len(header):

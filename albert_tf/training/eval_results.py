@@ -4,14 +4,15 @@ eval_results.txt keeps the original's `key = value` lines, one block per
 evaluation. The best checkpoint by `metric` (masked_lm_accuracy for
 pretraining) is written with the ORIGINAL variable names, so it loads into
 the original code as well as ours; best_checkpoint.json remembers its score
-across restarts.
+across restarts (training/best_checkpoint.py, which fine-tuning shares).
 """
 
 import json
 import os
 
-from albert_tf.files.atomic_write import write_text_atomically
 from albert_tf.checkpoints import save_tf1_checkpoint
+from albert_tf.files.atomic_write import write_text_atomically
+from albert_tf.training.best_checkpoint import BestCheckpointKeeper
 
 BEST_PREFIX = "model.ckpt-best"
 BEST_INFO = "best_checkpoint.json"
@@ -37,6 +38,15 @@ class EvalResultsWriter:
     self.is_chief = is_chief
     self.print_fn = print_fn
     self.best = self.read_best(output_dir)
+    self.keeper = BestCheckpointKeeper(
+        os.path.join(output_dir, BEST_INFO), metric,
+        save_fn=lambda step: save_tf1_checkpoint(
+            model, os.path.join(output_dir, BEST_PREFIX), global_step=step,
+            update_state=False),
+        make_record=lambda step, results: {
+            "metric": metric, "value": results[metric], "global_step": step,
+            "checkpoint": BEST_PREFIX},
+        value_of=lambda record: record["value"])
 
   @staticmethod
   def read_best(output_dir):
@@ -58,16 +68,11 @@ class EvalResultsWriter:
       with open(path, encoding="utf-8") as f:
         previous = f.read()
     write_text_atomically(path, previous + block)
-    value = results.get(self.metric)
-    if value is None:
+    if results.get(self.metric) is None:
       return
-    if self.best is None or value > self.best["value"]:
+    record = self.keeper.update(step, results)
+    if record is not None:
+      self.best = record
       prefix = os.path.join(self.output_dir, BEST_PREFIX)
-      save_tf1_checkpoint(self.model, prefix, global_step=step,
-                          update_state=False)
-      self.best = {"metric": self.metric, "value": value, "global_step": step,
-                   "checkpoint": BEST_PREFIX}
-      write_text_atomically(os.path.join(self.output_dir, BEST_INFO),
-                    json.dumps(self.best, indent=2) + "\n")
-      self.print_fn(f"new best {self.metric} {value:.4f} at step {step}: "
-                    f"wrote {prefix} (original variable names)")
+      self.print_fn(f"new best {self.metric} {record['value']:.4f} at step "
+                    f"{step}: wrote {prefix} (original variable names)")

@@ -1,33 +1,37 @@
-"""A small fine-tuning loop over a tf.distribute strategy.
+"""The fine-tuning trainer: every task on the shared orbit loop.
 
-The same loop serves every task (classification, multiple choice, token
-classification, SQuAD): a task supplies a Keras model mapping the input dict
-to a dict of named outputs, a per-example loss and, optionally, an
-evaluation function. The trainer
+A task supplies a Keras model mapping the input dict to a dict of named
+outputs and a per-example loss; the trainer
 
   - builds the model and the original optimizer (LAMB/AdamW with warmup and
     polynomial decay, albert_tf.training.optimization) in the strategy's scope,
   - resumes from the newest checkpoint in output_dir, else initialises the
     model (e.g. the encoder from --init_checkpoint),
-  - trains with a compiled inner loop of iterations_per_loop steps, saves a
+  - trains on orbit (training/orbit_trainer.py) with iterations_per_loop
+    steps per compiled loop, the loss averaged over the GLOBAL batch, saves a
     checkpoint every save_checkpoints_steps (keeping keep_checkpoint_max),
   - evaluates every saved checkpoint and keeps the best one by the task's
     metric in output_dir/best/ (with best_metrics.json),
-  - predicts datasets into numpy arrays for the task to write.
+  - predicts inside the strategy: each replica runs its slice of a batch,
+    the outputs are gathered across replicas (strategy.gather, also on TPU)
+    and returned as numpy arrays over all examples, in input order.
 """
 
-import dataclasses
 import json
-import math
 import os
 
 from absl import logging
 import numpy as np
+import orbit
 import tensorflow as tf
 
 from albert_tf import checkpoints
-from albert_tf.files.atomic_write import write_text_atomically
+from albert_tf.errors import UserError
 from albert_tf.training import optimization
+from albert_tf.training.best_checkpoint import BestCheckpointKeeper
+from albert_tf.training.orbit_trainer import StrategyTrainer
+from albert_tf.training.orbit_trainer import loss_and_gradients
+from albert_tf.training.orbit_trainer import orbit_prints_to_log
 
 BEST_DIR = "best"
 BEST_PREFIX = "model.ckpt"
@@ -35,47 +39,8 @@ BEST_METRICS_FILE = "best_metrics.json"
 EVAL_HISTORY_FILE = "eval_history.jsonl"
 
 
-class NoCheckpointError(RuntimeError):
+class NoCheckpointError(UserError, RuntimeError):
   """Evaluation or prediction was asked for before any training."""
-
-
-@dataclasses.dataclass
-class TrainingSettings:
-  """What the trainer needs from the common flags."""
-  output_dir: str
-  train_step: int = 1000
-  warmup_step: int = 0
-  learning_rate: float = 5e-5
-  optimizer: str = "adamw"
-  train_batch_size: int = 32
-  save_checkpoints_steps: int = 1000
-  keep_checkpoint_max: int = 5
-  iterations_per_loop: int = 1000
-  weight_decay_rate: float = 0.01
-
-  @classmethod
-  def from_flags(cls, values):
-    return cls(output_dir=values.output_dir, train_step=values.train_step,
-               warmup_step=values.warmup_step,
-               learning_rate=values.learning_rate,
-               optimizer=values.optimizer,
-               train_batch_size=values.train_batch_size,
-               save_checkpoints_steps=values.save_checkpoints_steps,
-               keep_checkpoint_max=values.keep_checkpoint_max,
-               iterations_per_loop=values.iterations_per_loop)
-
-  def validate(self):
-    for name in ("train_step", "train_batch_size", "save_checkpoints_steps",
-                 "keep_checkpoint_max", "iterations_per_loop"):
-      if getattr(self, name) <= 0:
-        raise ValueError(f"--{name} must be positive, got "
-                         f"{getattr(self, name)}")
-    if not 0 <= self.warmup_step < self.train_step:
-      raise ValueError(f"--warmup_step must be in [0, train_step), got "
-                       f"{self.warmup_step}")
-    if self.learning_rate <= 0:
-      raise ValueError(f"--learning_rate must be positive, got "
-                       f"{self.learning_rate}")
 
 
 def original_variable_names(model):
@@ -91,7 +56,55 @@ def original_variable_names(model):
           for name, v in checkpoints.tf1_variable_map(encoder).items()}
 
 
-class Trainer:
+def read_best_metrics(output_dir):
+  """best/best_metrics.json of a fine-tuning output_dir, or None."""
+  path = os.path.join(output_dir, BEST_DIR, BEST_METRICS_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding="utf-8") as f:
+    return json.load(f)
+
+
+class _Predictor(orbit.StandardEvaluator):
+  """Runs the model over a dataset inside the strategy; numpy outputs."""
+
+  def __init__(self, strategy, model):
+    self.strategy = strategy
+    self.model = model
+    self.output_keys = None
+    orbit.StandardEvaluator.__init__(
+        self, None, options=orbit.StandardEvaluatorOptions(
+            use_tf_while_loop=False))
+
+  def eval_begin(self):
+    return {}
+
+  def eval_step(self, iterator):
+    model = self.model
+
+    def replica_step(batch):
+      features = batch[0] if isinstance(batch, tuple) else batch
+      outputs = model(features, training=False)
+      return {key: value for key, value in outputs.items()
+              if not isinstance(value, (list, tuple))}
+
+    outputs = self.strategy.run(replica_step, args=(next(iterator),))
+    # Replica i holds the i-th slice of the batch: concatenating the
+    # replicas' results in order gives the batch back.
+    return {key: self.strategy.gather(value, axis=0)
+            for key, value in outputs.items()}
+
+  def eval_reduce(self, state=None, step_outputs=None):
+    for key, value in step_outputs.items():
+      if self.output_keys is None or key in self.output_keys:
+        state.setdefault(key, []).append(value.numpy())
+    return state
+
+  def eval_end(self, state=None):
+    return {key: np.concatenate(parts) for key, parts in state.items()}
+
+
+class FinetuningTrainer(StrategyTrainer):
   """Fine-tunes `build_model()` on (features, labels) batches.
 
   Args:
@@ -100,33 +113,36 @@ class Trainer:
       called in the strategy's scope.
     loss_fn: (labels dict, outputs dict) → per-example loss [B] (averaged
       over the global batch by the trainer).
-    settings: TrainingSettings.
+    settings: a FinetuningSettings (output_dir, train_step, warmup_step,
+      learning_rate, optimizer, train_batch_size, save_checkpoints_steps,
+      keep_checkpoint_max, iterations_per_loop, weight_decay_rate).
   """
 
   def __init__(self, strategy, build_model, loss_fn, settings):
-    settings.validate()
-    self.strategy = strategy
+    settings.check_training()
     self.settings = settings
     self.loss_fn = loss_fn
     self.output_dir = settings.output_dir
     with strategy.scope():
-      self.model = build_model()
-      self.optimizer = optimization.create_optimizer(
+      model = build_model()
+      optimizer = optimization.create_optimizer(
           settings.optimizer, settings.learning_rate,
           num_train_steps=settings.train_step,
           num_warmup_steps=settings.warmup_step,
           weight_decay_rate=settings.weight_decay_rate,
-          variable_names=original_variable_names(self.model))
+          variable_names=original_variable_names(model))
       # Slots exist before any restore, so a resumed run restores them too.
-      self.optimizer.build(self.model.trainable_variables)
-      self.checkpoint = tf.train.Checkpoint(model=self.model,
-                                            optimizer=self.optimizer)
+      optimizer.build(model.trainable_variables)
+      self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    super().__init__(strategy, model, optimizer, settings.train_batch_size,
+                     train_metric_names=("loss",), loss_metrics=("loss",),
+                     divergence_hint="Try a lower --learning_rate.")
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, self.output_dir,
         max_to_keep=settings.keep_checkpoint_max,
-        checkpoint_name="model.ckpt", step_counter=self.optimizer.iterations)
-    self._train_loop = None
-    self._predict_step = None
+        checkpoint_name="model.ckpt", step_counter=optimizer.iterations)
+    self.predictor = _Predictor(strategy, model)
+    self.best_keeper = None
 
   @property
   def global_step(self):
@@ -151,78 +167,70 @@ class Trainer:
 
   # Training.
 
-  def _make_train_loop(self):
+  def train_step(self, iterator):
     model, optimizer, loss_fn = self.model, self.optimizer, self.loss_fn
-    strategy = self.strategy
-    global_batch_size = self.settings.train_batch_size
+    global_batch_size = self.global_batch_size
 
     def replica_step(features, labels):
-      with tf.GradientTape() as tape:
+      def compute_loss():
         outputs = model(features, training=True)
-        per_example = loss_fn(labels, outputs)
-        loss = tf.nn.compute_average_loss(
-            per_example, global_batch_size=global_batch_size)
-      variables = model.trainable_variables
-      gradients = tape.gradient(loss, variables)
-      optimizer.apply_gradients(zip(gradients, variables))
-      return loss
+        return tf.nn.compute_average_loss(
+            loss_fn(labels, outputs),
+            global_batch_size=global_batch_size), None
 
-    @tf.function
-    def train_loop(iterator, steps):
-      total = tf.constant(0.0)
-      for _ in tf.range(steps):
-        features, labels = next(iterator)
-        loss = strategy.run(replica_step, args=(features, labels))
-        total += strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
-      return total / tf.cast(steps, tf.float32)
-    return train_loop
+      loss, _, gradients = loss_and_gradients(
+          compute_loss, model.trainable_variables, optimizer)
+      optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+      context = tf.distribute.get_replica_context()
+      self.train_metrics["loss"].update_state(
+          context.all_reduce(tf.distribute.ReduceOp.SUM, loss))
 
-  def train(self, dataset, evaluate_fn=None, metric_name=None,
+    features, labels = next(iterator)
+    self.strategy.run(replica_step, args=(features, labels))
+
+  def fit(self, dataset, evaluate_fn=None, metric_name=None,
             higher_is_better=True):
     """Trains to settings.train_step from the current step.
 
     dataset: repeating (features, labels) batches of train_batch_size.
     evaluate_fn: () → dict of metrics, called after every checkpoint; the
     best checkpoint by metrics[metric_name] is copied to output_dir/best/.
-    Returns the list of (step, mean loss) logged.
+    Returns the list of (step, mean loss) of every loop.
     """
     settings = self.settings
-    if self._train_loop is None:
-      self._train_loop = self._make_train_loop()
-    iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
-    step = self.global_step
+    self.train_dataset = self.strategy.experimental_distribute_dataset(
+        dataset)
     history = []
-    while step < settings.train_step:
-      next_save = (step // settings.save_checkpoints_steps + 1) * (
-          settings.save_checkpoints_steps)
-      steps = min(settings.iterations_per_loop, next_save - step,
-                  settings.train_step - step)
-      loss = float(self._train_loop(iterator, tf.constant(steps)))
+
+    def log_loop(output):
       step = self.global_step
-      history.append((step, loss))
+      history.append((step, output["loss"]))
       logging.info("step %d/%d: loss %.5f, learning rate %.3g", step,
-                   settings.train_step, loss,
-                   float(tf.convert_to_tensor(self.optimizer.learning_rate)))
-      if not math.isfinite(loss):
-        raise FloatingPointError(f"training loss became {loss} at step "
-                                 f"{step}; try a lower --learning_rate")
-      if step % settings.save_checkpoints_steps == 0 or (
-          step >= settings.train_step):
-        path = self.manager.save(checkpoint_number=step)
-        logging.info("saved %s", path)
-        if evaluate_fn is not None:
-          self.record_evaluation(step, evaluate_fn(), metric_name,
-                                 higher_is_better)
+                   settings.train_step, output["loss"],
+                   output["learning_rate"])
+
+    controller = orbit.Controller(
+        strategy=self.strategy, trainer=self,
+        global_step=self.optimizer.iterations,
+        steps_per_loop=settings.iterations_per_loop, train_actions=[log_loop])
+    step = self.global_step
+    while step < settings.train_step:
+      # Checkpoints (and evaluations) at multiples of save_checkpoints_steps.
+      target = min((step // settings.save_checkpoints_steps + 1) *
+                   settings.save_checkpoints_steps, settings.train_step)
+      with orbit_prints_to_log():
+        controller.train(target, checkpoint_at_completion=False)
+      step = self.global_step
+      logging.info("saved %s", self.manager.save(checkpoint_number=step))
+      if evaluate_fn is not None:
+        self.record_evaluation(step, evaluate_fn(), metric_name,
+                               higher_is_better)
     return history
 
   # Best checkpoint.
 
   def best_metrics(self):
-    path = os.path.join(self.output_dir, BEST_DIR, BEST_METRICS_FILE)
-    if not os.path.exists(path):
-      return None
-    with open(path, encoding="utf-8") as f:
-      return json.load(f)
+    return read_best_metrics(self.output_dir)
 
   def record_evaluation(self, step, metrics, metric_name,
                         higher_is_better=True):
@@ -235,25 +243,19 @@ class Trainer:
     with open(os.path.join(self.output_dir, EVAL_HISTORY_FILE), "a",
               encoding="utf-8") as f:
       f.write(json.dumps({"step": step, **metrics}) + "\n")
-    if metric_name is None:
-      return False
-    if metric_name not in metrics:
-      raise KeyError(f"evaluation returned no {metric_name!r}: {metrics}")
-    value = metrics[metric_name]
-    best = self.best_metrics()
-    if best is not None and not math.isnan(value):
-      previous = best["metrics"][metric_name]
-      improved = value > previous if higher_is_better else value < previous
-      if not improved:
-        return False
-    elif best is not None:
-      return False
-    checkpoints.save_tf2_checkpoint(self.model, self.best_prefix)
-    write_text_atomically(
+    keeper = BestCheckpointKeeper(
         os.path.join(self.output_dir, BEST_DIR, BEST_METRICS_FILE),
-        json.dumps({"step": step, "metric": metric_name, "metrics": metrics},
-                   indent=2) + "\n")
-    logging.info("new best %s = %.5f at step %d", metric_name, value, step)
+        metric_name,
+        save_fn=lambda _: checkpoints.save_tf2_checkpoint(self.model,
+                                                          self.best_prefix),
+        make_record=lambda step, metrics: {
+            "step": step, "metric": metric_name, "metrics": metrics},
+        value_of=lambda record: record["metrics"][metric_name],
+        higher_is_better=higher_is_better)
+    if keeper.update(step, metrics) is None:
+      return False
+    logging.info("new best %s = %.5f at step %d", metric_name,
+                 metrics[metric_name], step)
     return True
 
   def load_for_inference(self):
@@ -275,22 +277,9 @@ class Trainer:
     """{output name: numpy array over all examples} for a batched dataset.
 
     The dataset yields features or (features, labels); labels are ignored.
+    Runs inside the strategy (one slice of each batch per replica).
     """
-    if self._predict_step is None:
-      model = self.model
-
-      @tf.function
-      def predict_step(features):
-        return model(features, training=False)
-      self._predict_step = predict_step
-    results = {}
-    for batch in dataset:
-      features = batch[0] if isinstance(batch, tuple) else batch
-      outputs = self._predict_step(features)
-      for key, value in outputs.items():
-        if output_keys is not None and key not in output_keys:
-          continue
-        if isinstance(value, (list, tuple)):
-          continue
-        results.setdefault(key, []).append(value.numpy())
-    return {key: np.concatenate(parts) for key, parts in results.items()}
+    self.predictor.output_keys = output_keys
+    self.predictor.eval_dataset = (
+        self.strategy.experimental_distribute_dataset(dataset))
+    return self.predictor.evaluate(-1)

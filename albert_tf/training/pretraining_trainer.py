@@ -1,32 +1,28 @@
 """The pretraining train and eval steps, as an orbit trainer/evaluator.
 
-orbit runs `iterations_per_loop` train steps per tf.function call (a
-tf.while_loop), like TPUEstimator. The loss is the original MLM + SOP loss
+On the loop fine-tuning shares (training/orbit_trainer.py): orbit runs
+`iterations_per_loop` train steps per tf.function call (a tf.while_loop),
+like TPUEstimator. The loss is the original MLM + SOP loss
 over the GLOBAL batch: every replica adds its share, Σw·CE / (Σ_global w +
 1e-5) and Σ CE / global_batch, and the optimizer sums the replicas'
 gradients. On one device this is exactly the original formula; on many it
 is the same number, so trajectories agree across strategies.
 """
 
-import math
-import time
-
 import orbit
 import tensorflow as tf
 import tf_keras
 
-from albert_tf.errors import UserError
 from albert_tf.modeling.losses import cross_entropy
 from albert_tf.training.gradient_accumulation import accumulate_gradients
+from albert_tf.training.orbit_trainer import StrategyTrainer
+from albert_tf.training.orbit_trainer import TrainingDivergedError  # pylint: disable=unused-import
+from albert_tf.training.orbit_trainer import loss_and_gradients
 
 TRAIN_METRICS = ("total_loss", "mlm_loss", "sop_loss", "masked_lm_accuracy",
                  "sentence_order_accuracy")
 EVAL_METRICS = ("masked_lm_accuracy", "masked_lm_loss",
                 "sentence_order_accuracy", "sentence_order_loss", "loss")
-
-
-class TrainingDivergedError(UserError, RuntimeError):
-  """The loss became NaN or infinite; no checkpoint of that state is kept."""
 
 
 def _model_inputs(features):
@@ -60,7 +56,7 @@ def worker_position(strategy):
   return resolver.task_id + int(has_chief), workers
 
 
-class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
+class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
   """Trains and evaluates an AlbertPretrainer under a tf.distribute strategy.
 
   Build `model` and `optimizer` inside `strategy.scope()`. `train_dataset_fn`
@@ -77,26 +73,23 @@ class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
                gradient_accumulation_steps=1):
     self.strategy = strategy
     self.gradient_accumulation_steps = gradient_accumulation_steps
-    self.model = model
-    self.optimizer = optimizer
-    self.global_batch_size = global_batch_size
     self.use_xla = use_xla
     with strategy.scope():
-      self.train_metrics = {name: tf_keras.metrics.Mean(name, dtype=tf.float32)
-                            for name in TRAIN_METRICS}
       self.eval_metrics = {name: tf_keras.metrics.Mean(name, dtype=tf.float32)
                            for name in EVAL_METRICS}
     self._forward_backward = tf.function(self._local_loss_and_gradients,
                                          jit_compile=use_xla)
     self.worker_index, self.num_workers = worker_position(strategy)
     self.local_replicas = strategy.num_replicas_in_sync // self.num_workers
-    self._train_iter = None
     train_dataset = None
     if train_dataset_fn is not None:
       train_dataset = self._make_train_input(train_dataset_fn)
-    orbit.StandardTrainer.__init__(
-        self, train_dataset,
-        options=orbit.StandardTrainerOptions(use_tf_while_loop=True))
+    StrategyTrainer.__init__(
+        self, strategy, model, optimizer, global_batch_size, TRAIN_METRICS,
+        loss_metrics=("total_loss", "mlm_loss", "sop_loss"),
+        train_dataset=train_dataset,
+        divergence_hint="Lower --learning_rate, check the data, or use "
+        "--mixed_precision=bfloat16 instead of float16.")
     if train_dataset is not None:
       # Created now (not lazily by orbit) so checkpoints can hold its state.
       self._train_iter = iter(train_dataset)
@@ -104,8 +97,6 @@ class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
       orbit.StandardEvaluator.__init__(
           self, strategy.distribute_datasets_from_function(eval_dataset_fn),
           options=orbit.StandardEvaluatorOptions(use_tf_while_loop=False))
-    self._loop_started = None
-    self.last_train_output = {}
 
   def _make_train_input(self, dataset_fn):
     """A host dataset of this worker's step batches, or a distributed one.
@@ -163,23 +154,18 @@ class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
     """A batch's share of the global loss: (gradients, sums for metrics)."""
     labels = _sentence_order_labels(features)
     weights = tf.cast(features["masked_lm_weights"], tf.float32)
-    with tf.GradientTape() as tape:
+
+    def compute_loss():
       outputs = self.model(_model_inputs(features), training=True,
                            heads_only=True)
       mlm_ce = cross_entropy(outputs["mlm_logits"], features["masked_lm_ids"])
       sop_ce = cross_entropy(outputs["sop_logits"], labels)
       mlm_share = tf.reduce_sum(weights * mlm_ce) / (global_weight_sum + 1e-5)
       sop_share = tf.reduce_sum(sop_ce) / self.global_batch_size
-      loss = mlm_share + sop_share
-      scaled_loss = loss
-      if isinstance(self.optimizer,
-                    tf_keras.mixed_precision.LossScaleOptimizer):
-        scaled_loss = self.optimizer.get_scaled_loss(loss)
-    variables = self.model.trainable_variables
-    gradients = tape.gradient(scaled_loss, variables)
-    if isinstance(self.optimizer,
-                  tf_keras.mixed_precision.LossScaleOptimizer):
-      gradients = self.optimizer.get_unscaled_gradients(gradients)
+      return mlm_share + sop_share, (mlm_share, sop_share, outputs)
+
+    _, (mlm_share, sop_share, outputs), gradients = loss_and_gradients(
+        compute_loss, self.model.trainable_variables, self.optimizer)
     # Dense, as the original's: its token-type lookup is a one-hot matmul,
     # ours a gather whose IndexedSlices gradient (one row per token, not per
     # type) would give clip_by_global_norm another norm; and micro-batch sums
@@ -195,12 +181,6 @@ class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
         "sop_correct": tf.reduce_sum(_correct(outputs["sop_logits"], labels)),
     }
     return gradients, sums
-
-  def train_loop_begin(self):
-    for metric in self.train_metrics.values():
-      metric.reset_states()
-    self._loop_started = (time.perf_counter(),
-                          int(self.optimizer.iterations.numpy()))
 
   def train_step(self, iterator):
     def step_fn(features):
@@ -230,35 +210,6 @@ class PretrainingTrainer(orbit.StandardTrainer, orbit.StandardEvaluator):
 
     features = self._distribute_step_batch(next(iterator))
     self.strategy.run(step_fn, args=(features,))
-
-  def train_loop_end(self):
-    output = {name: float(metric.result().numpy())
-              for name, metric in self.train_metrics.items()}
-    step = int(self.optimizer.iterations.numpy())
-    if not all(math.isfinite(output[name]) for name in ("total_loss",
-                                                          "mlm_loss",
-                                                          "sop_loss")):
-      raise TrainingDivergedError(
-          f"the loss is not finite at step {step} (total_loss="
-          f"{output['total_loss']}, mlm_loss={output['mlm_loss']}, "
-          f"sop_loss={output['sop_loss']}); the last good checkpoint is kept. "
-          "Lower --learning_rate, check the data, or use --mixed_precision="
-          "bfloat16 instead of float16.")
-    output["learning_rate"] = float(self.current_learning_rate())
-    started, first_step = self._loop_started
-    seconds = max(time.perf_counter() - started, 1e-9)
-    output["examples_per_second"] = (
-        (step - first_step) * self.global_batch_size / seconds)
-    self.last_train_output = output
-    return output
-
-  def current_learning_rate(self):
-    optimizer = self.optimizer
-    if isinstance(optimizer, tf_keras.mixed_precision.LossScaleOptimizer):
-      optimizer = optimizer.inner_optimizer
-    # tf_keras reports the rate the latest step used.
-    rate = optimizer.learning_rate
-    return rate.numpy() if hasattr(rate, "numpy") else rate
 
   # -- evaluation -----------------------------------------------------------
 

@@ -1,0 +1,117 @@
+"""The settings every fine-tuning job shares, named like the original flags.
+
+A task's settings class derives from FinetuningSettings, adds its own fields
+and changes defaults with `task_default` (SQuAD: max_seq_length 384). The
+entry point turns the class into absl flags (albert_tf.cli.flag_table);
+Python callers build it directly or with `settings.defaults(cls, ...)`.
+"""
+
+import dataclasses
+import os
+
+from albert_tf.errors import FlagError
+from albert_tf.settings import setting
+from albert_tf.training.distribution import DistributionSettings
+from albert_tf.training.optimization import OPTIMIZERS
+
+
+@dataclasses.dataclass
+class FinetuningSettings(DistributionSettings):
+  """Model, tokenizer, data, output and training settings of a task."""
+  albert_config_file: str | None = setting(
+      None, "The albert_config.json of the pretrained model.")
+  preset: str | None = setting(
+      None, "A named config (see albert_tf.describe) instead of "
+      "--albert_config_file.")
+  vocab_file: str | None = setting(
+      None, "WordPiece vocabulary (used when --spm_model_file is not given).")
+  spm_model_file: str | None = setting(None, "SentencePiece model.")
+  do_lower_case: bool = setting(True, "Lower-case the input text.")
+  init_checkpoint: str | None = setting(
+      None, "Pretrained weights: an original TF1 checkpoint, a TF2 "
+      "checkpoint (run_pretraining's output directory or a prefix), an "
+      "encoder SavedModel directory (tfhub_export) or a Hugging Face ALBERT "
+      "directory (its config.json and spiece.model then serve as "
+      "--albert_config_file and --spm_model_file unless given). Used only "
+      "when output_dir has no checkpoint to resume from.")
+  output_dir: str | None = setting(
+      None, "Where checkpoints, the best checkpoint, evaluation results and "
+      "predictions go.")
+  data_dir: str | None = setting(None, "The task's input files.")
+  task_name: str | None = setting(None, "The task to train.")
+  max_seq_length: int = setting(
+      512, "Maximum input length in word pieces, after packing.")
+  do_train: bool = setting(False, "Fine-tune on the training set.")
+  do_eval: bool = setting(
+      False, "Evaluate on the dev set (after every checkpoint while "
+      "training, keeping the best).")
+  do_predict: bool = setting(
+      False, "Predict the test set with the best checkpoint.")
+  train_batch_size: int = setting(32, "Global training batch size.")
+  eval_batch_size: int = setting(8, "Evaluation batch size.")
+  predict_batch_size: int = setting(8, "Prediction batch size.")
+  learning_rate: float = setting(5e-5, "Peak learning rate.")
+  train_step: int = setting(1000, "Training steps.")
+  warmup_step: int = setting(0, "Linear warmup steps.")
+  save_checkpoints_steps: int = setting(
+      1000, "Save (and, with --do_eval, evaluate) every this many steps.")
+  keep_checkpoint_max: int = setting(
+      5, "Training checkpoints kept (the best is kept apart).")
+  iterations_per_loop: int = setting(
+      1000, "Steps per call into the compiled training loop.")
+  optimizer: str = setting("adamw", "lamb or adamw (the original's math).",
+                           choices=OPTIMIZERS)
+  seed: int = setting(
+      12345, "Random seed (head initialisation, dropout, shuffling).")
+  export_dir: str | None = setting(
+      None, "Write a TF Serving SavedModel of the best fine-tuned model here "
+      "(serving_default takes raw text).")
+  # Not a flag: the original's weight decay of AdamW/LAMB.
+  weight_decay_rate: float = 0.01
+
+  def check(self, needs_data_dir=True):
+    """Raises FlagError for missing or inconsistent settings.
+
+    needs_data_dir=False for tasks that name their input files instead
+    (run_squad's --train_file / --predict_file).
+    """
+    if not (self.do_train or self.do_eval or self.do_predict or
+            self.export_dir):
+      raise FlagError("at least one of --do_train, --do_eval, --do_predict "
+                      "or --export_dir is required")
+    if not self.output_dir:
+      raise FlagError("--output_dir is required")
+    if bool(self.albert_config_file) == bool(self.preset):
+      raise FlagError("pass exactly one of --albert_config_file or --preset")
+    if not self.spm_model_file and not self.vocab_file:
+      raise FlagError("pass --spm_model_file (SentencePiece) or --vocab_file "
+                      "(WordPiece)")
+    for name in ("albert_config_file", "spm_model_file", "vocab_file"):
+      path = getattr(self, name)
+      if path and not os.path.isfile(path):
+        raise FlagError(f"--{name} {path} does not exist")
+    if needs_data_dir and (
+        self.do_train or self.do_eval or self.do_predict) and (
+            not self.data_dir or not os.path.isdir(self.data_dir)):
+      raise FlagError(f"--data_dir {self.data_dir} is not a directory")
+    self.check_training()
+
+  def check_training(self):
+    for name in ("train_step", "train_batch_size", "save_checkpoints_steps",
+                 "keep_checkpoint_max", "iterations_per_loop"):
+      if getattr(self, name) <= 0:
+        raise FlagError(f"--{name} must be positive, got "
+                        f"{getattr(self, name)}")
+    if not 0 <= self.warmup_step < self.train_step:
+      raise FlagError(f"--warmup_step must be in [0, train_step), got "
+                      f"{self.warmup_step}")
+    if self.learning_rate <= 0:
+      raise FlagError(f"--learning_rate must be positive, got "
+                      f"{self.learning_rate}")
+
+
+def task_default(name, default):
+  """A FinetuningSettings field redeclared with a task's own default."""
+  field = FinetuningSettings.__dataclass_fields__[name]
+  return setting(default, field.metadata["help"],
+                 choices=field.metadata.get("choices"))

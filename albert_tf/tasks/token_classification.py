@@ -1,0 +1,152 @@
+"""Token classification (BIO tagging, e.g. NER).
+
+Data: tasks/token_data.py (CoNLL files, or text,entity CSV files whose
+columns --text_column / --entity_column name). Model:
+tasks/token_classifier_model.py (dropout 0.1 + dense per token; labels on
+each word's first piece).
+
+Writes to output_dir: label_list.txt, eval_predictions.txt, and for
+--do_predict test_predictions.txt (CoNLL: word, predicted tag) and
+test_spans.tsv (source, text, the extracted spans); the spans are also
+printed. The export returns `tag_ids` per word piece (label_list.txt names
+them) and their `probabilities`.
+"""
+
+import dataclasses
+import os
+
+import tensorflow as tf
+
+from albert_tf.modeling import AlbertEncoder
+from albert_tf.settings import setting
+from albert_tf.tasks import base_task
+from albert_tf.tasks import metrics
+from albert_tf.tasks import token_data
+from albert_tf.tasks.finetuning_settings import FinetuningSettings
+from albert_tf.tasks.finetuning_settings import task_default
+from albert_tf.tasks.token_classifier_model import TokenClassifierModel
+from albert_tf.tasks.token_classifier_model import token_classification_loss
+from albert_tf.tokenization.python_input_packer import Packer
+
+LABEL_LIST_FILE = "label_list.txt"
+
+
+@dataclasses.dataclass
+class TokenClassificationSettings(FinetuningSettings):
+  """run_token_classification: the common settings plus the CSV columns."""
+  max_seq_length: int = task_default("max_seq_length", 128)
+  task_name: str | None = task_default("task_name", "ner")
+  entity_type: str = setting(
+      "ENT", "Entity type of the tags made from a text,entity CSV (e.g. "
+      "DISH).")
+  text_column: str = setting(
+      "text", "Entity CSVs: the header name of the text column.")
+  entity_column: str = setting(
+      "entity", "Entity CSVs: the header name of the entity column (several "
+      "entities separated by `;`).")
+
+
+class TokenClassificationTask(base_task.FinetuningTask):
+  """A BIO tag per word, predicted on the word's first piece."""
+
+  settings_class = TokenClassificationSettings
+  best_metric = "f1"
+  prediction_keys = ("tag_ids",)
+
+  def __init__(self, settings, config, tokenizer):
+    super().__init__(settings, config, tokenizer)
+    self.packer = Packer(tokenizer, settings.max_seq_length)
+    self.label_list = []
+    self.label_index = {}
+    self._sentences = {}
+    self._first_positions = {}
+
+  def sentences(self, split):
+    if split not in self._sentences:
+      settings = self.settings
+      path = token_data.find_data_file(settings.data_dir, split)
+      self._sentences[split] = token_data.read_sentences(
+          path, split != base_task.TEST, settings.entity_type,
+          settings.text_column, settings.entity_column)
+    return self._sentences[split]
+
+  def prepare(self):
+    saved = self.output_path(LABEL_LIST_FILE)
+    if os.path.exists(saved) and not self.settings.do_train:
+      self.label_list = self.saved_label_list(LABEL_LIST_FILE)
+    else:
+      self.label_list = self.saved_label_list(
+          LABEL_LIST_FILE,
+          token_data.label_list_from(self.sentences(base_task.TRAIN)))
+    self.label_index = {t: i for i, t in enumerate(self.label_list)}
+
+  def _encoded(self, split):
+    """(features, first-piece positions) of every sentence of a split."""
+    encoded = [token_data.encode(
+        s, token_data.word_pieces(self.tokenizer, s.words), self.packer,
+        self.label_index) for s in self.sentences(split)]
+    self._first_positions[split] = [p for _, p in encoded]
+    return [f for f, _ in encoded]
+
+  def build_inputs(self, split, batch_size, is_training):
+    seq = [self.settings.max_seq_length]
+    spec = {"input_word_ids": (seq, tf.int32),
+            "input_mask": (seq, tf.int32),
+            "input_type_ids": (seq, tf.int32),
+            "label_ids": (seq, tf.int32)}
+    dataset, _ = self.record_inputs(split, lambda: self._encoded(split), spec,
+                                    batch_size, is_training)
+    return dataset
+
+  def build_model(self):
+    return TokenClassifierModel(AlbertEncoder(self.config),
+                                len(self.label_list))
+
+  def build_losses(self, labels, outputs):
+    return token_classification_loss(labels, outputs)
+
+  def aggregate(self, split, outputs):
+    predicted = [token_data.word_tags(ids, p, self.label_list)
+                 for ids, p in zip(outputs["tag_ids"],
+                                   self._first_positions[split])]
+    scores = None
+    if self.has_gold(split):
+      scores = metrics.span_scores([s.tags for s in self.sentences(split)],
+                                   predicted)
+      scores = {k: scores[k] for k in ("precision", "recall", "f1")}
+    return scores, predicted
+
+  def _write_conll(self, name, sentences, predicted):
+    blocks = []
+    for sentence, tags in zip(sentences, predicted):
+      gold = sentence.tags or [None] * len(tags)
+      blocks.append("\n".join(
+          "\t".join([w] + ([g] if g is not None else []) + [t])
+          for w, g, t in zip(sentence.words, gold, tags)))
+    self.write_lines(name, ["\n\n".join(blocks)])
+
+  def spans(self, split, predicted):
+    """[(sentence, [(type, span text)])] of a split's predicted tags."""
+    return [(sentence, [(t, sentence.span_text(first, last))
+                        for t, first, last in metrics.get_entities(tags)])
+            for sentence, tags in zip(self.sentences(split), predicted)]
+
+  def write_predictions(self, split, predictions):
+    sentences = self.sentences(split)
+    if split == self.eval_split:
+      self._write_conll("eval_predictions.txt", sentences, predictions)
+      return []
+    self._write_conll("test_predictions.txt", sentences, predictions)
+    lines, printed = ["source\ttext\tspans"], []
+    for sentence, spans in self.spans(split, predictions):
+      text = sentence.text if sentence.text is not None else " ".join(
+          sentence.words)
+      lines.append(f"{sentence.source}\t{text}\t"
+                   + " | ".join(f"{t}: {s}" for t, s in spans))
+      printed.append(f"{text}\t=> " + (
+          " | ".join(f"[{t}] {s}" for t, s in spans) or "(no spans)"))
+    self.write_lines("test_spans.tsv", lines)
+    return printed
+
+  def serving_outputs(self):
+    return ("tag_ids", "probabilities")

@@ -1,0 +1,121 @@
+"""A task defined here, in one class, trains, evaluates and predicts through
+the fine-tuning runner like the built-in ones (docs/add_a_task.md)."""
+
+import dataclasses
+import json
+import os
+import random
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import finetuning_data
+from reference_data import SPM_MODEL
+from albert_tf.modeling import AlbertEncoder
+from albert_tf.settings import setting
+from albert_tf.tasks import base_task
+from albert_tf.tasks import metrics
+from albert_tf.tasks import runner
+from albert_tf.tasks.classifier_model import ClassifierModel
+from albert_tf.tasks.classifier_model import classification_loss
+from albert_tf.tasks.finetuning_settings import FinetuningSettings
+from albert_tf.tokenization.python_input_packer import Packer
+
+_WORDS = "the a cat dog sat on mat and ran far".split()
+
+
+@dataclasses.dataclass
+class KeywordSettings(FinetuningSettings):
+  keyword: str = setting("good", "Texts with this word are positive.")
+
+
+class KeywordTask(base_task.FinetuningTask):
+  """Does the text contain the keyword? Examples are made up in memory."""
+
+  settings_class = KeywordSettings
+  needs_data_dir = False  # The examples are made up below.
+
+  def __init__(self, settings, config, tokenizer):
+    super().__init__(settings, config, tokenizer)
+    self.packer = Packer(tokenizer, settings.max_seq_length)
+
+  def examples(self, split):
+    rng = random.Random(split)
+    examples = []
+    for n in range({"train": 64, "dev": 24, "test": 8}[split]):
+      words = [rng.choice(_WORDS) for _ in range(5)]
+      if n % 2:
+        words.insert(rng.randrange(6), self.settings.keyword)
+      examples.append((" ".join(words), n % 2))
+    return examples
+
+  def build_inputs(self, split, batch_size, is_training):
+    examples = self.examples(split)
+    packed = [self.packer.pack_text(text) for text, _ in examples]
+    features = {key: np.stack([p[key] for p in packed]) for key in packed[0]}
+    labels = {"label_ids": np.array([label for _, label in examples])}
+    dataset = tf.data.Dataset.from_tensor_slices((features, labels))
+    if is_training:
+      dataset = dataset.repeat().shuffle(64, seed=self.settings.seed)
+    return dataset.batch(batch_size, drop_remainder=is_training)
+
+  def build_model(self):
+    return ClassifierModel(AlbertEncoder(self.config), 2)
+
+  def build_losses(self, labels, outputs):
+    return classification_loss(labels, outputs)
+
+  def aggregate(self, split, outputs):
+    scores = None
+    if self.has_gold(split):
+      gold = [label for _, label in self.examples(split)]
+      scores = {"accuracy": metrics.accuracy(gold, outputs["predictions"])}
+    return scores, outputs["predictions"]
+
+  def write_predictions(self, split, predictions):
+    name = f"{split}_keyword_predictions.txt"
+    self.write_lines(name, [f"{text}\t{int(p)}" for (text, _), p in
+                            zip(self.examples(split), predictions)])
+    return [f"wrote {self.output_path(name)}"]
+
+  def serving_outputs(self):
+    return ("probabilities", "predictions")
+
+
+def test_a_task_defined_in_one_class_runs_through_the_runner(tmp_path,
+                                                             capsys):
+  settings = KeywordSettings(
+      albert_config_file=finetuning_data.write_tiny_config(
+          str(tmp_path / "config.json")),
+      spm_model_file=SPM_MODEL, output_dir=str(tmp_path / "out"),
+      max_seq_length=16, do_train=True, do_eval=True, do_predict=True,
+      train_batch_size=16, eval_batch_size=10, predict_batch_size=3,
+      learning_rate=2e-3, train_step=60, warmup_step=6,
+      save_checkpoints_steps=30, iterations_per_loop=15, seed=2,
+      keyword="excellent")
+  job = runner.run(KeywordTask, settings)
+  out = tmp_path / "out"
+  printed = capsys.readouterr().out
+  assert f"wrote {out / 'test_keyword_predictions.txt'}" in printed
+  assert "eval accuracy = " in printed
+  history = [json.loads(line) for line in
+             (out / "eval_history.jsonl").read_text().splitlines()]
+  assert [h["step"] for h in history] == [30, 60]
+  best = json.loads((out / "best" / "best_metrics.json").read_text())
+  assert best["metric"] == "accuracy"
+  results = dict(line.split(" = ") for line in
+                 (out / "eval_results.txt").read_text().splitlines())
+  assert float(results["accuracy"]) == pytest.approx(
+      best["metrics"]["accuracy"])
+  assert float(results["accuracy"]) >= 0.75  # Chance is 0.5.
+  rows = (out / "test_keyword_predictions.txt").read_text().splitlines()
+  assert len(rows) == 8 and all(r.split("\t")[1] in "01" for r in rows)
+  assert len(os.listdir(out / "best")) >= 2
+  # The job keeps what it built: the same model predicts again.
+  assert job.evaluate()["accuracy"] == pytest.approx(
+      float(results["accuracy"]))
+
+
+if __name__ == "__main__":
+  raise SystemExit(pytest.main([__file__]))
