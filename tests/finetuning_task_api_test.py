@@ -12,6 +12,7 @@ import tensorflow as tf
 
 import finetuning_data
 from reference_data import SPM_MODEL
+from albert_tf.errors import UserError
 from albert_tf.modeling import AlbertEncoder
 from albert_tf.settings import setting
 from albert_tf.tasks import base_task
@@ -115,6 +116,58 @@ def test_a_task_defined_in_one_class_runs_through_the_runner(tmp_path,
   # The job keeps what it built: the same model predicts again.
   assert job.evaluate()["accuracy"] == pytest.approx(
       float(results["accuracy"]))
+
+
+class DeterministicKeywordTask(KeywordTask):
+  """KeywordTask without head dropout, so different batchings of the same
+  examples must give the same weights."""
+
+  def build_model(self):
+    model = super().build_model()
+    model.dropout.rate = 0.0
+    return model
+
+
+def _keyword_settings(tmp_path, **overrides):
+  tmp_path.mkdir(parents=True, exist_ok=True)
+  values = dict(
+      albert_config_file=finetuning_data.write_tiny_config(
+          str(tmp_path / "config.json")),
+      spm_model_file=SPM_MODEL, output_dir=str(tmp_path / "out"),
+      max_seq_length=16, do_train=True, train_batch_size=16,
+      learning_rate=2e-3, train_step=3, warmup_step=1,
+      save_checkpoints_steps=3, iterations_per_loop=3, seed=2)
+  values.update(overrides)
+  return KeywordSettings(**values)
+
+
+def test_gradient_accumulation_gives_the_full_batch_weights(tmp_path):
+  weights = {}
+  for steps in (1, 4):
+    job = runner.FinetuningJob(DeterministicKeywordTask, _keyword_settings(
+        tmp_path / str(steps), gradient_accumulation_steps=steps))
+    try:
+      job.train()
+      weights[steps] = [w.numpy() for w in job.trainer.model.weights]
+    finally:
+      job.close()
+  assert len(weights[1]) == len(weights[4])
+  for full, accumulated in zip(weights[1], weights[4]):
+    np.testing.assert_allclose(accumulated, full, atol=1e-5)
+  with pytest.raises(UserError, match="not divisible by "
+                     "--gradient_accumulation_steps=3"):
+    runner.FinetuningJob(KeywordTask, _keyword_settings(
+        tmp_path / "3", gradient_accumulation_steps=3))
+
+
+def test_an_output_dir_refuses_a_run_with_other_settings(tmp_path):
+  first = runner.FinetuningJob(KeywordTask, _keyword_settings(tmp_path))
+  first.close()
+  before = sorted((tmp_path / "out").iterdir())
+  with pytest.raises(UserError, match="max_seq_length"):
+    runner.FinetuningJob(KeywordTask, _keyword_settings(
+        tmp_path, max_seq_length=24))
+  assert sorted((tmp_path / "out").iterdir()) == before
 
 
 if __name__ == "__main__":

@@ -59,6 +59,9 @@ class FinetuningSettings(DistributionSettings):
       5, "Training checkpoints kept (the best is kept apart).")
   iterations_per_loop: int = setting(
       1000, "Steps per call into the compiled training loop.")
+  gradient_accumulation_steps: int = setting(
+      1, "Process each global batch as this many micro-batches and one "
+      "optimizer step (the full batch's math, a fraction of the memory).")
   optimizer: str = setting("adamw", "lamb or adamw (the original's math).",
                            choices=OPTIMIZERS)
   seed: int = setting(

@@ -9,12 +9,14 @@ checkpoints, best/ (+ best_metrics.json), eval_history.jsonl,
 eval_results.txt (`key = value`) and the task's prediction files.
 """
 
+import contextlib
 import dataclasses
 import os
 
 from absl import logging
 import tf_keras
 
+from albert_tf import files
 from albert_tf import presets
 from albert_tf import settings as settings_lib
 from albert_tf.checkpoints import encoder_init
@@ -88,6 +90,18 @@ def write_eval_results(path, metrics, step=None):
   write_text_atomically(path, "\n".join(lines) + "\n")
 
 
+def manifest_settings(settings, config):
+  """What a fine-tuning output_dir's contents depend on (the schedule and
+  the number of steps may change between runs)."""
+  return {"task_name": getattr(settings, "task_name", None),
+          "albert_config": config.to_dict(),
+          "max_seq_length": settings.max_seq_length,
+          "tokenizer": os.path.basename(settings.spm_model_file or
+                                        settings.vocab_file or ""),
+          "do_lower_case": settings.do_lower_case,
+          "labels": list(getattr(settings, "labels", None) or []) or None}
+
+
 def with_hugging_face_files(settings):
   """A Hugging Face --init_checkpoint brings its config.json and spiece.model
   as the defaults of --albert_config_file and --spm_model_file."""
@@ -111,7 +125,20 @@ class FinetuningJob:
     self.settings = settings = task_class.resolve_settings(settings)
     self.config = load_config(settings)
     self.tokenizer = make_tokenizer(settings, self.config)
-    os.makedirs(settings.output_dir, exist_ok=True)
+    # One writer per output_dir, and the directory's checkpoints, records
+    # and label list only serve a run with the same model and data
+    # settings: both are checked before anything is written. The lock is
+    # held until close().
+    self._held = contextlib.ExitStack()
+    self._held.enter_context(files.lock_output_dir(settings.output_dir,
+                                                   flag_name="output_dir"))
+    try:
+      files.check_or_record(settings.output_dir,
+                            manifest_settings(settings, self.config),
+                            name="finetuning", flag_name="output_dir")
+    except BaseException:
+      self.close()
+      raise
     self.task = task_class(settings, self.config, self.tokenizer)
     # prepare() may derive settings from the data (SQuAD's epochs → steps).
     self.task.prepare()
@@ -120,6 +147,10 @@ class FinetuningJob:
     self.trainer = FinetuningTrainer(
         distribution.strategy_from_settings(settings), self.task.build_model,
         self.task.build_losses, settings)
+
+  def close(self):
+    """Releases output_dir for other runs."""
+    self._held.close()
 
   def load_for_inference(self):
     """The fine-tuned checkpoint in output_dir; without one, a fine-tuned
@@ -200,7 +231,11 @@ class FinetuningJob:
 
 def run(task_class, settings):
   """Runs a task as its settings ask; returns the FinetuningJob."""
-  return FinetuningJob(task_class, settings).run()
+  job = FinetuningJob(task_class, settings)
+  try:
+    return job.run()
+  finally:
+    job.close()
 
 
 def settings_maker(task_class):

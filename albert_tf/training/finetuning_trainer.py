@@ -30,6 +30,8 @@ from albert_tf.errors import UserError
 from albert_tf.training import optimization
 from albert_tf.training.best_checkpoint import BestCheckpointKeeper
 from albert_tf.training.orbit_trainer import StrategyTrainer
+from albert_tf.checkpoints.integrity import latest_readable_checkpoint
+from albert_tf.training import gradient_accumulation
 from albert_tf.training.orbit_trainer import loss_and_gradients
 from albert_tf.training.orbit_trainer import orbit_prints_to_log
 
@@ -120,6 +122,9 @@ class FinetuningTrainer(StrategyTrainer):
 
   def __init__(self, strategy, build_model, loss_fn, settings):
     settings.check_training()
+    gradient_accumulation.check_divisible(
+        settings.train_batch_size, settings.gradient_accumulation_steps,
+        strategy.num_replicas_in_sync)
     self.settings = settings
     self.loss_fn = loss_fn
     self.output_dir = settings.output_dir
@@ -137,6 +142,10 @@ class FinetuningTrainer(StrategyTrainer):
     super().__init__(strategy, model, optimizer, settings.train_batch_size,
                      train_metric_names=("loss",), loss_metrics=("loss",),
                      divergence_hint="Try a lower --learning_rate.")
+    # A damaged newest checkpoint (or state file) is skipped with a warning
+    # naming it; the manager then resumes from the newest one that reads.
+    latest_readable_checkpoint(self.output_dir, "model.ckpt",
+                               repair_state=True, warn=logging.warning)
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, self.output_dir,
         max_to_keep=settings.keep_checkpoint_max,
@@ -171,19 +180,35 @@ class FinetuningTrainer(StrategyTrainer):
     model, optimizer, loss_fn = self.model, self.optimizer, self.loss_fn
     global_batch_size = self.global_batch_size
 
-    def replica_step(features, labels):
+    def micro_batch_step(batch):
+      features, labels = batch
+
       def compute_loss():
         outputs = model(features, training=True)
+        # Normalised over the GLOBAL batch, so the micro-batches' (and the
+        # replicas') shares add up to the full batch's loss.
         return tf.nn.compute_average_loss(
             loss_fn(labels, outputs),
             global_batch_size=global_batch_size), None
 
       loss, _, gradients = loss_and_gradients(
           compute_loss, model.trainable_variables, optimizer)
+      # Dense, so that one clip sees the same norm whatever the number of
+      # micro-batches (their sums are dense).
+      gradients = [tf.convert_to_tensor(g)
+                   if isinstance(g, tf.IndexedSlices) else g
+                   for g in gradients]
+      return gradients, {"loss": loss}
+
+    def replica_step(features, labels):
+      gradients, sums = gradient_accumulation.accumulate_gradients(
+          micro_batch_step, (features, labels),
+          self.settings.gradient_accumulation_steps,
+          variables=model.trainable_variables)
       optimizer.apply_gradients(zip(gradients, model.trainable_variables))
       context = tf.distribute.get_replica_context()
       self.train_metrics["loss"].update_state(
-          context.all_reduce(tf.distribute.ReduceOp.SUM, loss))
+          context.all_reduce(tf.distribute.ReduceOp.SUM, sums["loss"]))
 
     features, labels = next(iterator)
     self.strategy.run(replica_step, args=(features, labels))
