@@ -1,10 +1,8 @@
 """Pieces every exporter shares: the model from a checkpoint, the tokenizer,
 and writing an export directory so that it appears only once complete."""
 
-import contextlib
 import dataclasses
 import os
-import shutil
 
 from sentencepiece import sentencepiece_model_pb2
 import tensorflow as tf
@@ -14,10 +12,9 @@ from albert_tf.checkpoints import hf_checkpoint
 from albert_tf.checkpoints import tf1_checkpoint
 from albert_tf.checkpoints import tf2_checkpoint
 from albert_tf.config import AlbertConfig
-from albert_tf.errors import OutputExistsError
+from albert_tf.files import atomic_directory as atomic_directory_lib
 from albert_tf.errors import UserError
 from albert_tf.config import FLAVOR_ALBERT_ZH
-from albert_tf.files import temporaries
 from albert_tf.modeling.albert_pretrainer import AlbertPretrainer
 
 # The encoder input signature every export uses: int32 [batch, seq].
@@ -170,44 +167,10 @@ class TokenizerSpec:
     return tf.saved_model.Asset(copy)
 
 
-def check_absent(path, overwrite):
-  """Raises FileExistsError when `path` exists and may not be replaced."""
-  if os.path.lexists(path) and not overwrite:
-    raise OutputExistsError(f"{path} already exists; pass overwrite=True "
-                          "(--overwrite) to replace it")
-
-
-@contextlib.contextmanager
-def atomic_directory(path, overwrite=False):
-  """Yields a staging directory that becomes `path` when the block succeeds.
-
-  The staging directory is a hidden sibling of `path` (same file system, so
-  the final rename is atomic; TF Serving skips non-numeric names). On error
-  it is removed and `path` is untouched; one left by a killed process is
-  removed by the next export to `path`. An existing `path` is replaced only
-  with `overwrite`, and only once the new export is complete.
-  """
-  path = os.path.abspath(os.fspath(path))
-  check_absent(path, overwrite)
-  parent, name = os.path.split(path)
-  os.makedirs(parent, exist_ok=True)
-  # Left behind by a killed export (its process is gone).
-  temporaries.remove_stale_temporaries(parent, name)
-  # Named after this process, and with the umask's permissions (not 0700):
-  # the renamed export must be readable by a server running as another user.
-  staging = temporaries.make_temporary_directory(parent, name)
-  try:
-    yield staging
-    check_absent(path, overwrite)  # Someone may have written it meanwhile.
-    old = None
-    if os.path.lexists(path):
-      old = temporaries.make_temporary_directory(parent, name, kind="old")
-      os.replace(path, os.path.join(old, "export"))
-    os.replace(staging, path)
-    if old is not None:
-      shutil.rmtree(old, ignore_errors=True)
-  finally:
-    shutil.rmtree(staging, ignore_errors=True)
+# One implementation for every directory written whole (exports, HF
+# directories); kept under these names for the exporters.
+check_absent = atomic_directory_lib.check_absent
+atomic_directory = atomic_directory_lib.directory_written_atomically
 
 
 def save_module(module, path, signatures=None, overwrite=False):
