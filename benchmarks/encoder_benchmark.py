@@ -115,6 +115,21 @@ def build_albert_tf(config, jit_compile):
                                  jit_compile)
 
 
+def _model_garden_activation(name):
+  """The config's activation as a plain function Keras can serialize.
+
+  albert_tf's own gelu carries a hand-written gradient (to save memory),
+  which Model Garden's get_config cannot serialize; the forward math is
+  the same function of x.
+  """
+  activation = get_activation(name)
+
+  def model_garden_activation(x):
+    return activation(x)
+  model_garden_activation.__name__ = f"albert_{name}"
+  return model_garden_activation
+
+
 def build_model_garden(config, jit_compile):
   """The same work with official.nlp.modeling's AlbertEncoder + MaskedLM."""
   # pylint: disable=g-import-not-at-top
@@ -131,7 +146,7 @@ def build_model_garden(config, jit_compile):
         max_sequence_length=config.max_position_embeddings,
         type_vocab_size=config.type_vocab_size,
         intermediate_size=config.intermediate_size,
-        activation=get_activation(config.hidden_act),
+        activation=_model_garden_activation(config.hidden_act),
         dropout_rate=config.hidden_dropout_prob,
         attention_dropout_rate=config.attention_probs_dropout_prob,
         initializer=tf_keras.initializers.TruncatedNormal(
@@ -153,7 +168,7 @@ def build_model_garden(config, jit_compile):
   train_encoder = make_encoder()
   masked_lm = mg_layers.MaskedLM(
       embedding_table=train_encoder.get_embedding_table(),
-      activation=get_activation(config.hidden_act), output="logits")
+      activation=_model_garden_activation(config.hidden_act), output="logits")
   sop = tf_keras.layers.Dense(2)
   sop.build([None, config.hidden_size])
   masked_lm.build([None, None, config.hidden_size])
