@@ -23,7 +23,7 @@ NUM_CLASSES = 3
 
 
 class TinyClassifier(tf_keras.Model):
-  """What issue 7's classifiers look like: encoder → probabilities."""
+  """What the fine-tuned classifiers look like: encoder → probabilities."""
 
   def __init__(self, config, **kwargs):
     super().__init__(**kwargs)

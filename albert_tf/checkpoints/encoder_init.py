@@ -48,7 +48,8 @@ def init_encoder(encoder, init_checkpoint):
 
 
 def _init_from_saved_model(encoder, path):
-  # Issue 6's exporter defines the SavedModel layout, so its reader is used.
+  # tfhub_export's encoder exporter defines the SavedModel layout, so its
+  # reader is used.
   try:
     from tfhub_export import encoder_export  # pylint: disable=g-import-not-at-top
   except ImportError as e:
