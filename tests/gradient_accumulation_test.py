@@ -77,8 +77,10 @@ def test_micro_batches_sum_to_the_full_batch(k, graph):
   np.testing.assert_allclose(gradients[1],
                              tf.convert_to_tensor(full_gradients[1]),
                              rtol=1e-5)
-  # An unused variable's None gradient becomes zeros.
-  np.testing.assert_array_equal(gradients[2], [0.0])
+  # An unused variable's gradient stays None, as in the full batch's, so
+  # the optimizer leaves it alone (no weight decay on it either).
+  assert full_gradients[2] is None
+  assert gradients[2] is None
 
 
 def test_without_variables_a_none_gradient_stays_none():
@@ -279,3 +281,30 @@ def test_accumulation_flag_errors(data, tmp_path):
 
 def teardown_module():
   tf_keras.mixed_precision.set_global_policy("float32")
+
+
+def test_a_variable_the_loss_does_not_reach_is_left_alone(caplog):
+  # A tagger never reaches the pooler: like the original's optimizers, the
+  # step skips it (no weight decay on it) and says nothing about it.
+  from albert_tf.training.optimization import create_optimizer
+  from albert_tf.training.orbit_trainer import apply_connected_gradients
+  used = tf.Variable([1.0, 2.0], name="used/kernel")
+  unused = tf.Variable([3.0, 4.0], name="pooler/kernel")
+  optimizer = create_optimizer("adamw", learning_rate=0.1,
+                               num_train_steps=10, num_warmup_steps=0)
+
+  def micro_batch_step(batch):
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_sum(used * batch)
+    return tape.gradient(loss, [used, unused]), {"loss": loss}
+
+  batch = tf.ones([4, 2])
+  for k in (1, 2):
+    gradients, _ = accumulate_gradients(micro_batch_step, batch, k,
+                                        variables=[used, unused])
+    assert gradients[1] is None
+    with caplog.at_level("WARNING"):
+      apply_connected_gradients(optimizer, gradients, [used, unused])
+  np.testing.assert_array_equal(unused.numpy(), [3.0, 4.0])
+  assert not np.allclose(used.numpy(), [1.0, 2.0])
+  assert "Gradients do not exist" not in caplog.text

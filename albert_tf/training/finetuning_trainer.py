@@ -32,6 +32,7 @@ from albert_tf.training.best_checkpoint import BestCheckpointKeeper
 from albert_tf.training.orbit_trainer import StrategyTrainer
 from albert_tf.checkpoints.integrity import latest_readable_checkpoint
 from albert_tf.training import gradient_accumulation
+from albert_tf.training.orbit_trainer import apply_connected_gradients
 from albert_tf.training.orbit_trainer import loss_and_gradients
 from albert_tf.training.orbit_trainer import orbit_prints_to_log
 
@@ -205,7 +206,8 @@ class FinetuningTrainer(StrategyTrainer):
           micro_batch_step, (features, labels),
           self.settings.gradient_accumulation_steps,
           variables=model.trainable_variables)
-      optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+      apply_connected_gradients(optimizer, gradients,
+                                model.trainable_variables)
       context = tf.distribute.get_replica_context()
       self.train_metrics["loss"].update_state(
           context.all_reduce(tf.distribute.ReduceOp.SUM, sums["loss"]))

@@ -76,11 +76,16 @@ def _split(tensor, num_micro_batches):
 
 
 def _zeros(spec, variable=None):
-  """Zeros shaped like a gradient: the variable's, else the traced spec's."""
-  if variable is not None:
-    return tf.zeros_like(variable)
+  """Zeros shaped like a gradient: the variable's, else the traced spec's.
+
+  None for a variable the loss does not reach (its gradient spec is None):
+  it stays out of the sums and out of the update, as in the original, whose
+  optimizers skip a None gradient (the pooler when fine-tuning a tagger).
+  """
   if spec is None:
     return None
+  if variable is not None:
+    return tf.zeros_like(variable)
   if isinstance(spec, tf.IndexedSlicesSpec):
     shape, dtype = tf.TensorShape(spec._shape), spec._values_dtype  # pylint: disable=protected-access
   else:
@@ -94,6 +99,7 @@ def _zeros(spec, variable=None):
 
 def _dense(gradient, like):
   if gradient is None:
+    # Traced as present, yet None on this trace: zeros keep the sum's shape.
     return None if like is None else tf.zeros_like(like)
   if isinstance(gradient, tf.IndexedSlices):
     return tf.convert_to_tensor(gradient)
@@ -117,8 +123,8 @@ def accumulate_gradients(fn, batch, num_micro_batches, variables=None):
 
   Returns:
     (gradients, outputs): the sums over the micro-batches. Gradients are
-    dense tensors; a None gradient stays None unless `variables` is given
-    (then it is zeros).
+    dense tensors; a None gradient (a variable the loss does not reach)
+    stays None.
 
   `fn` is traced twice: once into a throwaway function to learn the
   structure of what it returns (no compilation, nothing runs), once as the

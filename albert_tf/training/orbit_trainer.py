@@ -53,6 +53,17 @@ def loss_and_gradients(compute_loss, variables, optimizer):
   return loss, extras, gradients
 
 
+def apply_connected_gradients(optimizer, gradients, variables):
+  """Applies the gradients, leaving out variables the loss does not reach.
+
+  The original's optimizers skip a None gradient; so does Keras, but with a
+  "Gradients do not exist" warning per step. Fine-tuning a tagger or SQuAD
+  never reaches the pooler, so the warning would be noise, not news.
+  """
+  pairs = [(g, v) for g, v in zip(gradients, variables) if g is not None]
+  return optimizer.apply_gradients(pairs)
+
+
 class StrategyTrainer(orbit.StandardTrainer):
   """An orbit trainer of `model` with `optimizer` over `strategy`.
 

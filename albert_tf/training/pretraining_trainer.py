@@ -15,6 +15,7 @@ import tf_keras
 
 from albert_tf.modeling.losses import cross_entropy
 from albert_tf.training.gradient_accumulation import accumulate_gradients
+from albert_tf.training.orbit_trainer import apply_connected_gradients
 from albert_tf.training.orbit_trainer import StrategyTrainer
 from albert_tf.training.orbit_trainer import TrainingDivergedError  # pylint: disable=unused-import
 from albert_tf.training.orbit_trainer import loss_and_gradients
@@ -190,8 +191,8 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
                                              tf.reduce_sum(weights))
       gradients, sums = self._forward_backward(features, global_weight_sum)
       mlm_share, sop_share = sums["mlm_share"], sums["sop_share"]
-      self.optimizer.apply_gradients(
-          zip(gradients, self.model.trainable_variables))
+      apply_connected_gradients(self.optimizer, gradients,
+                                self.model.trainable_variables)
       mlm_loss, sop_loss = context.all_reduce(tf.distribute.ReduceOp.SUM,
                                               [mlm_share, sop_share])
       self.train_metrics["mlm_loss"].update_state(mlm_loss)
