@@ -223,3 +223,16 @@ def test_bad_input_in_a_worker_is_a_user_error(tmp_path):
     beam_pipeline.run_pipeline(
         CORPUS, str(tmp_path / "out2" / "train.tfrecord"), SPM_ARGS,
         small_config(), runner="NoSuchRunner", log=lambda *_: None)
+
+
+def test_benchmark_beam_driver_writes_the_local_bytes(tmp_path):
+  from benchmarks import pretraining_data_benchmark as bench  # pylint: disable=g-import-not-at-top
+  small = tmp_path / "small.txt"
+  with open(CORPUS, encoding="utf-8") as f:
+    small.write_text("\n".join(f.read().split("\n")[:80]) + "\n")
+  config = generator.GenerationConfig(max_seq_length=64, dupe_factor=1)
+  local = bench.time_run(str(small), SPM_ARGS, config, 2, 1)
+  beam = bench.time_run(str(small), SPM_ARGS, config, 2, 1,
+                        driver="beam")
+  assert beam[1] == local[1] > 0
+  assert beam[2] == local[2]

@@ -349,6 +349,10 @@ def test_benchmark_runs_and_outputs_match(tmp_path):
                                        2, 1)
   assert rate > 0 and count > 0
   assert bench.time_run(str(small), TOKENIZER_ARGS, config, 2, 1)[2] == digest
+  assert bench.parse_driver("beam:2") == ("beam", 2)
+  for bad in ("beam", "spark:2", "local:0"):
+    with pytest.raises(bench.app.UsageError, match="--drivers entry"):
+      bench.parse_driver(bad)
 
 
 def test_chinese_whole_word_masking():
