@@ -16,6 +16,7 @@ import os
 
 from albert_tf import errors
 from albert_tf.files.atomic_write import write_text_atomically
+from albert_tf.files.json_files import read_json
 
 FLAVOR_GOOGLE = "google"
 FLAVOR_ALBERT_ZH = "albert_zh"
@@ -221,26 +222,8 @@ class AlbertConfig:
 
   @classmethod
   def from_json_file(cls, json_file):
-    try:
-      with open(json_file, "rb") as reader:
-        data = reader.read()
-    except OSError as e:
-      raise AlbertConfigError(
-          f"cannot read ALBERT config {json_file}: {e}") from e
-    try:
-      text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-      raise AlbertConfigError(
-          f"{json_file}: not a UTF-8 text file (byte {e.start}); expected an "
-          "albert_config.json") from e
-    try:
-      json_object = json.loads(text)
-    except json.JSONDecodeError as e:
-      raise AlbertConfigError(
-          f"{json_file}: not valid JSON ({e.msg} at line {e.lineno})") from e
-    except RecursionError as e:  # json's limit on nesting depth.
-      raise AlbertConfigError(
-          f"{json_file}: not an ALBERT config (JSON nested too deeply)") from e
+    json_object = read_json(json_file, "an albert_config.json",
+                            AlbertConfigError)
     return cls.from_dict(json_object, source=os.fspath(json_file))
 
   def to_dict(self):

@@ -158,10 +158,18 @@ def test_missing_vocab_size_and_bad_files(tmp_path):
                             if key != "vocab_size"})
   bad = tmp_path / "broken.json"
   bad.write_text("{not json")
-  with pytest.raises(AlbertConfigError, match="broken.json: not valid JSON"):
+  with pytest.raises(AlbertConfigError, match=r"broken.json:1:2: not valid JSON"):
     AlbertConfig.from_json_file(str(bad))
   with pytest.raises(AlbertConfigError, match="cannot read"):
     AlbertConfig.from_json_file(str(tmp_path / "missing.json"))
+  for name, content, message in (
+      ("latin1.json", "{\"x\": \"\xe9\"}".encode("latin-1"),
+       "latin1.json: not a UTF-8 text file"),
+      ("blank.json", b"  \n", "blank.json is empty"),
+      ("deep.json", b"[" * 100000, "deep.json: JSON nested too deeply")):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(AlbertConfigError, match=message):
+      AlbertConfig.from_json_file(str(tmp_path / name))
   listed = tmp_path / "list.json"
   listed.write_text("[1, 2]")
   with pytest.raises(AlbertConfigError, match="expected a JSON object"):

@@ -12,13 +12,13 @@ question without exactly one answer, or an answer that is not in its context.
 """
 
 import dataclasses
-import json
 import logging
 from typing import List, Optional
 
 import tensorflow as tf
 
 from albert_tf import errors
+from albert_tf.files.json_files import read_json
 
 
 class SquadDataError(errors.InputFileError):
@@ -41,27 +41,19 @@ class SquadExample:
   is_impossible: bool = False
 
 
+def _read_bytes(path):
+  with tf.io.gfile.GFile(path, "rb") as reader:
+    return reader.read()
+
+
 def load_squad_json(input_file):
   """The "data" list of a SQuAD file, with clear errors for bad files."""
   try:
-    with tf.io.gfile.GFile(input_file, "r") as reader:
-      text = reader.read()
-  except (tf.errors.OpError, OSError) as e:
-    raise SquadDataError(f"cannot read SQuAD file {input_file}: {e}") from e
-  except UnicodeDecodeError as e:
-    raise SquadDataError(
-        f"{input_file}: not UTF-8 text (byte {e.start}); expected SQuAD "
-        "JSON") from e
-  if not text.strip():
-    raise SquadDataError(f"SQuAD file {input_file} is empty")
-  try:
-    parsed = json.loads(text)
-  except json.JSONDecodeError as e:
-    raise SquadDataError(
-        f"{input_file}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from e
-  except RecursionError as e:  # json's limit on nesting depth.
-    raise SquadDataError(
-        f"{input_file}: not SQuAD JSON (nested too deeply)") from e
+    parsed = read_json(input_file, "SQuAD JSON", SquadDataError,
+                       read_bytes=_read_bytes)
+  except tf.errors.OpError as e:
+    raise SquadDataError(f"cannot read SQuAD file {input_file}: "
+                         f"{e.message}") from e
   if not isinstance(parsed, dict) or not isinstance(parsed.get("data"), list):
     raise SquadDataError(
         f"{input_file}: expected a JSON object with a \"data\" list "
