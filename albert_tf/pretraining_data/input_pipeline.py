@@ -24,21 +24,26 @@ def decode_record(record, max_seq_length, max_predictions_per_seq):
           for name, t in example.items()}
 
 
-# create_pretraining_data writes OUTPUT_FILE.stats.json beside its shards;
-# a pattern such as data/train.tfrecord* would match it too.
+# create_pretraining_data writes OUTPUT_FILE.stats.json and
+# OUTPUT_FILE.manifest.json beside its shards; a pattern such as
+# data/train.tfrecord* would match them too.
 STATS_SUFFIX = ".stats.json"
+MANIFEST_SUFFIX = ".manifest.json"
 
 
 def record_files(file_patterns, flag_name="input_file", error=ValueError):
   """The TFRecord files that the patterns (a list, or a comma-separated
-  string) match, in a fixed order, less create_pretraining_data's stats."""
+  string) match, in a fixed order, less create_pretraining_data's stats and
+  manifest."""
   if isinstance(file_patterns, str):
     file_patterns = [file_patterns]
   files = expand_file_patterns(",".join(file_patterns), flag_name,
                                error=error)
-  records = [f for f in files if not f.endswith(STATS_SUFFIX)]
+  records = [f for f in files
+             if not f.endswith((STATS_SUFFIX, MANIFEST_SUFFIX))]
   if not records:
-    raise error(f"--{flag_name} matches only statistics files ({files[0]}, "
+    raise error(f"--{flag_name} matches only statistics and manifest files "
+                f"({files[0]}, "
                 "...), no TFRecords")
   return records
 
