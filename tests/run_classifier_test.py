@@ -296,6 +296,32 @@ def test_csv_columns_named_by_flags(tmp_path):
     assert f"pass {flag} to name another column" in error, error
 
 
+@pytest.mark.parametrize("missing, flags", [
+    ("dev.tsv", dict(do_predict=False)), ("test.tsv", dict(do_eval=False))])
+def test_missing_dev_or_test_file_is_reported_before_training(
+    tmp_path, missing, flags):
+  data_dir = finetuning_data.write_sst2(str(tmp_path / "data"), (20, 8, 4))
+  os.remove(os.path.join(data_dir, missing))
+  out = tmp_path / "out"
+  error = _error_of(_values(str(tmp_path), data_dir, str(out),
+                            task_name="sst-2", train_step=2, warmup_step=0,
+                            **flags))
+  path = os.path.join(data_dir, missing)
+  assert error == f"error: {path}: {missing[:-4]} file not found\n"
+  assert not out.exists()  # Nothing written, no training.
+
+
+def test_malformed_dev_file_is_reported_before_training(tmp_path):
+  data_dir = finetuning_data.write_sst2(str(tmp_path / "data"), (20, 8, 4))
+  with open(os.path.join(data_dir, "dev.tsv"), "a") as f:
+    f.write("no label here\n")
+  out = tmp_path / "out"
+  error = _error_of(_values(str(tmp_path), data_dir, str(out),
+                            task_name="sst-2", train_step=2, warmup_step=0))
+  assert __import__("re").search(r"dev.tsv:10: expected at least 2", error)
+  assert not [name for name in os.listdir(out) if "ckpt" in name]
+
+
 def test_eval_without_training_is_a_clear_error(tmp_path):
   data_dir = finetuning_data.write_sst2(str(tmp_path / "data"), (20, 8, 4))
   error = _error_of(_values(str(tmp_path), data_dir, str(tmp_path / "out"),

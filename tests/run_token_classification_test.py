@@ -195,7 +195,7 @@ def test_bad_input_is_reported_with_file_and_line(tmp_path, name, content,
   data_dir.mkdir()
   (data_dir / name).write_text(content)
   error = _error(_values(str(tmp_path), str(data_dir), train_step=2,
-                         warmup_step=0))
+                         warmup_step=0, do_eval=False, do_predict=False))
   assert error.startswith("error: ") and re.search(message, error), error
 
 
@@ -206,6 +206,19 @@ def test_dev_tag_outside_the_training_labels(tmp_path):
   error = _error(_values(str(tmp_path), data_dir, train_step=2,
                          warmup_step=0, do_predict=False))
   assert re.search(r"dev.txt:\d+: tag 'B-ORG' is not in the label set", error)
+
+
+@pytest.mark.parametrize("missing, flags", [
+    ("dev", dict(do_predict=False)), ("test", dict(do_eval=False))])
+def test_missing_dev_or_test_file_is_reported_before_training(
+    tmp_path, missing, flags):
+  data_dir = finetuning_data.write_conll(str(tmp_path / "data"), (20, 5, 2))
+  os.remove(os.path.join(data_dir, f"{missing}.txt"))
+  error = _error(_values(str(tmp_path), data_dir, train_step=2,
+                         warmup_step=0, **flags))
+  assert error.startswith(f"error: {os.path.join(data_dir, missing)}.txt: "
+                          f"{missing} file not found"), error
+  assert not (tmp_path / "out").exists()  # Nothing written, no training.
 
 
 def test_conll_test_file_without_tags_is_fine(tmp_path):

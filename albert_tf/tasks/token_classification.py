@@ -61,6 +61,12 @@ class TokenClassificationTask(base_task.FinetuningTask):
     self._sentences = {}
     self._first_positions = {}
 
+  def check_split_files(self, split):
+    token_data.find_data_file(self.settings.data_dir, split)
+
+  def read_split(self, split):
+    self.sentences(split)
+
   def sentences(self, split):
     if split not in self._sentences:
       settings = self.settings

@@ -233,6 +233,10 @@ class SquadTask(base_task.FinetuningTask):
       self._predict_data = (dataset_json, examples, features, arrays)
     return self._predict_data
 
+  def read_split(self, split):
+    # --train_file and --predict_file were found by settings.check().
+    self.predict_data()
+
   def has_gold(self, split):
     return split == PREDICT and _has_gold_answers(self.predict_data()[0])
 
