@@ -245,6 +245,8 @@ def test_bad_tsv_input_is_reported_with_file_and_line(tmp_path, content,
     ("text,label\ngood,pos\nbad,neg,extra\n",
      r"train.csv:3: expected 2 fields like the header"),
     ("words,label\ngood,pos\n", r"train.csv:1: the header must name a `text`"),
+    ('text,label\ngood,pos\n"  ",neg\n', r"train.csv:3: the `text` column is "
+     r"empty; every example needs a text \(an empty text_b is fine"),
 ])
 def test_bad_csv_input_is_reported(tmp_path, content, message):
   data_dir = finetuning_data.write_generic_csv(str(tmp_path / "data"))
@@ -262,6 +264,24 @@ def test_generic_dev_label_outside_the_training_labels(tmp_path):
   task = classifier_data.get_task("csv", ["pos", "neg", "mixed, odd"])
   with pytest.raises(InputFormatError, match=r"dev.csv:82: label 'unknown'"):
     task.read(data_dir, "dev")
+
+
+def test_empty_text_b_is_a_single_sentence_and_glue_keeps_empty_rows(
+    tmp_path, caplog):
+  (tmp_path / "train.tsv").write_text(
+      "text\ttext_b\tlabel\nthe soup\t\tyes\ncold tea\tthe tea\tno\n")
+  first, second = classifier_data.get_task("tsv").read(str(tmp_path),
+                                                       "train")
+  assert (first.text_b, second.text_b) == ("", "the tea")
+  # The official GLUE files have a few rows with an empty text: read, with
+  # a warning naming where.
+  data_dir = finetuning_data.write_sst2(str(tmp_path / "sst2"), (4, 2, 2))
+  with open(os.path.join(data_dir, "train.tsv"), "a") as f:
+    f.write(" \t1\n")
+  examples = classifier_data.get_task("sst-2").read(data_dir, "train")
+  assert len(examples) == 5
+  assert "1 examples with an empty text (first: " in caplog.text
+  assert "train.tsv:6" in caplog.text
 
 
 def test_csv_columns_named_by_flags(tmp_path):

@@ -183,6 +183,8 @@ def _error(values):
      r"train.csv:3: entity 'pizza' not found in the text 'i ate soup'"),
     ("train.csv", "text,entity\n", r"train.csv: file has a header but no "
      "examples"),
+    ("train.csv", "text,entity\ni ate ramen,ramen\n \t,ramen\n",
+     r"train.csv:3: the `text` column is empty; every row needs a sentence"),
     ("train.txt", "john B-PER\nleft\n", r"train.txt:2: expected `token "
      r"\[other columns\] tag`"),
     ("train.txt", "john PER\n", r"train.txt:1: tag 'PER' is not O, B-<type>"),

@@ -189,7 +189,9 @@ def read_entity_csv(path, require_tags, entity_type, text_column="text",
                              f"header, got {len(row)}: {row!r}", line=line)
     text = row[text_column]
     if not text.strip():
-      raise InputFormatError(path, "empty text", line=line)
+      raise InputFormatError(
+          path, f"the `{header[text_column].strip()}` column is empty; "
+          "every row needs a sentence to tag", line=line)
     if entity_column is None:
       words, offsets = split_words(text)
       tags = None
