@@ -342,6 +342,52 @@ def test_malformed_dev_file_is_reported_before_training(tmp_path):
   assert not [name for name in os.listdir(out) if "ckpt" in name]
 
 
+def _dev_labels(job):
+  dataset = job.task.build_inputs("dev", 4, is_training=False)
+  return [int(v) for _, labels in dataset for v in labels["label_ids"]]
+
+
+def test_damaged_feature_cache_is_rebuilt_with_a_warning(tmp_path, caplog):
+  data_dir = finetuning_data.write_sst2(str(tmp_path / "data"), (20, 9, 4))
+  values = _values(str(tmp_path), data_dir, str(tmp_path / "out"),
+                   task_name="sst-2", train_step=2, warmup_step=0)
+  job = runner.FinetuningJob(run_classifier.TASK, values)
+  expected = _dev_labels(job)
+  job.close()
+  assert len(expected) == 9
+  cache = str(tmp_path / "out" / "dev.tf_record")
+  with open(cache, "rb") as f:
+    good = f.read()
+  # A flipped byte, a cut-off file, another run's records of another
+  # length: each is noticed and rebuilt, never read as features.
+  other_length = _values(str(tmp_path), data_dir, str(tmp_path / "other"),
+                         task_name="sst-2", max_seq_length=48)
+  other_job = runner.FinetuningJob(run_classifier.TASK, other_length)
+  _dev_labels(other_job)
+  other_job.close()
+  with open(tmp_path / "other" / "dev.tf_record", "rb") as f:
+    longer = f.read()
+  for damaged in (good[:30] + bytes([good[30] ^ 1]) + good[31:],
+                  good[:len(good) // 2], longer):
+    with open(cache, "wb") as f:
+      f.write(damaged)
+    caplog.clear()
+    job = runner.FinetuningJob(run_classifier.TASK, values)
+    assert _dev_labels(job) == expected
+    job.close()
+    assert f"feature cache {cache} is damaged" in caplog.text
+    assert "rebuilding it" in caplog.text
+    with open(cache, "rb") as f:
+      assert f.read() == good
+  # A healthy cache is reused, without a warning.
+  caplog.clear()
+  job = runner.FinetuningJob(run_classifier.TASK, values)
+  assert _dev_labels(job) == expected
+  job.close()
+  assert "feature cache" not in caplog.text
+  assert not [p for p in os.listdir(tmp_path / "out") if ".tmp" in p]
+
+
 def test_eval_without_training_is_a_clear_error(tmp_path):
   data_dir = finetuning_data.write_sst2(str(tmp_path / "data"), (20, 8, 4))
   error = _error_of(_values(str(tmp_path), data_dir, str(tmp_path / "out"),
