@@ -388,6 +388,25 @@ def test_damaged_feature_cache_is_rebuilt_with_a_warning(tmp_path, caplog):
   assert not [p for p in os.listdir(tmp_path / "out") if ".tmp" in p]
 
 
+def test_eval_set_smaller_than_the_batch_is_scored_like_one_by_one(tmp_path):
+  data_dir = finetuning_data.write_sst2(str(tmp_path / "data"), (20, 9, 4))
+  values = _values(str(tmp_path), data_dir, str(tmp_path / "out"),
+                   task_name="sst-2", eval_batch_size=32, do_predict=False)
+  job = runner.FinetuningJob(run_classifier.TASK, values)
+  try:
+    metrics = job.evaluate()  # What training's evaluations compute.
+    one_by_one = job.predict("dev", batch_size=1)["predictions"]
+    whole = job.predict("dev")["predictions"]
+  finally:
+    job.close()
+  gold = np.array([int(e.label) for e in job.task.examples("dev")])
+  assert len(one_by_one) == len(whole) == 9
+  np.testing.assert_array_equal(whole, one_by_one)
+  by_hand = float(np.mean(np.asarray(one_by_one) == gold))
+  assert by_hand > 0  # Not the 0.0 an empty evaluation would give.
+  assert metrics["accuracy"] == pytest.approx(by_hand)
+
+
 def test_eval_without_training_is_a_clear_error(tmp_path):
   data_dir = finetuning_data.write_sst2(str(tmp_path / "data"), (20, 8, 4))
   error = _error_of(_values(str(tmp_path), data_dir, str(tmp_path / "out"),
