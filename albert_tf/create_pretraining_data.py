@@ -20,7 +20,10 @@ same --random_seed gives byte-identical files whatever --num_workers is.
 Each shard is written under a temporary name and renamed when complete; a
 rerun skips shards that already exist (pass --overwrite to redo them).
 OUTPUT_FILE.stats.json sums what was made (documents, instances, masked
-tokens, skipped lines), per shard and in total.
+tokens, skipped lines), per shard and in total. OUTPUT_FILE.manifest.json
+records the settings that shape the records: a rerun with other flags is
+refused (naming them) before it writes anything, unless --overwrite; one
+run at a time writes an output (a lock file beside it).
 
 Beyond one machine: --runner=DataflowRunner (or FlinkRunner, SparkRunner,
 PortableRunner, DirectRunner) runs the same generation as an Apache Beam
