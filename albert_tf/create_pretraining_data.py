@@ -20,7 +20,10 @@ same --random_seed gives byte-identical files whatever --num_workers is.
 Each shard is written under a temporary name and renamed when complete; a
 rerun skips shards that already exist (pass --overwrite to redo them).
 OUTPUT_FILE.stats.json sums what was made (documents, instances, masked
-tokens, skipped lines), per shard and in total.
+tokens, skipped lines), per shard and in total. OUTPUT_FILE.manifest.json
+records the settings that shape the records: a rerun with other flags is
+refused (naming them) before it writes anything, unless --overwrite; one
+run at a time writes an output (a lock file beside it).
 
 Beyond one machine: --runner=DataflowRunner (or FlinkRunner, SparkRunner,
 PortableRunner, DirectRunner) runs the same generation as an Apache Beam
@@ -41,7 +44,10 @@ See docs/pretraining_data.md.
 from albert_tf.cli.quiet_startup import quiet_if_main
 quiet_if_main(__name__)
 
+import contextlib
 import dataclasses
+import hashlib
+import json
 import multiprocessing
 import multiprocessing.pool
 import os
@@ -53,6 +59,10 @@ from absl import flags
 from albert_tf.cli import flag_table
 from albert_tf.errors import FlagError
 from albert_tf.errors import InputFileError
+from albert_tf.errors import OutputLocationError
+from albert_tf.files import output_lock
+from albert_tf.files import run_manifest
+from albert_tf.files.atomic_write import write_text_atomically
 from albert_tf.settings import setting
 
 FLAGS = flags.FLAGS
@@ -256,6 +266,155 @@ def create_pretraining_data(input_file, output_file, tokenizer_args, config,
   return written
 
 
+def _file_sha256(path):
+  """The content hash of a (local or gs://) file: the vocabulary's identity,
+  whatever its name or location."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  digest = hashlib.sha256()
+  with tf.io.gfile.GFile(path, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+      digest.update(block)
+  return digest.hexdigest()
+
+
+# Flags that change the bytes of the records (or which shard a document goes
+# to). --num_workers, --runner and --overwrite do not.
+_SHAPING_FLAGS = (
+    "do_lower_case", "do_whole_word_mask", "favor_shorter_ngram",
+    "random_next_sentence", "max_seq_length", "ngram",
+    "max_predictions_per_seq", "random_seed", "dupe_factor", "masked_lm_prob",
+    "short_seq_prob", "zh_whole_word_mask", "output_shards",
+    "document_pool_size", "shuffle_buffer_size")
+
+
+def output_settings(settings, files):
+  """What the records under --output_file depend on, keyed by flag name.
+
+  The corpus is identified by its files (absolute paths) and their sizes,
+  the vocabulary by its content, so that renaming or moving a vocabulary
+  does not matter but replacing it does.
+  """
+  # pylint: disable=g-import-not-at-top
+  from albert_tf.pretraining_data import documents
+  recorded = {name: getattr(settings, name) for name in _SHAPING_FLAGS}
+  for name in ("spm_model_file", "vocab_file"):
+    path = getattr(settings, name)
+    recorded[f"{name} (sha256)"] = _file_sha256(path) if path else None
+  recorded["input_file (files and sizes)"] = {
+      path if "://" in path else os.path.abspath(path):
+          documents.total_bytes([path]) for path in files}
+  return recorded
+
+
+def _manifest_location(output_file):
+  """(directory, name) of OUTPUT_FILE.manifest.json: beside the shards and
+  the stats file, and like them not matched by NAME-*."""
+  directory, name = os.path.split(os.path.abspath(output_file))
+  return directory, name
+
+
+def check_or_record_output_settings(settings, files, log=print):
+  """Records what shapes the records beside --output_file, or checks a rerun.
+
+  A rerun with other settings would skip complete shards made with the old
+  ones and mix the two: it is refused naming each differing flag, before
+  anything is written. With --overwrite every shard is regenerated, so the
+  old shards are deleted and the new settings recorded. When no shard of
+  the old settings remains, there is nothing to mix: the new settings are
+  recorded. Shards without a manifest (written by an older version) are
+  taken to match, with a note.
+
+  Returns the manifest's path and whether it was recorded by this call.
+  """
+  # pylint: disable=g-import-not-at-top
+  from albert_tf.pretraining_data import shard_files
+  directory, name = _manifest_location(settings.output_file)
+  path = run_manifest.manifest_path(directory, name)
+  now = output_settings(settings, files)
+  paths = shard_files.shard_paths(settings.output_file, settings.output_shards)
+  recorded = run_manifest.read_manifest(directory, name)
+  if recorded is None:
+    existing = shard_files.existing_shards(settings.output_file, paths)
+    if existing:
+      log(f"note: {len(existing)} shard(s) of --output_file "
+          f"{settings.output_file} have no record of their settings "
+          "(written by an older version); taking them to match these flags")
+    run_manifest.check_or_record(directory, now, name=name)
+    return path, True
+  try:
+    run_manifest.check_or_record(directory, now, name=name,
+                                 flag_name="output_file")
+    return path, False
+  except run_manifest.RunManifestMismatchError as e:
+    differences = e.differences
+  old_count = recorded.get("output_shards")
+  old_paths = (shard_files.shard_paths(settings.output_file, old_count)
+               if isinstance(old_count, int) and old_count >= 1 else [])
+  old_existing = shard_files.existing_shards(
+      settings.output_file, sorted(set(old_paths) | set(paths)))
+  listed = "; ".join(
+      f"--{key} {run_manifest.show_value(old)} recorded, "
+      f"{run_manifest.show_value(new)} now"
+      for key, (old, new) in differences.items())
+  if old_existing and not settings.overwrite:
+    raise OutputLocationError(
+        f"--output_file {settings.output_file} holds {len(old_existing)} "
+        f"shard(s) made with other settings ({listed}); rerun with the "
+        "recorded flags to complete them, pass --overwrite to regenerate "
+        f"every shard, or choose another --output_file (see {path})")
+  if old_existing:
+    log(f"--overwrite: deleting {len(old_existing)} shard(s) made with other "
+        f"settings ({listed})")
+    shard_files.remove_all_partial_files(settings.output_file, old_paths)
+    shard_files.remove_outputs(settings.output_file, old_existing)
+  write_text_atomically(path, json.dumps(now, indent=2, sort_keys=True) + "\n")
+  return path, True
+
+
+@contextlib.contextmanager
+def _output_guard(settings, log):
+  """One writer per --output_file (a lock file beside it) and a manifest of
+  the settings that shape its records, both before anything is written.
+
+  Yields the manifest's path and whether this run recorded it. Remote
+  outputs (gs://...) have neither: object stores have no file locks.
+  """
+  # pylint: disable=g-import-not-at-top
+  from albert_tf.pretraining_data import documents
+  from albert_tf.pretraining_data import generator
+  if "://" in settings.output_file:
+    log("note: remote --output_file: no lock against concurrent runs and no "
+        "record of the settings (make sure one run at a time writes it, "
+        "with the same flags)")
+    yield None, False
+    return
+  files = documents.expand_input_files(settings.input_file)
+  generator.LineTokenizer(**settings.tokenizer_args())  # A bad vocab first.
+  directory, name = _manifest_location(settings.output_file)
+  with output_lock.lock_output_dir(
+      directory, flag_name="output_file",
+      lock_filename=output_lock.lock_filename_for(name)):
+    yield check_or_record_output_settings(settings, files, log=log)
+
+
+def _generate(settings, log, pipeline_args):
+  """Runs the local or the Beam driver; returns {path: examples} written."""
+  if settings.runner:
+    from albert_tf.pretraining_data import beam_pipeline  # pylint: disable=g-import-not-at-top
+    if settings.num_workers != 1:
+      log("note: --num_workers is for the local driver; with --runner, "
+          "Beam's runner decides how many workers write shards")
+    return beam_pipeline.run_pipeline(
+        settings.input_file, settings.output_file, settings.tokenizer_args(),
+        settings.generation_config(), output_shards=settings.output_shards,
+        overwrite=settings.overwrite, runner=settings.runner,
+        pipeline_args=pipeline_args, log=log)
+  return create_pretraining_data(
+      settings.input_file, settings.output_file, settings.tokenizer_args(),
+      settings.generation_config(), output_shards=settings.output_shards,
+      num_workers=settings.num_workers, overwrite=settings.overwrite, log=log)
+
+
 def run(settings, log=print, pipeline_args=()):
   """Does what the settings ask; returns {path: examples} written.
 
@@ -280,31 +439,20 @@ def run(settings, log=print, pipeline_args=()):
     raise FlagError(f"--output_file {settings.output_file} is a directory; "
                     "pass a file name (the shard prefix), e.g. "
                     f"{os.path.join(settings.output_file, 'train.tfrecord')}")
-  if settings.runner:
-    from albert_tf.pretraining_data import beam_pipeline  # pylint: disable=g-import-not-at-top
-    if settings.num_workers != 1:
-      log("note: --num_workers is for the local driver; with --runner, "
-          "Beam's runner decides how many workers write shards")
-    written = beam_pipeline.run_pipeline(
-        settings.input_file, settings.output_file, settings.tokenizer_args(),
-        settings.generation_config(), output_shards=settings.output_shards,
-        overwrite=settings.overwrite, runner=settings.runner,
-        pipeline_args=pipeline_args, log=log)
-  else:
-    written = create_pretraining_data(
-        settings.input_file, settings.output_file, settings.tokenizer_args(),
-        settings.generation_config(), output_shards=settings.output_shards,
-        num_workers=settings.num_workers, overwrite=settings.overwrite,
-        log=log)
-  total = sum(written.values())
-  if written and not total:
-    # An empty corpus would otherwise leave empty shards that later runs
-    # skip as complete, and pretraining would find no records.
-    from albert_tf.pretraining_data import shard_files  # pylint: disable=g-import-not-at-top
-    shard_files.remove_outputs(settings.output_file, list(written))
-    raise InputFileError(
-        f"--input_file {settings.input_file} holds no text to make examples "
-        "from (empty or whitespace-only files); nothing was written")
+  with _output_guard(settings, log) as (manifest, recorded_now):
+    written = _generate(settings, log, pipeline_args)
+    total = sum(written.values())
+    if written and not total:
+      # An empty corpus would otherwise leave empty shards that later runs
+      # skip as complete, and pretraining would find no records.
+      from albert_tf.pretraining_data import shard_files  # pylint: disable=g-import-not-at-top
+      shard_files.remove_outputs(settings.output_file, list(written))
+      if recorded_now:
+        os.remove(manifest)
+      raise InputFileError(
+          f"--input_file {settings.input_file} holds no text to make "
+          "examples from (empty or whitespace-only files); nothing was "
+          "written")
   log(f"wrote {total:,} examples to {len(written)} shard(s): "
       + ", ".join(sorted(written)))
   return written

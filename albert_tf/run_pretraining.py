@@ -24,6 +24,7 @@ quiet_if_main(__name__)
 
 import contextlib
 import dataclasses
+import functools
 import os
 import sys
 import tempfile
@@ -46,6 +47,7 @@ from albert_tf.config import AlbertConfig
 from albert_tf.config import AlbertConfigError
 from albert_tf.modeling import AlbertPretrainer
 from albert_tf.modeling.layers.recompute import RECOMPUTE_MODES
+from albert_tf.pretraining_data.input_pipeline import decode_record
 from albert_tf.pretraining_data.input_pipeline import find_corrupt_file
 from albert_tf.pretraining_data.input_pipeline import pretraining_dataset
 from albert_tf.pretraining_data.input_pipeline import record_files
@@ -255,12 +257,20 @@ def check_records(files, flag_name, max_seq_length, max_predictions_per_seq,
           "vocabulary?)")
 
 
-def _corrupt_file(values):
-  """Which input file training failed on, for the error message.
+def _corrupt_file(values, parse=False):
+  """Which input file training failed on, for the error message; None when
+  no file is found at fault.
 
-  tf.data's DataLossError does not name the file; reading the files again
-  in the training pipeline's order finds it.
+  tf.data's DataLossError (and "Can't parse serialized Example") does not
+  name the file; reading the files again in the training pipeline's order
+  finds it. `parse`: look for records that do not parse with the run's
+  lengths too, not only for broken framing.
   """
+  decode = None
+  if parse:
+    decode = functools.partial(
+        decode_record, max_seq_length=values.max_seq_length,
+        max_predictions_per_seq=values.max_predictions_per_seq)
   candidates = []
   if values.do_train:
     candidates.append((values.input_file, values.seed))
@@ -268,10 +278,18 @@ def _corrupt_file(values):
     candidates.append((values.eval_input_file or values.input_file, None))
   for pattern, seed in candidates:
     path = find_corrupt_file(record_files(pattern), seed=seed,
-                             repeat=not values.dynamic_masking)
+                             repeat=not values.dynamic_masking,
+                             decode=decode)
     if path is not None:
       return path
-  return "the TFRecords of --input_file / --eval_input_file"
+  return None
+
+
+def _kept(manager):
+  """What an input error leaves of the run, for its message."""
+  if manager.latest_checkpoint:
+    return f"the last good checkpoint {manager.latest_checkpoint} is kept"
+  return "no checkpoint was written"
 
 
 def check_masking_vocabulary(path, masker):
@@ -505,15 +523,21 @@ def _run(values, print_fn, held):
     else:
       eval_output = controller.evaluate(steps=-1)
   except tf.errors.DataLossError as e:
+    culprit = (_corrupt_file(values) or
+               "the TFRecords of --input_file / --eval_input_file")
     raise UsageError(
-        f"corrupt record in {_corrupt_file(values)} "
-        f"({e.message.splitlines()[0]}); the last good checkpoint "
-        f"{manager.latest_checkpoint} is kept") from None
+        f"corrupt record in {culprit} "
+        f"({e.message.splitlines()[0]}); {_kept(manager)}") from None
   except tf.errors.InvalidArgumentError as e:
+    culprit = _corrupt_file(values, parse=True)
+    where = (f"the records of {culprit} do not parse with "
+             f"--max_seq_length={values.max_seq_length} and "
+             f"--max_predictions_per_seq={values.max_predictions_per_seq} "
+             "(other lengths, or not create_pretraining_data output)"
+             if culprit else
+             "the input records do not fit the flags or the config")
     raise UsageError(
-        "the input records do not fit the flags or the config "
-        f"({e.message.splitlines()[0]}); the last good checkpoint "
-        f"{manager.latest_checkpoint} is kept") from None
+        f"{where} ({e.message.splitlines()[0]}); {_kept(manager)}") from None
 
   if values.do_train and chief:
     step = int(global_step.numpy())

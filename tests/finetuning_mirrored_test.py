@@ -1,7 +1,9 @@
 """Fine-tuning on 2 replicas (MirroredStrategy over 2 logical CPUs) gives the
 one-device results: the loss is averaged over the global batch, gradients
 are summed across replicas, and evaluation/prediction run inside the
-strategy with the replicas' outputs gathered back in input order.
+strategy with the replicas' outputs gathered back in input order (the
+classifier's 17 dev examples are fewer than its --eval_batch_size=32, its
+9 test examples end in a partial batch of 5).
 
 Each run is a subprocess: logical devices must be configured before
 TensorFlow starts. The tiny model has no dropout (config dropout 0, and the
@@ -34,7 +36,7 @@ _SCRIPT = textwrap.dedent("""
     root, config, task, devices = sys.argv[1:5]
     common = dict(albert_config_file=config, spm_model_file={spm!r},
                   do_train=True, do_predict=True, train_batch_size=8,
-                  predict_batch_size=5, eval_batch_size=5, train_step=12,
+                  predict_batch_size=5, eval_batch_size=32, train_step=12,
                   warmup_step=2, save_checkpoints_steps=6,
                   iterations_per_loop=3, learning_rate=1e-3, seed=3,
                   num_cpu_devices=int(devices),

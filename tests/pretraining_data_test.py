@@ -456,3 +456,93 @@ def test_dynamic_masking_fresh_per_epoch_same_statistics(tmp_path, tokenizer):
 
 if __name__ == "__main__":
   raise SystemExit(pytest.main([__file__]))
+
+
+def _small_run_settings(tmp_path, **overrides):
+  small = tmp_path / "small.txt"
+  if not small.exists():
+    with open(CORPUS, encoding="utf-8") as f:
+      small.write_text("\n".join(f.read().split("\n")[:150]) + "\n")
+  values = {"input_file": str(small),
+            "output_file": str(tmp_path / "out" / "train.tfrecord"),
+            "spm_model_file": ref.SPM_MODEL, "max_seq_length": 64,
+            "max_predictions_per_seq": 10, "dupe_factor": 1,
+            "output_shards": 2}
+  values.update(overrides)
+  return cpd.DataGenerationSettings(**values)
+
+
+def _shard_bytes(settings):
+  return {path: open(path, "rb").read()
+          for path in [f"{settings.output_file}-{i:05d}-of-00002"
+                       for i in range(2)]}
+
+
+def test_rerun_with_other_flags_is_refused_before_writing(tmp_path):
+  from cli_helpers import files_under  # pylint: disable=g-import-not-at-top
+  first = _small_run_settings(tmp_path)
+  cpd.run(first, log=lambda line: None)
+  made = _shard_bytes(first)
+  manifest = first.output_file + ".manifest.json"
+  assert os.path.exists(manifest)
+  # The rerun of an interrupted run: one shard missing, other flags.
+  os.remove(first.output_file + "-00001-of-00002")
+  before = files_under(tmp_path)
+  for overrides, flag in [({"max_seq_length": 32}, "--max_seq_length 64 "
+                           "recorded, 32 now"),
+                          ({"random_seed": 7}, "--random_seed"),
+                          ({"masked_lm_prob": 0.2}, "--masked_lm_prob"),
+                          ({"do_lower_case": False}, "--do_lower_case"),
+                          ({"spm_model_file": None,
+                            "vocab_file": ref.ZH_VOCAB}, "--spm_model_file")]:
+    with pytest.raises(UserError, match=flag) as refused:
+      cpd.run(_small_run_settings(tmp_path, **overrides),
+              log=lambda line: None)
+    assert "--output_file" in str(refused.value)
+    assert files_under(tmp_path) == before, overrides
+  # Flags that do not shape the records may change; complete shards are
+  # reused and the missing one is made exactly as before.
+  lines = []
+  again = cpd.run(_small_run_settings(tmp_path, num_workers=2),
+                  log=lines.append)
+  assert list(again) == [first.output_file + "-00001-of-00002"]
+  assert any("skipping complete shard" in line for line in lines)
+  assert _shard_bytes(first) == made
+  # --overwrite with other flags regenerates every shard for the new flags:
+  # the same bytes as a fresh run with them.
+  other = _small_run_settings(tmp_path, random_seed=7, overwrite=True)
+  cpd.run(other, log=lambda line: None)
+  fresh = _small_run_settings(
+      tmp_path, random_seed=7,
+      output_file=str(tmp_path / "fresh" / "train.tfrecord"))
+  cpd.run(fresh, log=lambda line: None)
+  regenerated = _shard_bytes(other)
+  assert list(regenerated.values()) == list(_shard_bytes(fresh).values())
+  assert list(regenerated.values()) != list(made.values())
+  # Now the record is of the new flags: the original ones are refused.
+  with pytest.raises(UserError, match="--random_seed 7 recorded, 12345 now"):
+    cpd.run(first, log=lambda line: None)
+  # Training on a pattern that also matches the stats and the manifest
+  # reads the shards only.
+  assert input_pipeline.record_files(first.output_file + "*") == sorted(
+      regenerated)
+
+
+def test_second_writer_of_an_output_file_is_refused(tmp_path):
+  from cli_helpers import assert_refused  # pylint: disable=g-import-not-at-top
+  from albert_tf.files import output_lock  # pylint: disable=g-import-not-at-top
+  settings = _small_run_settings(tmp_path)
+  out = os.path.dirname(settings.output_file)
+  os.makedirs(out)
+  args = [f"--input_file={settings.input_file}",
+          f"--output_file={settings.output_file}",
+          f"--spm_model_file={ref.SPM_MODEL}", "--max_seq_length=64",
+          "--max_predictions_per_seq=10", "--dupe_factor=1"]
+  lock_name = output_lock.lock_filename_for("train.tfrecord")
+  # This process plays the first writer; the lock is beside the shards.
+  with output_lock.lock_output_dir(out, command="first writer",
+                                   lock_filename=lock_name):
+    line = assert_refused("albert_tf.create_pretraining_data", args,
+                          "--output_file", tmp_path)
+  assert "first writer" in line and settings.output_file in line
+  assert not os.path.exists(os.path.join(out, lock_name))

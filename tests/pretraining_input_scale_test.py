@@ -128,7 +128,7 @@ def test_statistics_files_are_not_records(shards):
   files = input_pipeline.record_files(pattern)
   assert len(files) == NUM_SHARDS
   assert not [f for f in files if f.endswith(".json")]
-  with pytest.raises(ValueError, match="only statistics files"):
+  with pytest.raises(ValueError, match="only statistics and manifest files"):
     input_pipeline.record_files(str(shards / "data" / "*.json"))
 
 

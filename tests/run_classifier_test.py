@@ -245,6 +245,8 @@ def test_bad_tsv_input_is_reported_with_file_and_line(tmp_path, content,
     ("text,label\ngood,pos\nbad,neg,extra\n",
      r"train.csv:3: expected 2 fields like the header"),
     ("words,label\ngood,pos\n", r"train.csv:1: the header must name a `text`"),
+    ('text,label\ngood,pos\n"  ",neg\n', r"train.csv:3: the `text` column is "
+     r"empty; every example needs a text \(an empty text_b is fine"),
 ])
 def test_bad_csv_input_is_reported(tmp_path, content, message):
   data_dir = finetuning_data.write_generic_csv(str(tmp_path / "data"))
@@ -262,6 +264,24 @@ def test_generic_dev_label_outside_the_training_labels(tmp_path):
   task = classifier_data.get_task("csv", ["pos", "neg", "mixed, odd"])
   with pytest.raises(InputFormatError, match=r"dev.csv:82: label 'unknown'"):
     task.read(data_dir, "dev")
+
+
+def test_empty_text_b_is_a_single_sentence_and_glue_keeps_empty_rows(
+    tmp_path, caplog):
+  (tmp_path / "train.tsv").write_text(
+      "text\ttext_b\tlabel\nthe soup\t\tyes\ncold tea\tthe tea\tno\n")
+  first, second = classifier_data.get_task("tsv").read(str(tmp_path),
+                                                       "train")
+  assert (first.text_b, second.text_b) == ("", "the tea")
+  # The official GLUE files have a few rows with an empty text: read, with
+  # a warning naming where.
+  data_dir = finetuning_data.write_sst2(str(tmp_path / "sst2"), (4, 2, 2))
+  with open(os.path.join(data_dir, "train.tsv"), "a") as f:
+    f.write(" \t1\n")
+  examples = classifier_data.get_task("sst-2").read(data_dir, "train")
+  assert len(examples) == 5
+  assert "1 examples with an empty text (first: " in caplog.text
+  assert "train.tsv:6" in caplog.text
 
 
 def test_csv_columns_named_by_flags(tmp_path):
@@ -294,6 +314,97 @@ def test_csv_columns_named_by_flags(tmp_path):
         **dict(dict(text_column="review", text_b_column="dish_name",
                     label_column="liked"), **overrides)))
     assert f"pass {flag} to name another column" in error, error
+
+
+@pytest.mark.parametrize("missing, flags", [
+    ("dev.tsv", dict(do_predict=False)), ("test.tsv", dict(do_eval=False))])
+def test_missing_dev_or_test_file_is_reported_before_training(
+    tmp_path, missing, flags):
+  data_dir = finetuning_data.write_sst2(str(tmp_path / "data"), (20, 8, 4))
+  os.remove(os.path.join(data_dir, missing))
+  out = tmp_path / "out"
+  error = _error_of(_values(str(tmp_path), data_dir, str(out),
+                            task_name="sst-2", train_step=2, warmup_step=0,
+                            **flags))
+  path = os.path.join(data_dir, missing)
+  assert error == f"error: {path}: {missing[:-4]} file not found\n"
+  assert not out.exists()  # Nothing written, no training.
+
+
+def test_malformed_dev_file_is_reported_before_training(tmp_path):
+  data_dir = finetuning_data.write_sst2(str(tmp_path / "data"), (20, 8, 4))
+  with open(os.path.join(data_dir, "dev.tsv"), "a") as f:
+    f.write("no label here\n")
+  out = tmp_path / "out"
+  error = _error_of(_values(str(tmp_path), data_dir, str(out),
+                            task_name="sst-2", train_step=2, warmup_step=0))
+  assert __import__("re").search(r"dev.tsv:10: expected at least 2", error)
+  assert not [name for name in os.listdir(out) if "ckpt" in name]
+
+
+def _dev_labels(job):
+  dataset = job.task.build_inputs("dev", 4, is_training=False)
+  return [int(v) for _, labels in dataset for v in labels["label_ids"]]
+
+
+def test_damaged_feature_cache_is_rebuilt_with_a_warning(tmp_path, caplog):
+  data_dir = finetuning_data.write_sst2(str(tmp_path / "data"), (20, 9, 4))
+  values = _values(str(tmp_path), data_dir, str(tmp_path / "out"),
+                   task_name="sst-2", train_step=2, warmup_step=0)
+  job = runner.FinetuningJob(run_classifier.TASK, values)
+  expected = _dev_labels(job)
+  job.close()
+  assert len(expected) == 9
+  cache = str(tmp_path / "out" / "dev.tf_record")
+  with open(cache, "rb") as f:
+    good = f.read()
+  # A flipped byte, a cut-off file, another run's records of another
+  # length: each is noticed and rebuilt, never read as features.
+  other_length = _values(str(tmp_path), data_dir, str(tmp_path / "other"),
+                         task_name="sst-2", max_seq_length=48)
+  other_job = runner.FinetuningJob(run_classifier.TASK, other_length)
+  _dev_labels(other_job)
+  other_job.close()
+  with open(tmp_path / "other" / "dev.tf_record", "rb") as f:
+    longer = f.read()
+  for damaged in (good[:30] + bytes([good[30] ^ 1]) + good[31:],
+                  good[:len(good) // 2], longer):
+    with open(cache, "wb") as f:
+      f.write(damaged)
+    caplog.clear()
+    job = runner.FinetuningJob(run_classifier.TASK, values)
+    assert _dev_labels(job) == expected
+    job.close()
+    assert f"feature cache {cache} is damaged" in caplog.text
+    assert "rebuilding it" in caplog.text
+    with open(cache, "rb") as f:
+      assert f.read() == good
+  # A healthy cache is reused, without a warning.
+  caplog.clear()
+  job = runner.FinetuningJob(run_classifier.TASK, values)
+  assert _dev_labels(job) == expected
+  job.close()
+  assert "feature cache" not in caplog.text
+  assert not [p for p in os.listdir(tmp_path / "out") if ".tmp" in p]
+
+
+def test_eval_set_smaller_than_the_batch_is_scored_like_one_by_one(tmp_path):
+  data_dir = finetuning_data.write_sst2(str(tmp_path / "data"), (20, 9, 4))
+  values = _values(str(tmp_path), data_dir, str(tmp_path / "out"),
+                   task_name="sst-2", eval_batch_size=32, do_predict=False)
+  job = runner.FinetuningJob(run_classifier.TASK, values)
+  try:
+    metrics = job.evaluate()  # What training's evaluations compute.
+    one_by_one = job.predict("dev", batch_size=1)["predictions"]
+    whole = job.predict("dev")["predictions"]
+  finally:
+    job.close()
+  gold = np.array([int(e.label) for e in job.task.examples("dev")])
+  assert len(one_by_one) == len(whole) == 9
+  np.testing.assert_array_equal(whole, one_by_one)
+  by_hand = float(np.mean(np.asarray(one_by_one) == gold))
+  assert by_hand > 0  # Not the 0.0 an empty evaluation would give.
+  assert metrics["accuracy"] == pytest.approx(by_hand)
 
 
 def test_eval_without_training_is_a_clear_error(tmp_path):

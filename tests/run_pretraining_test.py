@@ -380,10 +380,23 @@ def test_corrupt_records_are_reported(data, tmp_path):
   good = (data / "train-0.tfrecord").read_bytes()
   broken.write_bytes(good[:len(good) // 2] + b"\x00garbage" * 50)
   with pytest.raises(run_pretraining.UsageError,
-                     match="corrupt record in .*broken.tfrecord .*last good "
-                     "checkpoint"):
+                     match="corrupt record in .*broken.tfrecord .*no "
+                     "checkpoint was written"):
     train_in_process(data, tmp_path / "out2", input_file=broken,
                      num_train_steps=200)
+  # Intact records of other lengths in a file after the first (the start-up
+  # check reads the first file only): "Can't parse serialized Example" from
+  # inside tf.data, turned into an error naming the file.
+  mixed = tmp_path / "mixed"
+  mixed.mkdir()
+  (mixed / "train-0.tfrecord").write_bytes(good)
+  write_records(str(mixed / "train-1.tfrecord"), 96, seed=1, seq=2 * SEQ)
+  with pytest.raises(run_pretraining.UsageError,
+                     match=r"the records of .*mixed/train-1\.tfrecord do not "
+                     f"parse with --max_seq_length={SEQ} and "
+                     f"--max_predictions_per_seq={PRED}"):
+    train_in_process(data, tmp_path / "out3",
+                     input_file=mixed / "train-*", num_train_steps=200)
 
 
 def test_cli_errors_are_one_clear_line(data, tmp_path):

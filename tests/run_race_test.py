@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+import shutil
 
 import pytest
 
@@ -108,7 +109,7 @@ def test_bad_json_is_reported_with_file_and_line(tmp_path, content, message):
   directory.mkdir(parents=True)
   (directory / "1.txt").write_text(content)
   error = _error(_values(str(tmp_path), str(tmp_path / "data"), train_step=2,
-                         warmup_step=0))
+                         warmup_step=0, do_eval=False, do_predict=False))
   assert error.startswith("error: ") and re.search(message, error), error
 
 
@@ -117,6 +118,19 @@ def test_missing_split_directory(tmp_path):
   error = _error(_values(str(tmp_path), str(tmp_path / "data"), train_step=2,
                          warmup_step=0))
   assert re.search(r"data/train: train directory not found", error), error
+
+
+@pytest.mark.parametrize("missing, flags", [
+    ("dev", dict(do_predict=False)), ("test", dict(do_eval=False))])
+def test_missing_dev_or_test_directory_is_reported_before_training(
+    tmp_path, missing, flags):
+  data_dir = finetuning_data.write_race(str(tmp_path / "data"), (16, 4, 4))
+  shutil.rmtree(os.path.join(data_dir, missing))
+  error = _error(_values(str(tmp_path), data_dir, train_step=2,
+                         warmup_step=0, **flags))
+  path = os.path.join(data_dir, missing)
+  assert error == f"error: {path}: {missing} directory not found\n"
+  assert not (tmp_path / "out").exists()  # Nothing written, no training.
 
 
 if __name__ == "__main__":

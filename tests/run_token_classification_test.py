@@ -1,9 +1,12 @@
 """run_token_classification: CoNLL and text,entity CSV, spans, errors."""
 
 import contextlib
+import csv
+import dataclasses
 import io
 import os
 import re
+import shutil
 
 import pytest
 
@@ -153,8 +156,8 @@ def test_labels_go_on_first_word_pieces():
                                  ["O", "B-X", "I-X"])
   pieces = token_data.word_pieces(tokenizer, sentence.words)
   assert len(pieces[0]) > 1  # Several pieces: only the first is labelled.
-  feature, first = token_data.encode(sentence, pieces, packer,
-                                     {"O": 0, "B-X": 1, "I-X": 2})
+  ((feature, first),) = token_data.encode(sentence, pieces, packer,
+                                          {"O": 0, "B-X": 1, "I-X": 2})
   labels = feature["label_ids"].tolist()
   assert first[0] == 1 and labels[0] == -1  # [CLS] ignored.
   assert labels[1] == 0 and labels[2:1 + len(pieces[0])] == [-1] * (
@@ -164,11 +167,63 @@ def test_labels_go_on_first_word_pieces():
   assert labels[n + 1:] == [-1] * (16 - n - 1)  # [SEP] and padding.
   assert token_data.word_tags([0] * 16, first, ["O", "B-X", "I-X"]) == [
       "O"] * 3
-  # Words past max_seq_length are dropped and predict O.
+  # Words past max_seq_length go to further chunks, each word to one.
   small = Packer(tokenizer, len(pieces[0]) + 3)
-  _, first = token_data.encode(sentence, pieces, small,
-                               {"O": 0, "B-X": 1, "I-X": 2})
-  assert first[0] == 1 and first[2] is None
+  chunks = token_data.encode(sentence, pieces, small,
+                             {"O": 0, "B-X": 1, "I-X": 2})
+  second = 1 + len(pieces[1])
+  assert [first for _, first in chunks] == [[1], [1, second]]
+  labels = chunks[1][0]["label_ids"].tolist()
+  assert labels[0] == -1 and labels[1] == 1 and labels[second] == 2
+
+
+def test_chunks_cover_every_word_once_in_order():
+  sizes = [3, 1, 0, 2, 9, 1, 1, 4, 2, 0, 5]
+  pieces = [[7] * n for n in sizes]
+  for budget in (1, 2, 4, 6, 30):
+    bounds = token_data.chunk_bounds(pieces, budget)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(pieces)
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    for start, end in bounds:
+      assert end > start
+      # Only a word longer than a chunk (cut to its first pieces) is alone.
+      assert sum(min(n, budget) for n in sizes[start:end]) <= budget
+  assert token_data.chunk_bounds(pieces, 30) == [(0, len(pieces))]
+  # Budget 1: one word per chunk (words without pieces join the previous).
+  assert token_data.chunk_bounds(pieces, 1) == [
+      (0, 1), (1, 3), (3, 4), (4, 5), (5, 6), (6, 7), (7, 8), (8, 10),
+      (10, 11)]
+
+
+def test_sentences_longer_than_the_limit_get_every_word_tagged(dishes,
+                                                               tmp_path):
+  values, _, _ = dishes
+  data_dir, output_dir = tmp_path / "data", tmp_path / "out"
+  shutil.copytree(values.data_dir, data_dir)
+  shutil.copytree(values.output_dir, output_dir)  # The fine-tuned model.
+  # Three reviews in one sentence: about 3x --max_seq_length=32 pieces.
+  reviews = ["i loved the ramen here .", "the miso soup was cold , sadly",
+             "we ordered beef burger and wine", "never try the pad thai , "
+             "trust me", "their caesar salad is the best in town !"]
+  long_text = " ".join(reviews)
+  with open(data_dir / "test.csv", "w", newline="") as f:
+    csv.writer(f).writerows([["text"], [long_text], ["i ate ramen"]])
+  _run(dataclasses.replace(values, data_dir=str(data_dir),
+                           output_dir=str(output_dir), do_train=False,
+                           do_eval=False))
+  with open(output_dir / "test_predictions.txt") as f:
+    blocks = [[line.split("\t") for line in block.splitlines()]
+              for block in f.read().strip().split("\n\n")]
+  words = token_data.split_words(long_text)[0]
+  assert len(words) > 30
+  assert [w for w, _ in blocks[0]] == words and len(blocks) == 2
+  # The dishes of the later parts are tagged too (before, every word past
+  # the limit was O), the last one certainly past the first part.
+  tokenizer = python_tokenizer.FullTokenizer(None, spm_model_file=SPM_MODEL)
+  assert sum(map(len, token_data.word_pieces(tokenizer, words))) > 2 * 30
+  tags = dict(blocks[0])
+  for word in ("miso", "soup", "beef", "burger", "caesar", "salad"):
+    assert tags[word] != "O", blocks[0]
 
 
 def _error(values):
@@ -183,6 +238,8 @@ def _error(values):
      r"train.csv:3: entity 'pizza' not found in the text 'i ate soup'"),
     ("train.csv", "text,entity\n", r"train.csv: file has a header but no "
      "examples"),
+    ("train.csv", "text,entity\ni ate ramen,ramen\n \t,ramen\n",
+     r"train.csv:3: the `text` column is empty; every row needs a sentence"),
     ("train.txt", "john B-PER\nleft\n", r"train.txt:2: expected `token "
      r"\[other columns\] tag`"),
     ("train.txt", "john PER\n", r"train.txt:1: tag 'PER' is not O, B-<type>"),
@@ -195,7 +252,7 @@ def test_bad_input_is_reported_with_file_and_line(tmp_path, name, content,
   data_dir.mkdir()
   (data_dir / name).write_text(content)
   error = _error(_values(str(tmp_path), str(data_dir), train_step=2,
-                         warmup_step=0))
+                         warmup_step=0, do_eval=False, do_predict=False))
   assert error.startswith("error: ") and re.search(message, error), error
 
 
@@ -206,6 +263,19 @@ def test_dev_tag_outside_the_training_labels(tmp_path):
   error = _error(_values(str(tmp_path), data_dir, train_step=2,
                          warmup_step=0, do_predict=False))
   assert re.search(r"dev.txt:\d+: tag 'B-ORG' is not in the label set", error)
+
+
+@pytest.mark.parametrize("missing, flags", [
+    ("dev", dict(do_predict=False)), ("test", dict(do_eval=False))])
+def test_missing_dev_or_test_file_is_reported_before_training(
+    tmp_path, missing, flags):
+  data_dir = finetuning_data.write_conll(str(tmp_path / "data"), (20, 5, 2))
+  os.remove(os.path.join(data_dir, f"{missing}.txt"))
+  error = _error(_values(str(tmp_path), data_dir, train_step=2,
+                         warmup_step=0, **flags))
+  assert error.startswith(f"error: {os.path.join(data_dir, missing)}.txt: "
+                          f"{missing} file not found"), error
+  assert not (tmp_path / "out").exists()  # Nothing written, no training.
 
 
 def test_conll_test_file_without_tags_is_fine(tmp_path):

@@ -86,6 +86,42 @@ def test_answer_not_in_context_is_reported(tmp_path):
   assert len(squad_examples.read_squad_examples(path, False)) == 1
 
 
+def test_duplicate_ids_and_empty_questions_are_refused(tmp_path):
+  answer = [{"text": "cat", "answer_start": 4}]
+  path = _write(tmp_path, _squad("The cat sat.", [
+      {"id": "q1", "question": "who sat?", "answers": answer},
+      {"id": "q2", "question": "what sat?", "answers": answer},
+      {"id": "q1", "question": "which animal?", "answers": answer}]),
+                "dupes.json")
+  for is_training in (True, False):  # Train and predict files alike.
+    with pytest.raises(squad_examples.SquadDataError,
+                       match=r"dupes\.json: question id 'q1' appears twice "
+                       r"\(data\[0\]\.paragraphs\[0\]\.qas\[0\] and "
+                       r"data\[0\]\.paragraphs\[0\]\.qas\[2\]\)"):
+      squad_examples.read_squad_examples(path, is_training=is_training)
+  # An integer id and its string are one id in predictions.json.
+  path = _write(tmp_path, _squad("The cat sat.", [
+      {"id": 7, "question": "who?", "answers": answer},
+      {"id": "7", "question": "what?", "answers": answer}]), "ints.json")
+  with pytest.raises(squad_examples.SquadDataError, match="id '7' appears"):
+    squad_examples.read_squad_examples(path, is_training=False)
+  for question in ("", "  \t "):
+    path = _write(tmp_path, _squad("The cat sat.", [
+        {"id": "q9", "question": question, "answers": answer}]),
+                  "blank.json")
+    with pytest.raises(squad_examples.SquadDataError,
+                       match=r"blank\.json: question 'q9' .*: the question "
+                       "is empty"):
+      squad_examples.read_squad_examples(path, is_training=False)
+
+
+def test_decoding_refuses_examples_with_one_id(tokenizer):
+  examples = [squad_examples.SquadExample("q", "who?", "a b"),
+              squad_examples.SquadExample("q", "what?", "a b")]
+  with pytest.raises(ValueError, match=r"repeated: \['q'\]"):
+    postprocessing.decode_predictions_v1(examples, [], [], 5, 10)
+
+
 def test_wrong_answer_start_uses_nearest_occurrence(tmp_path):
   path = _write(tmp_path, _squad("a mat, a cat, a mat", [
       {"id": "q", "question": "what?",

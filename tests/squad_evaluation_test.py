@@ -167,6 +167,17 @@ def test_evaluate_v1_missing_prediction_scores_zero():
   assert result["exact_match"] == pytest.approx(100.0 / 3)
 
 
+def test_duplicate_question_ids_are_not_scored():
+  dataset = [{"paragraphs": [{"qas": [
+      {"id": "q1", "answers": [{"text": "a"}]},
+      {"id": "q1", "answers": [{"text": "b"}]}]}]}]
+  for evaluate in (evaluation.evaluate_v1, evaluation.evaluate_v2):
+    with pytest.raises(evaluation.SquadDataError,
+                       match=r"dev\.json: question id 'q1' appears more "
+                       "than once"):
+      evaluate(dataset, {"q1": "a"}, source="dev.json")
+
+
 def test_evaluate_v2_by_hand():
   result = evaluation.evaluate_v2(DATASET_V2, PREDICTIONS_V2, NA_PROBS)
   assert result["exact"] == pytest.approx(40.0)

@@ -188,10 +188,18 @@ def test_bad_inputs_are_clean_errors(trained_v1, tmp_path, capsys):
   workdir, _ = trained_v1
   bad = tmp_path / "bad.json"
   bad.write_text('{"data": [\n  {"paragraphs": ]}')
+  dupes = tmp_path / "dupes.json"
+  dupes.write_text(json.dumps({"data": [{"paragraphs": [{
+      "context": "a cat", "qas": [
+          {"id": "x", "question": "?", "answers": []},
+          {"id": "x", "question": "??", "answers": []}]}]}]}))
   cases = [
       (dict(train_file=str(bad)), r"bad\.json:2:"),
       (dict(train_file=str(tmp_path / "missing.json")), "does not exist"),
       (dict(max_query_length=46), "max_query_length"),
+      # Refused before training, not scored with one question lost.
+      (dict(predict_file=str(dupes)),
+       r"dupes\.json: question id 'x' appears twice"),
       (dict(train_file=None), "--do_train needs --train_file"),
       (dict(predict_file=str(tmp_path / "nope.json")),
        r"--predict_file .*nope\.json does not exist"),

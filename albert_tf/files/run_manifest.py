@@ -68,7 +68,8 @@ def read_manifest(output_dir, name="run"):
   return recorded
 
 
-def _show(value):
+def show_value(value):
+  """A recorded or current setting as messages show it (JSON, cut short)."""
   text = value if value is MISSING else json.dumps(value, sort_keys=True)
   return text if len(text) <= 200 else text[:197] + "..."
 
@@ -112,7 +113,7 @@ def check_or_record(output_dir, settings, name="run", may_change=(),
       differences[key] = (recorded[key], now)
   if differences:
     where = f"--{flag_name} {output_dir}" if flag_name else str(output_dir)
-    listed = "; ".join(f"{key}: {_show(old)} recorded, {_show(new)} now"
+    listed = "; ".join(f"{key}: {show_value(old)} recorded, {show_value(new)} now"
                        for key, (old, new) in differences.items())
     raise RunManifestMismatchError(
         f"{where} was made by a run with other settings ({listed}); use "

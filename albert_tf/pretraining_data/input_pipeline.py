@@ -24,21 +24,26 @@ def decode_record(record, max_seq_length, max_predictions_per_seq):
           for name, t in example.items()}
 
 
-# create_pretraining_data writes OUTPUT_FILE.stats.json beside its shards;
-# a pattern such as data/train.tfrecord* would match it too.
+# create_pretraining_data writes OUTPUT_FILE.stats.json and
+# OUTPUT_FILE.manifest.json beside its shards; a pattern such as
+# data/train.tfrecord* would match them too.
 STATS_SUFFIX = ".stats.json"
+MANIFEST_SUFFIX = ".manifest.json"
 
 
 def record_files(file_patterns, flag_name="input_file", error=ValueError):
   """The TFRecord files that the patterns (a list, or a comma-separated
-  string) match, in a fixed order, less create_pretraining_data's stats."""
+  string) match, in a fixed order, less create_pretraining_data's stats and
+  manifest."""
   if isinstance(file_patterns, str):
     file_patterns = [file_patterns]
   files = expand_file_patterns(",".join(file_patterns), flag_name,
                                error=error)
-  records = [f for f in files if not f.endswith(STATS_SUFFIX)]
+  records = [f for f in files
+             if not f.endswith((STATS_SUFFIX, MANIFEST_SUFFIX))]
   if not records:
-    raise error(f"--{flag_name} matches only statistics files ({files[0]}, "
+    raise error(f"--{flag_name} matches only statistics and manifest files "
+                f"({files[0]}, "
                 "...), no TFRecords")
   return records
 
@@ -69,7 +74,8 @@ def training_file_order(files, seed, repeat=True):
   return order + [f for f in files if f not in seen]
 
 
-def find_corrupt_file(files, seed=None, repeat=True, time_budget_s=300.0):
+def find_corrupt_file(files, seed=None, repeat=True, time_budget_s=300.0,
+                      decode=None):
   """The first of `files` (in training order when seeded) that has a corrupt
   record, or None if none is found within the time budget.
 
@@ -77,6 +83,9 @@ def find_corrupt_file(files, seed=None, repeat=True, time_budget_s=300.0):
   files in a fixed order, so the file it failed on is found after reading
   about as much as training had read. `seed` and `repeat` (no dynamic
   masker) are those pretraining_dataset was given; no seed: `files` order.
+  `decode` (a record → features function, e.g. decode_record with the
+  run's lengths) also finds records that are intact but do not parse
+  ("Can't parse serialized Example": other lengths, not an Example).
   """
   order = (training_file_order(files, seed, repeat) if seed is not None
            else files)
@@ -87,8 +96,10 @@ def find_corrupt_file(files, seed=None, repeat=True, time_budget_s=300.0):
     try:
       # Read in the runtime, not in Python: only the record framing and
       # checksums are checked.
-      tf.data.TFRecordDataset(path).reduce(
-          tf.constant(0, tf.int64), lambda count, _: count + 1)
+      records = tf.data.TFRecordDataset(path)
+      if decode is not None:
+        records = records.map(decode)
+      records.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1)
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError):
       return path
     except tf.errors.OpError:

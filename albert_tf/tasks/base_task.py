@@ -62,6 +62,23 @@ class FinetuningTask:
   def prepare(self):
     """Called once output_dir exists, before the model is built."""
 
+  def check_split_files(self, split):
+    """Raises InputFormatError naming the expected path when the input file
+    (or directory) of `split` is missing; reads nothing. Called before
+    anything is written, so that a missing dev or test file is reported
+    before training, not after it."""
+
+  def read_split(self, split):
+    """Reads (and keeps) the examples of `split`, raising InputFormatError
+    for a malformed file; called after prepare() for the splits inferred
+    after training, so that their errors also come before training."""
+
+  def splits_used(self):
+    """Every split this run reads: train when training, then the inferred
+    ones."""
+    splits = [TRAIN] if self.settings.do_train else []
+    return splits + [s for s in self.inference_splits() if s not in splits]
+
   # -- data -----------------------------------------------------------------
 
   def build_inputs(self, split, batch_size, is_training):

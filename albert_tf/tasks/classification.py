@@ -27,6 +27,7 @@ from albert_tf.tasks.classifier_model import ClassifierModel
 from albert_tf.tasks.classifier_model import classification_loss
 from albert_tf.tasks.classifier_model import regression_loss
 from albert_tf.tasks.finetuning_settings import FinetuningSettings
+from albert_tf.tasks.input_files import require_file
 from albert_tf.tokenization.python_input_packer import Packer
 
 LABEL_LIST_FILE = "label_list.txt"
@@ -104,6 +105,13 @@ class ClassificationTask(base_task.FinetuningTask):
 
   def _has_saved_labels(self):
     return os.path.exists(self.output_path(LABEL_LIST_FILE))
+
+  def check_split_files(self, split):
+    require_file(self.data.file_for(self.settings.data_dir, split),
+                 f"{split} file")
+
+  def read_split(self, split):
+    self.examples(split)
 
   def examples(self, split):
     if split not in self._examples:

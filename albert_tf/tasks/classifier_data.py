@@ -21,9 +21,17 @@ submit_results.tsv). Generic tasks `csv` / `tsv` read train/dev/test.csv
 `text_b`, and `label` (optional in test); --text_column, --text_b_column
 and --label_column name other columns. The label set comes from --labels or
 from the training file.
+
+Empty text: a generic file's row whose text is empty (or whitespace) is
+refused with its file and line (the model would see only [CLS] [SEP] and
+learn the label from nothing); an empty text_b is fine and makes the row a
+single-sentence example, as in the original. GLUE files keep the original's
+behaviour, as the official downloads have a few rows with an empty text
+(QQP): those rows are read, with a warning counting them.
 """
 
 import dataclasses
+import logging
 import os
 
 from albert_tf.errors import FlagError
@@ -84,8 +92,16 @@ class GlueTask:
     if not rows:
       raise InputFormatError(path, "file has a header but no examples")
     columns = self.test_columns if split == TEST else self.columns
-    return [self._example(path, line, row, split, columns, n)
-            for n, (line, row) in enumerate(rows)]
+    examples = [self._example(path, line, row, split, columns, n)
+                for n, (line, row) in enumerate(rows)]
+    empty = [e.source for e in examples
+             if not e.text_a.strip() or (e.text_b is not None and
+                                         not e.text_b.strip())]
+    if empty:
+      logging.warning(
+          "%s: %d examples with an empty text (first: %s), read as the "
+          "original does", path, len(empty), empty[0])
+    return examples
 
   def _example(self, path, line, row, split, columns, n):
     used = [c for c in (columns.text_a, columns.text_b, columns.label,
@@ -226,6 +242,11 @@ class GenericTask:
         raise InputFormatError(
             path, f"expected {len(header)} fields like the header, got "
             f"{len(row)}: {row!r}", line=line)
+      if not row[text_column].strip():
+        raise InputFormatError(
+            path, f"the `{header[text_column].strip()}` column is empty; "
+            "every example needs a text (an empty text_b is fine: the "
+            "example is then a single sentence)", line=line)
       label = row[label_column].strip() if label_column is not None else None
       if label is not None and self.labels is not None:
         check_label(path, line, label, self.labels)

@@ -2,14 +2,20 @@
 
 Like the original (train.tf_record / eval.tf_record in output_dir), features
 are computed once, written under a temporary name and renamed when complete,
-so datasets larger than memory stream from disk.
+so datasets larger than memory stream from disk. A cache is checked against
+its recorded checksum before it is reused, and rebuilt if damaged.
 """
 
+import hashlib
 import json
+import logging
 import os
 
 import numpy as np
 import tensorflow as tf
+
+from albert_tf.files import temporaries
+from albert_tf.files.atomic_write import write_text_atomically
 
 
 def _int_feature(values):
@@ -25,44 +31,86 @@ def _float_feature(values):
 def write_records(path, features, spec):
   """Writes an iterable of feature dicts; spec: {name: (shape, dtype)}.
 
-  Returns the number of records written.
+  The records go to a temporary file named after this process (two runs
+  never share it) and are renamed to `path` when complete. Returns the
+  number of records written.
   """
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  temporary = path + ".tmp"
+  directory, name = os.path.split(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  temporaries.remove_stale_temporaries(directory, name)
+  fd, temporary = temporaries.make_temporary_file(directory, name)
+  os.close(fd)
   count = 0
-  with tf.io.TFRecordWriter(temporary) as writer:
-    for feature in features:
-      fields = {}
-      for name, (_, dtype) in spec.items():
-        value = feature[name]
-        fields[name] = (_float_feature(value) if dtype == tf.float32
-                        else _int_feature(value))
-      writer.write(tf.train.Example(features=tf.train.Features(
-          feature=fields)).SerializeToString())
-      count += 1
-  os.replace(temporary, path)
+  try:
+    with tf.io.TFRecordWriter(temporary) as writer:
+      for feature in features:
+        fields = {}
+        for field, (_, dtype) in spec.items():
+          value = feature[field]
+          fields[field] = (_float_feature(value) if dtype == tf.float32
+                           else _int_feature(value))
+        writer.write(tf.train.Example(features=tf.train.Features(
+            feature=fields)).SerializeToString())
+        count += 1
+    os.replace(temporary, path)
+  except BaseException:
+    if os.path.exists(temporary):
+      os.remove(temporary)
+    raise
   return count
 
 
-def cached_records(path, cache_key, make_features, spec):
+def _sha256(path):
+  digest = hashlib.sha256()
+  with open(path, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+      digest.update(block)
+  return digest.hexdigest()
+
+
+def _read_meta(meta_path):
+  """The cache's record ({key, count, sha256}), or None when absent or
+  unreadable (a damaged record only costs a rebuild)."""
+  try:
+    with open(meta_path, encoding="utf-8") as f:
+      meta = json.load(f)
+  except FileNotFoundError:
+    return None
+  except (OSError, UnicodeDecodeError, ValueError):
+    return {}
+  return meta if isinstance(meta, dict) else {}
+
+
+def cached_records(path, cache_key, make_features, spec,
+                   warn=logging.warning):
   """write_records unless `path` was written for the same `cache_key`.
 
   cache_key is a JSON-able description of everything the features depend on
   (input file, its size and mtime, max_seq_length, tokenizer, ...). Returns
   the number of records.
+
+  The cache's checksum is recorded beside it (`path`.meta.json) and checked
+  before it is reused: a damaged cache (a truncated or overwritten file, a
+  flipped byte) is rebuilt, with a warning naming it, instead of stopping
+  training later with "Can't parse serialized Example".
   """
   meta_path = path + ".meta.json"
   key = json.dumps(cache_key, sort_keys=True)
-  if os.path.exists(path) and os.path.exists(meta_path):
-    with open(meta_path, encoding="utf-8") as f:
-      meta = json.load(f)
-    if meta.get("key") == key:
+  meta = _read_meta(meta_path)
+  if meta is not None and meta.get("key") == key and os.path.exists(path):
+    if meta.get("sha256") and meta["sha256"] == _sha256(path):
       return meta["count"]
+    warn(f"feature cache {path} is damaged (its contents do not match the "
+         f"checksum in {meta_path}); rebuilding it")
+  elif meta == {}:
+    warn(f"feature cache record {meta_path} is damaged; rebuilding {path}")
+  # The old record goes first: a run killed while rewriting the records
+  # must not leave them under the previous key.
+  if meta is not None:
+    os.remove(meta_path)
   count = write_records(path, make_features(), spec)
-  temporary = meta_path + ".tmp"
-  with open(temporary, "w", encoding="utf-8") as f:
-    json.dump({"key": key, "count": count}, f)
-  os.replace(temporary, meta_path)
+  write_text_atomically(meta_path, json.dumps(
+      {"key": key, "count": count, "sha256": _sha256(path)}))
   return count
 
 

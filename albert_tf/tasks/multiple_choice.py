@@ -67,6 +67,12 @@ class MultipleChoiceTask(base_task.FinetuningTask):
     self.letters = [chr(ord("A") + i) for i in range(settings.num_choices)]
     self._examples = {}
 
+  def check_split_files(self, split):
+    race_data.split_files(self.settings.data_dir, split)
+
+  def read_split(self, split):
+    self.examples(split)
+
   def examples(self, split):
     if split not in self._examples:
       self._examples[split] = race_data.read_split(

@@ -125,6 +125,11 @@ class FinetuningJob:
     self.settings = settings = task_class.resolve_settings(settings)
     self.config = load_config(settings)
     self.tokenizer = make_tokenizer(settings, self.config)
+    self.task = task_class(settings, self.config, self.tokenizer)
+    # A missing train, dev or test file is reported now, before anything is
+    # written, not after hours of training.
+    for split in self.task.splits_used():
+      self.task.check_split_files(split)
     # One writer per output_dir, and the directory's checkpoints, records
     # and label list only serve a run with the same model and data
     # settings: both are checked before anything is written. The lock is
@@ -139,10 +144,16 @@ class FinetuningJob:
     except BaseException:
       self.close()
       raise
-    self.task = task_class(settings, self.config, self.tokenizer)
-    # prepare() may derive settings from the data (SQuAD's epochs → steps).
-    self.task.prepare()
-    self.settings = settings = self.task.settings
+    try:
+      # prepare() may derive settings from the data (SQuAD's epochs → steps).
+      self.task.prepare()
+      self.settings = settings = self.task.settings
+      # The files read after training are read (and checked) now.
+      for split in self.task.inference_splits():
+        self.task.read_split(split)
+    except BaseException:
+      self.close()
+      raise
     tf_keras.utils.set_random_seed(settings.seed)
     self.trainer = FinetuningTrainer(
         distribution.strategy_from_settings(settings), self.task.build_model,

@@ -5,6 +5,9 @@ columns --text_column / --entity_column name). Model:
 tasks/token_classifier_model.py (dropout 0.1 + dense per token; labels on
 each word's first piece).
 
+A sentence longer than --max_seq_length pieces is split between words into
+parts tagged one after the other, so every word gets a tag.
+
 Writes to output_dir: label_list.txt, eval_predictions.txt, and for
 --do_predict test_predictions.txt (CoNLL: word, predicted tag) and
 test_spans.tsv (source, text, the extracted spans); the spans are also
@@ -13,6 +16,7 @@ them) and their `probabilities`.
 """
 
 import dataclasses
+import logging
 import os
 
 import tensorflow as tf
@@ -61,6 +65,12 @@ class TokenClassificationTask(base_task.FinetuningTask):
     self._sentences = {}
     self._first_positions = {}
 
+  def check_split_files(self, split):
+    token_data.find_data_file(self.settings.data_dir, split)
+
+  def read_split(self, split):
+    self.sentences(split)
+
   def sentences(self, split):
     if split not in self._sentences:
       settings = self.settings
@@ -81,12 +91,23 @@ class TokenClassificationTask(base_task.FinetuningTask):
     self.label_index = {t: i for i, t in enumerate(self.label_list)}
 
   def _encoded(self, split):
-    """(features, first-piece positions) of every sentence of a split."""
-    encoded = [token_data.encode(
-        s, token_data.word_pieces(self.tokenizer, s.words), self.packer,
-        self.label_index) for s in self.sentences(split)]
-    self._first_positions[split] = [p for _, p in encoded]
-    return [f for f, _ in encoded]
+    """The features of every sentence's chunks (a sentence longer than
+    max_seq_length is split in several, see token_data.encode); keeps each
+    sentence's chunks' first-piece positions for stitching tags back."""
+    features, positions, split_sentences = [], [], 0
+    for sentence in self.sentences(split):
+      chunks = token_data.encode(
+          sentence, token_data.word_pieces(self.tokenizer, sentence.words),
+          self.packer, self.label_index)
+      features += [f for f, _ in chunks]
+      positions.append([p for _, p in chunks])
+      split_sentences += len(chunks) > 1
+    if split_sentences:
+      logging.info("%s: %d sentences longer than --max_seq_length=%d are "
+                   "tagged in several parts", split, split_sentences,
+                   self.settings.max_seq_length)
+    self._first_positions[split] = positions
+    return features
 
   def build_inputs(self, split, batch_size, is_training):
     seq = [self.settings.max_seq_length]
@@ -106,9 +127,14 @@ class TokenClassificationTask(base_task.FinetuningTask):
     return token_classification_loss(labels, outputs)
 
   def aggregate(self, split, outputs):
-    predicted = [token_data.word_tags(ids, p, self.label_list)
-                 for ids, p in zip(outputs["tag_ids"],
-                                   self._first_positions[split])]
+    chunk_tag_ids = iter(outputs["tag_ids"])
+    predicted = []
+    for chunks in self._first_positions[split]:
+      tags = []
+      for positions in chunks:
+        tags += token_data.word_tags(next(chunk_tag_ids), positions,
+                                     self.label_list)
+      predicted.append(tags)
     scores = None
     if self.has_gold(split):
       scores = metrics.span_scores([s.tags for s in self.sentences(split)],

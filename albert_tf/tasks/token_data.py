@@ -189,7 +189,9 @@ def read_entity_csv(path, require_tags, entity_type, text_column="text",
                              f"header, got {len(row)}: {row!r}", line=line)
     text = row[text_column]
     if not text.strip():
-      raise InputFormatError(path, "empty text", line=line)
+      raise InputFormatError(
+          path, f"the `{header[text_column].strip()}` column is empty; "
+          "every row needs a sentence to tag", line=line)
     if entity_column is None:
       words, offsets = split_words(text)
       tags = None
@@ -215,19 +217,48 @@ def word_pieces(tokenizer, words):
   return [text_to_ids(tokenizer, word) for word in words]
 
 
-def encode(sentence, pieces, packer, label_index):
-  """Packed features, label_ids (-1 where ignored) and first-piece positions.
+def chunk_bounds(pieces, budget):
+  """[(start, end)] word ranges, in order, whose pieces fit `budget` each.
 
-  Words past max_seq_length - 2 pieces are dropped (they predict O);
-  first_positions[i] is None for such words and for words with no pieces.
+  Every word is in exactly one range; a range ends before the word that
+  would overflow it (a word longer than a whole range gets one to itself).
+  """
+  bounds, start, used = [], 0, 0
+  for i, word_ids in enumerate(pieces):
+    size = min(len(word_ids), budget)
+    if used + size > budget and i > start:
+      bounds.append((start, i))
+      start, used = i, 0
+    used += size
+  bounds.append((start, len(pieces)))
+  return bounds
+
+
+def encode(sentence, pieces, packer, label_index):
+  """[(features, first-piece positions)] of the sentence's chunks, in order.
+
+  A sentence whose pieces do not fit max_seq_length - 2 is split between
+  words into consecutive chunks, each packed as its own sequence, so every
+  word is tagged (the original tagger would drop the words past the
+  limit). Each word is in exactly one chunk, so the tags of a sentence are
+  its chunks' word_tags concatenated. features: packed ids and label_ids
+  (-1 where ignored); first_positions[i] is the position of the chunk's
+  i-th word's first piece, None for a word with no pieces (tagged O). A
+  single word longer than a chunk keeps its first pieces.
   """
   budget = packer.max_seq_length - 2
+  return [_encode_words(sentence, pieces, start, end, packer, label_index)
+          for start, end in chunk_bounds(pieces, budget)]
+
+
+def _encode_words(sentence, pieces, start, end, packer, label_index):
+  """encode() of the words start..end-1 as one sequence."""
+  budget = packer.max_seq_length - 2
   ids, labels, first_positions = [], [], []
-  for i, word_ids in enumerate(pieces):
-    if not word_ids or len(ids) + len(word_ids) > budget:
+  for i in range(start, end):
+    word_ids = pieces[i][:budget]
+    if not word_ids:
       first_positions.append(None)
-      if word_ids:
-        budget = len(ids)  # Keep later words out too.
       continue
     first_positions.append(len(ids) + 1)  # +1 for [CLS].
     tag = sentence.tags[i] if sentence.tags is not None else OUTSIDE
@@ -244,6 +275,7 @@ def encode(sentence, pieces, packer, label_index):
 
 
 def word_tags(tag_ids, first_positions, label_list):
-  """Predicted tag per word from per-piece predictions (O where dropped)."""
+  """Predicted tag per word of one chunk from its per-piece predictions (O
+  for words without pieces)."""
   return [label_list[int(tag_ids[p])] if p is not None else OUTSIDE
           for p in first_positions]

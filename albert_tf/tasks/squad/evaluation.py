@@ -23,6 +23,8 @@ import logging
 import re
 import string
 
+from albert_tf.tasks.squad.examples import SquadDataError
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = frozenset(string.punctuation)
 
@@ -79,8 +81,24 @@ def _questions(dataset):
         yield qa
 
 
-def evaluate_v1(dataset, predictions):
-  """{"exact_match", "f1"} of predictions (qid → text) on v1.1 "data"."""
+def check_unique_ids(dataset, source="the dataset"):
+  """Raises SquadDataError naming the id (and `source`, the file) when two
+  questions share an id: predictions are keyed by id, so one of them would
+  go unpredicted and the score would be wrong."""
+  seen = set()
+  for qa in _questions(dataset):
+    qid = str(qa["id"])
+    if qid in seen:
+      raise SquadDataError(
+          f"{source}: question id {qid!r} appears more than once; question "
+          "ids must be unique to score predictions")
+    seen.add(qid)
+
+
+def evaluate_v1(dataset, predictions, source="the dataset"):
+  """{"exact_match", "f1"} of predictions (qid → text) on v1.1 "data"
+  (read from `source`, named in errors)."""
+  check_unique_ids(dataset, source)
   exact = f1 = total = 0
   for qa in _questions(dataset):
     total += 1
@@ -155,9 +173,12 @@ def find_best_thresh(predictions, scores, na_probs, qid_to_has_ans):
   return 100.0 * best / max(len(scores), 1), best_thresh
 
 
-def evaluate_v2(dataset, predictions, na_probs=None, na_prob_thresh=1.0):
+def evaluate_v2(dataset, predictions, na_probs=None, na_prob_thresh=1.0,
+                source="the dataset"):
   """The evaluate-v2.0.py result dict (exact, f1, total, HasAns_*, NoAns_*,
-  and with na_probs also best_exact(_thresh), best_f1(_thresh))."""
+  and with na_probs also best_exact(_thresh), best_f1(_thresh)); `source`
+  (the dataset's file) is named in errors."""
+  check_unique_ids(dataset, source)
   qid_to_has_ans = make_qid_to_has_ans(dataset)
   with_na_probs = na_probs is not None
   if na_probs is None:
@@ -188,7 +209,7 @@ def evaluate_v2(dataset, predictions, na_probs=None, na_prob_thresh=1.0):
   return result
 
 
-def evaluate_v2_with_threshold(dataset, decode_fn):
+def evaluate_v2_with_threshold(dataset, decode_fn, source="the dataset"):
   """The original run_squad_v2 evaluation.
 
   decode_fn(threshold) → (predictions, nbest, null_odds). Decodes once with
@@ -197,9 +218,9 @@ def evaluate_v2_with_threshold(dataset, decode_fn):
   result has "null_score_diff_threshold".
   """
   predictions, _, null_odds = decode_fn(None)
-  first = evaluate_v2(dataset, predictions, null_odds)
+  first = evaluate_v2(dataset, predictions, null_odds, source=source)
   threshold = first["best_f1_thresh"]
   predictions, nbest, null_odds = decode_fn(threshold)
-  result = evaluate_v2(dataset, predictions, null_odds)
+  result = evaluate_v2(dataset, predictions, null_odds, source=source)
   result["null_score_diff_threshold"] = threshold
   return result, predictions, nbest, null_odds

@@ -9,6 +9,9 @@ Unlike the original, which would crash with a KeyError or train on a wrong
 span, malformed input is reported as SquadDataError naming the file and the
 question: invalid JSON (with line and column), a missing field, a training
 question without exactly one answer, or an answer that is not in its context.
+Question ids must be unique (predictions and scores are keyed by id: the
+original's dicts silently keep one of two questions with the same id) and
+questions must have text.
 """
 
 import dataclasses
@@ -111,6 +114,7 @@ def read_squad_examples(input_file, is_training,
   """
   data = load_squad_json(input_file)
   examples = []
+  first_seen = {}  # question id → where it first appeared.
   relocated = 0
   for article_index, article in enumerate(data):
     where = f"data[{article_index}]"
@@ -126,8 +130,18 @@ def read_squad_examples(input_file, is_training,
           raise SquadDataError(
               f"{input_file}: {qa_where}: missing field \"id\"")
         qas_id = str(qas_id)
+        if qas_id in first_seen:
+          raise SquadDataError(
+              f"{input_file}: question id {qas_id!r} appears twice "
+              f"({first_seen[qas_id]} and {qa_where}); question ids must be "
+              "unique, or the predictions and scores of one of them are lost")
+        first_seen[qas_id] = qa_where
         qa_where = f"question {qas_id!r} ({qa_where})"
         question = _field(qa, "question", str, input_file, qa_where)
+        if not question.strip():
+          raise SquadDataError(
+              f"{input_file}: {qa_where}: the question is empty; expected "
+              "its text")
         example = SquadExample(qas_id=qas_id, question_text=question,
                                paragraph_text=context)
         if is_training:

@@ -125,9 +125,20 @@ def _nbest_json(nbest):
           for (text, start, end), prob in zip(nbest, probs)]
 
 
+def _check_unique_ids(all_examples):
+  """The prediction dicts are keyed by question id: two examples with one id
+  would lose a prediction. read_squad_examples refuses such files; this
+  catches examples made another way."""
+  ids = collections.Counter(example.qas_id for example in all_examples)
+  repeated = [qid for qid, count in ids.items() if count > 1]
+  if repeated:
+    raise ValueError(f"question ids must be unique; repeated: {repeated[:5]}")
+
+
 def decode_predictions_v1(all_examples, all_features, all_results,
                           n_best_size, max_answer_length):
   """Returns (predictions, nbest) dicts keyed by question id (v1 head)."""
+  _check_unique_ids(all_examples)
   by_example = _group_features(all_features)
   unique_id_to_result = {r.unique_id: r for r in all_results}
 
@@ -163,6 +174,7 @@ def decode_predictions_v2(all_examples, all_features, all_results,
   windows). With null_score_diff_threshold None every question gets its
   best span; otherwise "" when null_odds ≥ threshold.
   """
+  _check_unique_ids(all_examples)
   by_example = _group_features(all_features)
   unique_id_to_result = {r.unique_id: r for r in all_results}
 

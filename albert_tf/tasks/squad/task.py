@@ -233,6 +233,10 @@ class SquadTask(base_task.FinetuningTask):
       self._predict_data = (dataset_json, examples, features, arrays)
     return self._predict_data
 
+  def read_split(self, split):
+    # --train_file and --predict_file were found by settings.check().
+    self.predict_data()
+
   def has_gold(self, split):
     return split == PREDICT and _has_gold_answers(self.predict_data()[0])
 
@@ -294,7 +298,8 @@ class SquadTask(base_task.FinetuningTask):
           examples, features, results, settings.n_best_size,
           settings.max_answer_length)
       if has_gold:
-        metrics = evaluation.evaluate_v1(dataset_json, predictions)
+        metrics = evaluation.evaluate_v1(dataset_json, predictions,
+                                         source=settings.predict_file)
       return metrics, (predictions, nbest, null_odds)
 
     def decode(threshold):
@@ -305,13 +310,15 @@ class SquadTask(base_task.FinetuningTask):
     threshold = settings.null_score_diff_threshold
     if threshold is None and has_gold:
       metrics, predictions, nbest, null_odds = (
-          evaluation.evaluate_v2_with_threshold(dataset_json, decode))
+          evaluation.evaluate_v2_with_threshold(
+              dataset_json, decode, source=settings.predict_file))
       return metrics, (predictions, nbest, null_odds)
     if threshold is None:
       threshold = self.saved_threshold()
     predictions, nbest, null_odds = decode(threshold)
     if has_gold:
-      metrics = evaluation.evaluate_v2(dataset_json, predictions, null_odds)
+      metrics = evaluation.evaluate_v2(dataset_json, predictions, null_odds,
+                                       source=settings.predict_file)
       metrics["null_score_diff_threshold"] = threshold
     return metrics, (predictions, nbest, null_odds)
 
