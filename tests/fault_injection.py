@@ -26,7 +26,7 @@ from reference_data import PROJECT_ROOT
 # Runs `python -m MODULE ARGS` after installing the hooks (argv: module,
 # hooks as JSON, args).
 _CHILD = r"""
-import importlib, json, os, runpy, signal, sys, time
+import importlib, json, os, re, runpy, signal, sys, time
 module, hooks, args = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3:]
 
 def die(label):
@@ -49,7 +49,7 @@ def install_call_hook(hook):
   seen = [0]
   action = {"kill": die, "pause": pause}[hook["action"]]
   def wrapper(*a, **k):
-    if hook["match"] in repr(a) + repr(k):
+    if re.search(hook["match"], repr(a) + repr(k)):
       seen[0] += 1
       if seen[0] == hook["nth"]:
         action(hook["label"])
@@ -76,9 +76,13 @@ def install_micro_batch_hook(hook):
     return original(counted, batch, num_micro_batches, **kwargs)
   gradient_accumulation.accumulate_gradients = accumulate_gradients
 
+def install_setattr_hook(hook):
+  owner_name, attribute = hook["target"].split(":")
+  setattr(importlib.import_module(owner_name), attribute, hook["value"])
+
 for hook in hooks:
-  {"call": install_call_hook,
-   "micro_batch": install_micro_batch_hook}[hook["kind"]](hook)
+  {"call": install_call_hook, "micro_batch": install_micro_batch_hook,
+   "setattr": install_setattr_hook}[hook["kind"]](hook)
 sys.argv = [module] + args
 runpy.run_module(module, run_name="__main__", alter_sys=True)
 """
@@ -89,7 +93,7 @@ PAUSED = "fault_injection: paused at "
 def call_hook(target, match, nth=1, label=None, action="kill"):
   """Kill (or with action="pause": stop forever, holding whatever the run
   holds) before the `nth` call of `target` ("package.module:function")
-  whose arguments' repr contains `match`."""
+  whose arguments' repr matches the regular expression `match`."""
   return {"kind": "call", "target": target, "match": match, "nth": nth,
           "action": action,
           "label": label or f"call {nth} of {target} with {match!r}"}
@@ -101,6 +105,12 @@ def micro_batch_hook(nth, label=None):
   step have added up their gradients, the update has not happened."""
   return {"kind": "micro_batch", "nth": nth,
           "label": label or f"micro-batch {nth}"}
+
+
+def setattr_hook(target, value):
+  """Not a kill: sets `target` ("package.module:name") to `value` (JSON)
+  before the tool starts, as monkeypatch.setattr does in the test."""
+  return {"kind": "setattr", "target": target, "value": value}
 
 
 def child_env():
