@@ -52,6 +52,17 @@ def corpus(tmp_path_factory):
   return root
 
 
+def assert_refused_as_in_use(result, output, pid):
+  """`result` (a second run) was refused with one error: line saying that
+  `output` ("--flag path") is in use by the process `pid`."""
+  errors = [line for line in result.stderr.splitlines()
+            if line.startswith("error: ")]
+  assert result.returncode == 1, result.stderr[-3000:]
+  assert "Traceback" not in result.stderr
+  assert len(errors) == 1, result.stderr[-3000:]
+  assert f"{output} is in use by pid {pid} " in errors[0], errors[0]
+
+
 def cpd_settings(corpus, output_file):
   return dict(input_file=str(corpus / "part-*.txt"),
               output_file=str(output_file), spm_model_file=ref.SPM_MODEL,
@@ -199,13 +210,8 @@ def test_fine_tuning_killed_anywhere_resumes_to_the_same_weights(
     second = run_module(CLASSIFIER_MODULE, *flags)
   finally:
     run.kill()
-  errors = [line for line in second.stderr.splitlines()
-            if line.startswith("error: ")]
-  assert second.returncode == 1, second.stderr[-3000:]
-  assert "Traceback" not in second.stderr
-  assert len(errors) == 1, second.stderr[-3000:]
-  assert f"--output_dir {output_dir} is in use by pid {run.process.pid}" in (
-      errors[0])
+  assert_refused_as_in_use(second, f"--output_dir {output_dir}",
+                           run.process.pid)
   # At a random moment after start-up: the run holds output_dir's lock.
   run = fi.KilledRun(CLASSIFIER_MODULE, flags, hooks=[no_dropout])
   run.kill_when(lambda: holds_lock(output_dir, run.process.pid),
