@@ -136,6 +136,33 @@ def test_create_pretraining_data_killed_anywhere_writes_the_same_bytes(
   assert fi.leftovers(output_dir) == []
 
 
+
+def test_create_pretraining_data_second_writer_refused_lock_recovered(
+    corpus, uninterrupted_data, tmp_path):
+  """Needs create_pretraining_data's output lock (a lock file beside
+  --output_file, like the other tools' output_dir lock)."""
+  output_file = tmp_path / "out" / "train.tfrecord"
+  settings = cpd_settings(corpus, output_file)
+  # The first run stops (holding its lock) when its first shard's records
+  # are written.
+  pause = fi.call_hook(
+      "albert_tf.pretraining_data.shard_files:record_shard_stats",
+      match="train.tfrecord-", action="pause")
+  first = fi.KilledRun(CPD_MODULE, as_flags(settings), hooks=[pause])
+  try:
+    first.wait_until(first.printed(fi.PAUSED))
+    second = run_module(CPD_MODULE, *as_flags(settings))
+  finally:
+    first.kill()
+  assert_refused_as_in_use(second, f"--output_file {output_file}",
+                           first.process.pid)
+  # The killed run's lock file is left; the next run takes it over.
+  assert fi.leftovers(output_file.parent)
+  run_cpd_in_process(settings)
+  assert cpd_outputs(output_file.parent) == uninterrupted_data[0]
+  assert fi.leftovers(output_file.parent) == []
+
+
 # ------------------------------------------------------------- fine-tuning
 
 CLASSIFIER_MODULE = "albert_tf.run_classifier"
