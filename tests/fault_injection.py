@@ -10,6 +10,8 @@ Two ways to choose the point:
     KilledRun, see call_hook and micro_batch_hook. A hook that never fires
     fails the test (a TensorFlow upgrade that renames what it patches must
     not turn the test into one that cannot fail).
+A call hook may also pause the run for good (it keeps what it holds, its
+output lock) so that a second run can be started beside it.
 """
 
 import json
