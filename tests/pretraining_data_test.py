@@ -228,14 +228,18 @@ def test_rerun_skips_complete_shards(tmp_path):
   assert len(written) == 2
   first = output + "-00000-of-00002"
   stale = output + "-00001-of-00002.tmp-999"
+  # A run killed while writing the statistics file.
+  stale_stats = output + ".stats.json.tmp-999-0123abcd"
   os.remove(output + "-00001-of-00002")
-  with open(stale, "w") as f:
-    f.write("half")
+  for path in (stale, stale_stats):
+    with open(path, "w") as f:
+      f.write("half")
   before = os.stat(first).st_mtime_ns
   _, again = generate(tmp_path, "resume", output_shards=2)
   assert list(again) == [output + "-00001-of-00002"]
   assert os.stat(first).st_mtime_ns == before
   assert not os.path.exists(stale)
+  assert not os.path.exists(stale_stats)
 
 
 def _peak_memory(path, tokenizer):

@@ -2,8 +2,8 @@
 
 import json
 import os
+import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +17,7 @@ from albert_tf import files
 from albert_tf import run_pretraining
 from albert_tf.cli import flag_table
 from cli_helpers import run_module
+import fault_injection as fi
 from reference_data import PROJECT_ROOT
 import reference_data as ref
 
@@ -216,29 +217,53 @@ def test_multi_worker_two_processes_match_one_device(baseline, data,
                                value, atol=2e-4, err_msg=name)
 
 
-def test_killed_run_resumes_to_the_same_weights(baseline, data, tmp_path):
-  output_dir, _, _, _ = baseline
+_TF_CHECKPOINTS = "tensorflow.python.checkpoint.checkpoint_management"
+
+
+@pytest.mark.slow
+def test_killed_anywhere_resumes_to_the_same_weights(baseline, data,
+                                                     tmp_path):
+  """kill -9 at random steps and at each step of writing a checkpoint; every
+  rerun resumes from what the killed one left, the last one finishes."""
+  rng = random.Random(5)
   resumed = tmp_path / "resumed"
-  process = subprocess.Popen(
-      [sys.executable, "-m", "albert_tf.run_pretraining",
-       *flag_args(data, resumed, do_eval=True, iterations_per_loop=1)],
-      cwd=PROJECT_ROOT, env=_subprocess_env(), stdout=subprocess.PIPE,
-      stderr=subprocess.DEVNULL, text=True)
-  for line in process.stdout:
-    if line.startswith("step 12/"):
-      process.send_signal(signal.SIGKILL)
-      break
-  process.wait(timeout=60)
-  assert process.returncode == -signal.SIGKILL
+  # Checkpoints: after a new run's first step, then 10 steps after the last
+  # one (saved or resumed from), and at the end.
+  args = flag_args(data, resumed, do_eval=True, iterations_per_loop=1)
+  # At a random moment of a random step.
+  run = fi.KilledRun("albert_tf.run_pretraining", args)
+  run.kill_when(run.printed(f"step {rng.randint(3, 9)}/"),
+                delay=rng.uniform(0, 0.5))
+  # At the first checkpoint of a run: its files written (merged from the
+  # saver's PREFIX_temp folder), the state file not yet naming it; then its
+  # files still in PREFIX_temp/, not merged; then merged, and the state
+  # written to TensorFlow's checkpoint.tmp<hex>, not yet renamed.
+  numbered = r"model\.ckpt-\d+'"
+  for hook in [
+      fi.call_hook(f"{_TF_CHECKPOINTS}:update_checkpoint_state_internal",
+                   match=numbered),
+      fi.call_hook("tensorflow.python.ops.gen_io_ops:merge_v2_checkpoints",
+                   match=numbered),
+      fi.call_hook("tensorflow.python.lib.io.file_io:rename",
+                   match=r"/checkpoint\.tmp")]:
+    run = fi.KilledRun("albert_tf.run_pretraining", args, hooks=[hook])
+    run.assert_killed(by_hook=hook["label"])
   assert not (resumed / "tf1").exists()
-  result = run_module("albert_tf.run_pretraining",
-                      *flag_args(data, resumed, do_eval=True))
-  assert result.returncode == 0, result.stderr
-  assert "resuming from" in result.stdout
-  expected = final_weights(output_dir)
+  # At a random moment of a random step after the checkpoint resumed from.
+  run = fi.KilledRun("albert_tf.run_pretraining", args)
+  run.wait_until(run.printed("resuming from"))
+  (line,) = [l for l in run.lines if l.startswith("resuming from")]
+  start = int(line.rsplit("-", 1)[1])
+  assert start < 25, line
+  run.kill_when(run.printed(f"step {rng.randint(start + 2, 29)}/"),
+                delay=rng.uniform(0, 0.5))
+  _, lines = train_in_process(data, resumed, do_eval=True)
+  assert any(line.startswith("resuming from") for line in lines), lines
+  expected = final_weights(baseline[0])
   got = final_weights(resumed)
   for name, value in expected.items():
     np.testing.assert_allclose(got[name], value, atol=1e-6, err_msg=name)
+  assert fi.leftovers(resumed) == []
 
 
 def _copy_of(output_dir, tmp_path):

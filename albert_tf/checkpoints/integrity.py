@@ -15,6 +15,7 @@ import re
 import tensorflow as tf
 
 from albert_tf import errors
+from albert_tf.files import temporaries
 from albert_tf.files.atomic_write import write_text_atomically
 
 # What TensorFlow's checkpoint reader raises for damaged files (a truncated
@@ -148,7 +149,9 @@ def latest_readable_checkpoint(directory, prefix="model.ckpt",
     repair_state: when the state file is damaged, or names a checkpoint other
       than the one returned, rewrite it (atomically) to list the readable
       checkpoints, so that a tf.train.CheckpointManager made afterwards
-      resumes from the returned one. Damaged files are left in place.
+      resumes from the returned one. Damaged files are left in place; what
+      a killed save left is removed (see remove_interrupted_saves), so the
+      caller must be the directory's only writer (hold its lock).
     warn: called with each warning's text.
 
   Returns:
@@ -161,6 +164,8 @@ def latest_readable_checkpoint(directory, prefix="model.ckpt",
   directory = os.fspath(directory)
   if not tf.io.gfile.isdir(directory):
     return None
+  if repair_state:
+    remove_interrupted_saves(directory, prefix, warn=warn)
   try:
     state_prefix = read_checkpoint_state(directory)
   except DamagedCheckpointError as e:
@@ -186,6 +191,41 @@ def latest_readable_checkpoint(directory, prefix="model.ckpt",
     kept = [p for _, p in reversed(candidates) if p not in damaged]
     write_checkpoint_state(directory, readable, kept)
   return readable
+
+
+# What a TensorFlow save killed midway leaves: the saver's staging folder
+# PREFIX-<step>_temp/ (removed by a later save of the same step only) and
+# the temporary of the state file, checkpoint.tmp<32 hex digits>.
+_SAVER_LEFTOVER = re.compile(r"(?:.+-\d+_temp|" + re.escape(STATE_FILENAME) +
+                             r"\.tmp[0-9a-f]{32})")
+
+
+def remove_interrupted_saves(directory, prefix="model.ckpt",
+                             warn=logging.warning):
+  """Removes what killed saves left in `directory`; returns the paths.
+
+  TensorFlow's leftovers of `prefix` checkpoints and of the state file, and
+  our own temporaries whose process is dead (a best checkpoint being
+  written). Only for the directory's one writer: a live save of another
+  process would lose its files.
+  """
+  directory = os.fspath(directory)
+  removed = temporaries.remove_stale_temporaries(directory, None,
+                                                 log=lambda _: None)
+  for name in tf.io.gfile.listdir(directory):
+    name = name.rstrip("/")
+    if not (_SAVER_LEFTOVER.fullmatch(name) and (
+        name.startswith(prefix + "-") or name.startswith(STATE_FILENAME))):
+      continue
+    path = os.path.join(directory, name)
+    if tf.io.gfile.isdir(path):
+      tf.io.gfile.rmtree(path)
+    else:
+      tf.io.gfile.remove(path)
+    removed.append(path)
+  for path in removed:
+    warn(f"removed {path}, left by a run killed while saving a checkpoint")
+  return removed
 
 
 def write_checkpoint_state(directory, latest, all_prefixes=None):

@@ -226,16 +226,19 @@ def write_shard(output_file, shard_index, num_shards, shard_docs, tokenizer,
   The one implementation both drivers call (local worker processes, and the
   Beam pipeline's per-shard step): given the same documents in the same
   order, it writes the same bytes. The shard appears under its final name
-  only when complete; its statistics are recorded for the stats file after
-  that. `on_example(stats)` is called after each example is written.
+  only when complete; its statistics are recorded for the stats file just
+  before that, so that a run killed in between leaves a shard that is
+  redone rather than a complete shard without statistics (which a rerun
+  would skip). `on_example(stats)` is called after each example is written.
   """
   path = shard_files.shard_paths(output_file, num_shards)[shard_index]
   stats = ShardStats()
   examples = shard_examples(shard_docs, shard_index, tokenizer, config, stats)
   if on_example is not None:
     examples = _observed(examples, on_example, stats)
-  shard_files.write_tfrecord_atomically(path, examples)
-  shard_files.record_shard_stats(output_file, path, stats.as_dict())
+  shard_files.write_tfrecord_atomically(
+      path, examples, before_rename=lambda _: shard_files.record_shard_stats(
+          output_file, path, stats.as_dict()))
   return stats
 
 

@@ -6,9 +6,10 @@ output may be local or on GCS (gs://...).
 
 A shard is written under a temporary name and renamed once complete: a
 reader never sees half a shard, and a rerun can tell finished shards from
-unfinished ones by name alone. After a shard is renamed, its statistics are
-written to a small "part" file; when all shards are done, the parts are
-merged into one OUTPUT_FILE.stats.json and removed.
+unfinished ones by name alone. Just before a shard is renamed, its
+statistics are written to a small "part" file (a part without its shard is
+ignored); when all shards are done, the parts are merged into one
+OUTPUT_FILE.stats.json and removed.
 """
 
 import json
@@ -44,13 +45,15 @@ def shard_name(path):
   return posixpath.basename(path)
 
 
-def write_tfrecord_atomically(path, examples):
+def write_tfrecord_atomically(path, examples, before_rename=None):
   """Writes all examples to `path` via a temporary name; returns the count.
 
   The temporary name is unique per attempt (process id and a random part),
   so two attempts at the same shard (a retried Beam bundle running beside
   its predecessor on another machine) never write into the same file; both
   produce the same bytes, and whichever renames last wins.
+  `before_rename(count)` runs once every example is written, before the
+  file appears under `path`.
   """
   tmp = f"{path}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
   count = 0
@@ -59,6 +62,8 @@ def write_tfrecord_atomically(path, examples):
       for example in examples:
         writer.write(example)
         count += 1
+    if before_rename is not None:
+      before_rename(count)
     tf.io.gfile.rename(tmp, path, overwrite=True)
   except BaseException:
     if tf.io.gfile.exists(tmp):
@@ -94,8 +99,9 @@ def existing_shards(output_file, paths):
 
 
 def remove_all_partial_files(output_file, paths):
-  """remove_partial_files for every shard of `paths`, with one listing."""
-  wanted = set(paths)
+  """remove_partial_files for every shard of `paths` and for the stats file
+  (a run killed while writing it), with one listing."""
+  wanted = set(paths) | {stats_path(output_file)}
   for name in _list_outputs(output_file):
     shard, sep, _ = name.rpartition(".tmp-")
     if sep and shard in wanted:

@@ -31,6 +31,7 @@ from albert_tf.training import optimization
 from albert_tf.training.best_checkpoint import BestCheckpointKeeper
 from albert_tf.training.orbit_trainer import StrategyTrainer
 from albert_tf.checkpoints.integrity import latest_readable_checkpoint
+from albert_tf.checkpoints.integrity import remove_interrupted_saves
 from albert_tf.training import gradient_accumulation
 from albert_tf.training.orbit_trainer import apply_connected_gradients
 from albert_tf.training.orbit_trainer import loss_and_gradients
@@ -147,6 +148,11 @@ class FinetuningTrainer(StrategyTrainer):
     # naming it; the manager then resumes from the newest one that reads.
     latest_readable_checkpoint(self.output_dir, "model.ckpt",
                                repair_state=True, warn=logging.warning)
+    # A run killed while keeping its best model left that write's staging
+    # folder in best/; a later best may never come to remove it.
+    best_dir = os.path.join(self.output_dir, BEST_DIR)
+    if tf.io.gfile.isdir(best_dir):
+      remove_interrupted_saves(best_dir, BEST_PREFIX, warn=logging.warning)
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, self.output_dir,
         max_to_keep=settings.keep_checkpoint_max,
@@ -219,14 +225,18 @@ class FinetuningTrainer(StrategyTrainer):
             higher_is_better=True):
     """Trains to settings.train_step from the current step.
 
-    dataset: repeating (features, labels) batches of train_batch_size.
+    dataset: repeating (features, labels) batches of train_batch_size, the
+      same ones in the same order on every run (seeded).
     evaluate_fn: () → dict of metrics, called after every checkpoint; the
     best checkpoint by metrics[metric_name] is copied to output_dir/best/.
     Returns the list of (step, mean loss) of every loop.
     """
     settings = self.settings
+    # A resumed run goes on where the checkpoint's run was in the input
+    # stream (seeded, so it replays: skip the batches already trained on),
+    # and so ends with the weights of a run that was never interrupted.
     self.train_dataset = self.strategy.experimental_distribute_dataset(
-        dataset)
+        dataset.skip(self.global_step))
     history = []
 
     def log_loop(output):
@@ -241,6 +251,13 @@ class FinetuningTrainer(StrategyTrainer):
         global_step=self.optimizer.iterations,
         steps_per_loop=settings.iterations_per_loop, train_actions=[log_loop])
     step = self.global_step
+    if (evaluate_fn is not None and step > 0 and
+        step not in self.evaluated_steps()):
+      # The run that saved this checkpoint was killed before its evaluation
+      # was recorded (or before its model was kept as the best): evaluate it
+      # now, so that best/ holds what an uninterrupted run keeps.
+      self.record_evaluation(step, evaluate_fn(), metric_name,
+                             higher_is_better)
     while step < settings.train_step:
       # Checkpoints (and evaluations) at multiples of save_checkpoints_steps.
       target = min((step // settings.save_checkpoints_steps + 1) *
@@ -267,9 +284,6 @@ class FinetuningTrainer(StrategyTrainer):
     """
     metrics = {k: float(v) for k, v in metrics.items()}
     logging.info("step %d eval: %s", step, metrics)
-    with open(os.path.join(self.output_dir, EVAL_HISTORY_FILE), "a",
-              encoding="utf-8") as f:
-      f.write(json.dumps({"step": step, **metrics}) + "\n")
     keeper = BestCheckpointKeeper(
         os.path.join(self.output_dir, BEST_DIR, BEST_METRICS_FILE),
         metric_name,
@@ -279,11 +293,32 @@ class FinetuningTrainer(StrategyTrainer):
             "step": step, "metric": metric_name, "metrics": metrics},
         value_of=lambda record: record["metrics"][metric_name],
         higher_is_better=higher_is_better)
-    if keeper.update(step, metrics) is None:
-      return False
-    logging.info("new best %s = %.5f at step %d", metric_name,
-                 metrics[metric_name], step)
-    return True
+    best = keeper.update(step, metrics) is not None
+    # Recorded once the best model is kept: a run killed before that
+    # evaluates the checkpoint again when it resumes (see fit).
+    with open(os.path.join(self.output_dir, EVAL_HISTORY_FILE), "a",
+              encoding="utf-8") as f:
+      f.write(json.dumps({"step": step, **metrics}) + "\n")
+    if best:
+      logging.info("new best %s = %.5f at step %d", metric_name,
+                   metrics[metric_name], step)
+    return best
+
+  def evaluated_steps(self):
+    """The steps eval_history.jsonl has evaluations of."""
+    steps = set()
+    try:
+      with open(os.path.join(self.output_dir, EVAL_HISTORY_FILE),
+                encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    except FileNotFoundError:
+      return steps
+    for line in lines:
+      try:
+        steps.add(json.loads(line)["step"])
+      except (ValueError, TypeError, KeyError):
+        pass  # A line cut short by a kill: that evaluation is redone.
+    return steps
 
   def load_for_inference(self):
     """Loads the best checkpoint, else the newest; returns its path."""
