@@ -280,6 +280,10 @@ def run(settings, log=print, pipeline_args=()):
     raise FlagError(f"--output_file {settings.output_file} is a directory; "
                     "pass a file name (the shard prefix), e.g. "
                     f"{os.path.join(settings.output_file, 'train.tfrecord')}")
+  # Shards are written under the prefix's folder: a file in the way or a
+  # read-only folder must stop the run before the corpus is read.
+  from albert_tf.files import locations  # pylint: disable=g-import-not-at-top
+  locations.check_output_file(settings.output_file, "output_file")
   if settings.runner:
     from albert_tf.pretraining_data import beam_pipeline  # pylint: disable=g-import-not-at-top
     if settings.num_workers != 1:
@@ -312,7 +316,7 @@ def run(settings, log=print, pipeline_args=()):
 
 def parse_flags(argv):
   """Parses our flags; returns [program] + the flags left for Beam."""
-  return FLAGS(argv, known_only=True)
+  return flag_table.parse_flags(argv, known_only=True)
 
 
 def main(argv):
