@@ -38,6 +38,7 @@ from albert_tf.training import optimization
 from albert_tf import files
 from albert_tf.checkpoints import load_checkpoint
 from albert_tf.checkpoints import resolve_model_files
+from albert_tf.checkpoints.encoder_init import verify_init_checkpoint
 from albert_tf.checkpoints.integrity import latest_readable_checkpoint
 from albert_tf.checkpoints import save_tf1_checkpoint
 from albert_tf.checkpoints import tf1_variable_map
@@ -52,6 +53,7 @@ from albert_tf.pretraining_data.input_pipeline import record_files
 from albert_tf.cli import flag_table
 from albert_tf import settings as settings_lib
 from albert_tf.settings import setting
+from albert_tf.errors import CheckpointError
 from albert_tf.errors import FlagError
 from albert_tf.training import distribution
 from albert_tf.training.eval_results import EvalResultsWriter
@@ -413,6 +415,19 @@ def _run(values, print_fn, held):
       # with its name (see the DataLossError below).
       check_records(inputs[:1], flag_name, values.max_seq_length,
                     values.max_predictions_per_seq, config.vocab_size)
+  # The re-masking vocabulary and the initial weights are read before
+  # anything is written: a wrong vocabulary or a damaged checkpoint must not
+  # leave a half-made output_dir behind.
+  masker = make_masker(values, config)
+  if masker is not None:
+    check_masking_vocabulary(
+        record_files(values.input_file, "input_file", error=UsageError)[0],
+        masker)
+  try:
+    verify_init_checkpoint(values.init_checkpoint, values.output_dir)
+  except CheckpointError as e:
+    raise UsageError(f"--init_checkpoint {values.init_checkpoint}: {e}"
+                     ) from None
   # Worker 0 (the chief) alone writes summaries, results and final files.
   chief = worker_position(strategy)[0] == 0
   output_dir = values.output_dir
@@ -432,11 +447,6 @@ def _run(values, print_fn, held):
     config.to_json_file(os.path.join(output_dir, "albert_config.json"))
   set_mixed_precision(values.mixed_precision)
   tf_keras.utils.set_random_seed(values.seed)
-  masker = make_masker(values, config)
-  if masker is not None:
-    check_masking_vocabulary(
-        record_files(values.input_file, "input_file", error=UsageError)[0],
-        masker)
   train_fn, eval_fn = dataset_fns(values, strategy, masker)
 
   with strategy.scope():
@@ -538,4 +548,4 @@ def main(argv):
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  app.run(main, flags_parser=flag_table.parse_flags)

@@ -125,23 +125,32 @@ class FinetuningJob:
     self.settings = settings = task_class.resolve_settings(settings)
     self.config = load_config(settings)
     self.tokenizer = make_tokenizer(settings, self.config)
+    # The initial weights are read before anything is written (the model
+    # loads them only after training has set up output_dir).
+    encoder_init.verify_init_checkpoint(settings.init_checkpoint,
+                                        settings.output_dir)
+    self.task = task_class(settings, self.config, self.tokenizer)
     # One writer per output_dir, and the directory's checkpoints, records
     # and label list only serve a run with the same model and data
     # settings: both are checked before anything is written. The lock is
-    # held until close().
+    # held until close(). The settings are recorded once the task has read
+    # its data (prepare): unreadable data leaves no manifest behind.
     self._held = contextlib.ExitStack()
     self._held.enter_context(files.lock_output_dir(settings.output_dir,
                                                    flag_name="output_dir"))
     try:
-      files.check_or_record(settings.output_dir,
-                            manifest_settings(settings, self.config),
+      manifest = manifest_settings(settings, self.config)
+      files.check_or_record(settings.output_dir, manifest,
+                            name="finetuning", flag_name="output_dir",
+                            record=False)
+      # prepare() may derive settings from the data (SQuAD's epochs →
+      # steps).
+      self.task.prepare()
+      files.check_or_record(settings.output_dir, manifest,
                             name="finetuning", flag_name="output_dir")
     except BaseException:
       self.close()
       raise
-    self.task = task_class(settings, self.config, self.tokenizer)
-    # prepare() may derive settings from the data (SQuAD's epochs → steps).
-    self.task.prepare()
     self.settings = settings = self.task.settings
     tf_keras.utils.set_random_seed(settings.seed)
     self.trainer = FinetuningTrainer(
