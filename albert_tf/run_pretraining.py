@@ -190,6 +190,14 @@ def check_flags(values):
   if values.gradient_accumulation_steps < 1:
     raise UsageError("--gradient_accumulation_steps must be at least 1, got "
                      f"{values.gradient_accumulation_steps}")
+  if values.dynamic_masking and not 0 < values.masked_lm_prob <= 1:
+    raise UsageError(f"--masked_lm_prob must be in (0, 1] for "
+                     f"--dynamic_masking, got {values.masked_lm_prob}")
+  if values.do_train and values.num_warmup_steps > values.num_train_steps:
+    raise UsageError(
+        f"--num_warmup_steps ({values.num_warmup_steps}) exceeds "
+        f"--num_train_steps ({values.num_train_steps}): training would end "
+        "before the learning rate has warmed up")
   if values.dynamic_masking and not (values.spm_model_file or
                                      values.vocab_file):
     raise UsageError("--dynamic_masking needs --spm_model_file or "
@@ -404,7 +412,8 @@ def _run(values, print_fn, held):
     # collectives can only be set up at startup.
     strategy = distribution.strategy_from_settings(values)
   except (ValueError, RuntimeError) as e:
-    raise UsageError(str(e)) from None
+    raise UsageError(f"--distribution_strategy="
+                     f"{values.distribution_strategy}: {e}") from None
   config = read_config(values.albert_config_file, values.max_seq_length)
   for flag_name in ("input_file", "eval_input_file"):
     pattern = getattr(values, flag_name)
@@ -423,11 +432,20 @@ def _run(values, print_fn, held):
     check_masking_vocabulary(
         record_files(values.input_file, "input_file", error=UsageError)[0],
         masker)
+  train_fn, eval_fn = dataset_fns(values, strategy, masker)
   try:
     verify_init_checkpoint(values.init_checkpoint, values.output_dir)
   except CheckpointError as e:
     raise UsageError(f"--init_checkpoint {values.init_checkpoint}: {e}"
                      ) from None
+  if (not values.do_train and not values.init_checkpoint and
+      not tf.io.gfile.exists(os.path.join(values.output_dir, "checkpoint"))):
+    # Evaluating freshly initialised weights would write eval results and
+    # a model.ckpt-best that mean nothing.
+    raise UsageError(
+        f"--do_eval without --do_train evaluates the checkpoint in "
+        f"--output_dir {values.output_dir}, which has none; pass "
+        "--init_checkpoint or train first")
   # Worker 0 (the chief) alone writes summaries, results and final files.
   chief = worker_position(strategy)[0] == 0
   output_dir = values.output_dir
@@ -437,17 +455,17 @@ def _run(values, print_fn, held):
   if chief:
     # One writer per output_dir, and only a run with the same model and
     # data settings may continue its checkpoints; both are checked before
-    # anything is written.
+    # anything is written. The settings are recorded (with the config)
+    # once the model has its initial weights: a checkpoint that does not
+    # fit leaves nothing behind.
     held.enter_context(files.lock_output_dir(output_dir,
                                              flag_name="output_dir"))
     files.check_or_record(output_dir, manifest_settings(values, config),
-                          name="pretraining", flag_name="output_dir")
+                          name="pretraining", flag_name="output_dir",
+                          record=False)
   tf.io.gfile.makedirs(output_dir)
-  if chief:
-    config.to_json_file(os.path.join(output_dir, "albert_config.json"))
   set_mixed_precision(values.mixed_precision)
   tf_keras.utils.set_random_seed(values.seed)
-  train_fn, eval_fn = dataset_fns(values, strategy, masker)
 
   with strategy.scope():
     model = AlbertPretrainer(
@@ -502,6 +520,12 @@ def _run(values, print_fn, held):
       summary_dir=os.path.join(summaries, "train") if chief else None,
       eval_summary_dir=os.path.join(summaries, "eval") if chief else None,
       train_actions=[progress], eval_actions=[results])
+  # The controller has resumed or initialised the model (from
+  # --init_checkpoint): the run will go ahead.
+  if chief:
+    files.check_or_record(output_dir, manifest_settings(values, config),
+                          name="pretraining", flag_name="output_dir")
+    config.to_json_file(os.path.join(output_dir, "albert_config.json"))
 
   eval_output = None
   try:
