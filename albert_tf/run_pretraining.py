@@ -193,11 +193,6 @@ def check_flags(values):
   if values.dynamic_masking and not 0 < values.masked_lm_prob <= 1:
     raise UsageError(f"--masked_lm_prob must be in (0, 1] for "
                      f"--dynamic_masking, got {values.masked_lm_prob}")
-  if values.do_train and values.num_warmup_steps > values.num_train_steps:
-    raise UsageError(
-        f"--num_warmup_steps ({values.num_warmup_steps}) exceeds "
-        f"--num_train_steps ({values.num_train_steps}): training would end "
-        "before the learning rate has warmed up")
   if values.dynamic_masking and not (values.spm_model_file or
                                      values.vocab_file):
     raise UsageError("--dynamic_masking needs --spm_model_file or "
