@@ -212,6 +212,14 @@ def unreadable_copy(path, case_dir):
   return copy
 
 
+def unreadable_data_dir(data_dir, name, case_dir):
+  """A copy of data_dir whose file `name` cannot be read."""
+  copy = os.path.join(case_dir, "data")
+  shutil.copytree(data_dir, copy)
+  os.chmod(os.path.join(copy, name), 0)
+  return copy
+
+
 def other_task_output_dir(case_dir):
   """An output_dir a token-classification run made."""
   path = os.path.join(case_dir, "ner_out")
@@ -337,8 +345,6 @@ PRETRAINING = [
         i, d, init_checkpoint=i.checkpoint), "checkpoint_good"),
     Case("init_checkpoint_not_a_checkpoint", lambda i, d: pretraining_args(
         i, d, init_checkpoint=i.corpus), "corpus.txt"),
-    Case("warmup_longer_than_training", lambda i, d: pretraining_args(
-        i, d, num_warmup_steps=3), "--num_warmup_steps"),
     Case("batch_not_divisible_by_accumulation", lambda i, d: pretraining_args(
         i, d, gradient_accumulation_steps=3), "--gradient_accumulation_steps"),
     Case("dynamic_masking_without_vocabulary", lambda i, d: pretraining_args(
@@ -542,6 +548,9 @@ CLASSIFIER = [
         i, d, task_name="sst3"), "--task_name"),
     Case("data_dir_missing", lambda i, d: classifier_args(
         i, d, data_dir=d / "absent"), "absent"),
+    Case("train_file_unreadable", lambda i, d: classifier_args(
+        i, d, data_dir=unreadable_data_dir(i.sst2_dir, "train.tsv", d)),
+         "train.tsv", needs_permissions=True),
     Case("a_single_label", lambda i, d: classifier_args(
         i, d, task_name="csv", labels="a"), "2 labels"),
 ]
@@ -567,6 +576,9 @@ SQUAD = [
     *finetuning_cases(squad_args),
     Case("train_file_missing", lambda i, d: squad_args(
         i, d, train_file=d / "absent.json"), "absent.json"),
+    Case("train_file_unreadable", lambda i, d: squad_args(
+        i, d, train_file=unreadable_copy(i.squad_train, d)),
+         "unreadable-train.json", needs_permissions=True),
     Case("train_file_not_json", lambda i, d: squad_args(
         i, d, train_file=i.corpus), "corpus.txt"),
     Case("doc_stride_zero", lambda i, d: squad_args(i, d, doc_stride=0),
