@@ -35,6 +35,7 @@ from albert_tf.checkpoints import format_conversion
 from albert_tf.checkpoints import tf1_checkpoint
 from albert_tf.checkpoints import tf2_checkpoint
 from albert_tf.cli import flag_table
+from albert_tf import files
 from albert_tf.config import AlbertConfig
 from albert_tf.config import FLAVOR_ALBERT_ZH
 from albert_tf.errors import FlagError
@@ -118,6 +119,11 @@ def run_output_format(settings, log=print):
       raise FlagError(f"--{name} is required")
   if settings.direction:
     raise FlagError("pass --direction or --output_format, not both")
+  # Where the output goes is checked before the (slow) conversion.
+  if settings.output_format == format_conversion.FORMAT_HF:
+    files.check_output_dir(settings.output, "output")
+  else:
+    files.check_output_file(settings.output, "output")
   if (settings.output_format != format_conversion.FORMAT_HF and
       tf.io.gfile.exists(settings.output + ".index") and
       not settings.overwrite):
@@ -144,6 +150,7 @@ def run(settings, log=print):
   for name in ("albert_config_file", "input", "output", "direction"):
     if not getattr(settings, name):
       raise FlagError(f"--{name} is required")
+  files.check_output_file(settings.output, "output")
   if tf.io.gfile.exists(settings.output + ".index") and not settings.overwrite:
     raise FlagError(f"--output {settings.output} already exists; pass "
                     "--overwrite to replace it")
@@ -164,4 +171,4 @@ def main(argv):
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  app.run(main, flags_parser=flag_table.parse_flags)

@@ -601,4 +601,4 @@ def main(argv):
 
 if __name__ == "__main__":
   flag_table.define_flags(QuickstartSettings)
-  app.run(main)
+  app.run(main, flags_parser=flag_table.parse_flags)

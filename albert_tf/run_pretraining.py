@@ -39,6 +39,7 @@ from albert_tf.training import optimization
 from albert_tf import files
 from albert_tf.checkpoints import load_checkpoint
 from albert_tf.checkpoints import resolve_model_files
+from albert_tf.checkpoints.encoder_init import verify_init_checkpoint
 from albert_tf.checkpoints.integrity import latest_readable_checkpoint
 from albert_tf.checkpoints import save_tf1_checkpoint
 from albert_tf.checkpoints import tf1_variable_map
@@ -54,6 +55,7 @@ from albert_tf.pretraining_data.input_pipeline import record_files
 from albert_tf.cli import flag_table
 from albert_tf import settings as settings_lib
 from albert_tf.settings import setting
+from albert_tf.errors import CheckpointError
 from albert_tf.errors import FlagError
 from albert_tf.training import distribution
 from albert_tf.training.eval_results import EvalResultsWriter
@@ -190,6 +192,9 @@ def check_flags(values):
   if values.gradient_accumulation_steps < 1:
     raise UsageError("--gradient_accumulation_steps must be at least 1, got "
                      f"{values.gradient_accumulation_steps}")
+  if values.dynamic_masking and not 0 < values.masked_lm_prob <= 1:
+    raise UsageError(f"--masked_lm_prob must be in (0, 1] for "
+                     f"--dynamic_masking, got {values.masked_lm_prob}")
   if values.dynamic_masking and not (values.spm_model_file or
                                      values.vocab_file):
     raise UsageError("--dynamic_masking needs --spm_model_file or "
@@ -420,7 +425,8 @@ def _run(values, print_fn, held):
     # collectives can only be set up at startup.
     strategy = distribution.strategy_from_settings(values)
   except (ValueError, RuntimeError) as e:
-    raise UsageError(str(e)) from None
+    raise UsageError(f"--distribution_strategy="
+                     f"{values.distribution_strategy}: {e}") from None
   config = read_config(values.albert_config_file, values.max_seq_length)
   for flag_name in ("input_file", "eval_input_file"):
     pattern = getattr(values, flag_name)
@@ -431,6 +437,28 @@ def _run(values, print_fn, held):
       # with its name (see the DataLossError below).
       check_records(inputs[:1], flag_name, values.max_seq_length,
                     values.max_predictions_per_seq, config.vocab_size)
+  # The re-masking vocabulary and the initial weights are read before
+  # anything is written: a wrong vocabulary or a damaged checkpoint must not
+  # leave a half-made output_dir behind.
+  masker = make_masker(values, config)
+  if masker is not None:
+    check_masking_vocabulary(
+        record_files(values.input_file, "input_file", error=UsageError)[0],
+        masker)
+  train_fn, eval_fn = dataset_fns(values, strategy, masker)
+  try:
+    verify_init_checkpoint(values.init_checkpoint, values.output_dir)
+  except CheckpointError as e:
+    raise UsageError(f"--init_checkpoint {values.init_checkpoint}: {e}"
+                     ) from None
+  if (not values.do_train and not values.init_checkpoint and
+      not tf.io.gfile.exists(os.path.join(values.output_dir, "checkpoint"))):
+    # Evaluating freshly initialised weights would write eval results and
+    # a model.ckpt-best that mean nothing.
+    raise UsageError(
+        f"--do_eval without --do_train evaluates the checkpoint in "
+        f"--output_dir {values.output_dir}, which has none; pass "
+        "--init_checkpoint or train first")
   # Worker 0 (the chief) alone writes summaries, results and final files.
   chief = worker_position(strategy)[0] == 0
   output_dir = values.output_dir
@@ -440,22 +468,17 @@ def _run(values, print_fn, held):
   if chief:
     # One writer per output_dir, and only a run with the same model and
     # data settings may continue its checkpoints; both are checked before
-    # anything is written.
+    # anything is written. The settings are recorded (with the config)
+    # once the model has its initial weights: a checkpoint that does not
+    # fit leaves nothing behind.
     held.enter_context(files.lock_output_dir(output_dir,
                                              flag_name="output_dir"))
     files.check_or_record(output_dir, manifest_settings(values, config),
-                          name="pretraining", flag_name="output_dir")
+                          name="pretraining", flag_name="output_dir",
+                          record=False)
   tf.io.gfile.makedirs(output_dir)
-  if chief:
-    config.to_json_file(os.path.join(output_dir, "albert_config.json"))
   set_mixed_precision(values.mixed_precision)
   tf_keras.utils.set_random_seed(values.seed)
-  masker = make_masker(values, config)
-  if masker is not None:
-    check_masking_vocabulary(
-        record_files(values.input_file, "input_file", error=UsageError)[0],
-        masker)
-  train_fn, eval_fn = dataset_fns(values, strategy, masker)
 
   with strategy.scope():
     model = AlbertPretrainer(
@@ -510,6 +533,12 @@ def _run(values, print_fn, held):
       summary_dir=os.path.join(summaries, "train") if chief else None,
       eval_summary_dir=os.path.join(summaries, "eval") if chief else None,
       train_actions=[progress], eval_actions=[results])
+  # The controller has resumed or initialised the model (from
+  # --init_checkpoint): the run will go ahead.
+  if chief:
+    files.check_or_record(output_dir, manifest_settings(values, config),
+                          name="pretraining", flag_name="output_dir")
+    config.to_json_file(os.path.join(output_dir, "albert_config.json"))
 
   eval_output = None
   try:
@@ -562,4 +591,4 @@ def main(argv):
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  app.run(main, flags_parser=flag_table.parse_flags)

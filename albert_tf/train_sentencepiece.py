@@ -41,6 +41,7 @@ import codecs
 import dataclasses
 import os
 import random
+import re
 import shutil
 import tempfile
 import time
@@ -164,8 +165,12 @@ class Corpus:
     for path in self.paths:
       yield from self._file_lines(path)
     if not self.num_lines:
-      raise TrainError(f"the {len(self.paths)} input file(s) hold no "
-                       "non-empty lines that fit --max_sentence_length")
+      named = ", ".join(self.paths[:3])
+      if len(self.paths) > 3:
+        named += f" and {len(self.paths) - 3} more"
+      raise TrainError(f"--input {named}: no non-empty lines that fit "
+                       "--max_sentence_length (empty or whitespace-only "
+                       "files?)")
     self.log(f"read {self.num_lines:,} lines ({self.num_chars:,} characters) "
              f"from {len(self.paths):,} file(s); skipped {self.num_blank:,} "
              "blank lines")
@@ -278,6 +283,13 @@ def train_model(sentences, model_prefix, vocab_size, character_coverage,
   except RuntimeError as e:
     if errors:
       raise errors[0] from None
+    too_high = re.search(r"Vocabulary size too high \((\d+)\)\. Please set "
+                         r"it to a value <= (\d+)", str(e))
+    if too_high:
+      raise TrainError(
+          f"--vocab_size {too_high.group(1)} is more pieces than this corpus "
+          f"yields (at most {too_high.group(2)}); lower --vocab_size or add "
+          "text") from None
     raise TrainError(f"sentencepiece training failed: {e}") from None
 
 
@@ -511,4 +523,4 @@ def main(argv):
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  app.run(main, flags_parser=flag_table.parse_flags)

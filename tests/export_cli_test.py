@@ -162,20 +162,6 @@ def test_cli_refuses_missing_variables(tmp_path):
   assert os.listdir(tmp_path) == ["partial"]
 
 
-def test_cli_refuses_an_existing_export_path(tmp_path):
-  export_path = tmp_path / "out"
-  export_path.mkdir()
-  (export_path / "keep.txt").write_text("mine")
-  result = run_module(
-      "tfhub_export.export", f"--albert_config_file={ref.config_path(NAME)}",
-      f"--checkpoint={ref.checkpoint_prefix(NAME)}",
-      f"--spm_model_file={fx.tokenizer_file(NAME)}",
-      f"--export_path={export_path}", "--export_type=encoder")
-  assert result.returncode == 1
-  assert "already exists" in result.stderr and "--overwrite" in result.stderr
-  assert os.listdir(export_path) == ["keep.txt"]
-
-
 @pytest.mark.parametrize("config_change, message", [
     ({"hidden_size": 48}, "shape mismatches"),
     ({"num_hidden_groups": 2}, "missing from the checkpoint"),

@@ -424,15 +424,6 @@ def test_corrupt_records_are_reported(data, tmp_path):
                      input_file=mixed / "train-*", num_train_steps=200)
 
 
-def test_cli_errors_are_one_clear_line(data, tmp_path):
-  result = run_module("albert_tf.run_pretraining",
-                      *flag_args(data, tmp_path / "out",
-                                 input_file=tmp_path / "none-*"))
-  assert result.returncode == 1
-  assert "error: --input_file pattern" in result.stderr
-  assert "Traceback" not in result.stderr
-
-
 @pytest.mark.parametrize("flagfile", sorted(
     f for f in os.listdir(os.path.join(PROJECT_ROOT, "run_scripts"))
     if f.endswith(".flags")))

@@ -47,6 +47,32 @@ def init_encoder(encoder, init_checkpoint):
   return f"restored the encoder from TF2 checkpoint {result}"
 
 
+def verify_init_checkpoint(init_checkpoint, output_dir=None):
+  """Reads every tensor of an --init_checkpoint (TF1 or ours) up front.
+
+  Loading happens only once the model is built, after the run has set up
+  its output directory; a damaged or missing checkpoint must stop the run
+  before it writes anything. Skipped when `output_dir` already holds a
+  checkpoint (the run resumes from it and ignores --init_checkpoint).
+  SavedModels and Hugging Face directories are left to their loaders.
+  Raises CheckpointNotFoundError or DamagedCheckpointError naming the files.
+  """
+  if not init_checkpoint:
+    return
+  if output_dir and tf.io.gfile.exists(
+      integrity.checkpoint_state_path(output_dir)):
+    return
+  path = os.fspath(init_checkpoint)
+  if is_saved_model(path) or checkpoints.is_hf_directory(path):
+    return
+  if not tf.io.gfile.exists(path) and not tf.io.gfile.exists(
+      path + ".index"):
+    raise checkpoints.CheckpointNotFoundError(
+        f"checkpoint {path} does not exist (neither a file, a directory nor "
+        "a checkpoint prefix)")
+  integrity.verify_checkpoint(checkpoints.resolve_checkpoint(path))
+
+
 def _init_from_saved_model(encoder, path):
   # tfhub_export's encoder exporter defines the SavedModel layout, so its
   # reader is used.

@@ -24,4 +24,4 @@ def main(task_class):
         lambda: runner.run(task_class,
                            flag_table.settings_from_flags(settings_class)),
         argv)
-  app.run(run_main)
+  app.run(run_main, flags_parser=flag_table.parse_flags)

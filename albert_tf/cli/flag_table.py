@@ -4,7 +4,7 @@ An entry point is three lines:
 
   define_flags(PretrainingSettings)
   def main(argv): return run_job(lambda: run(settings_from_flags(...)), argv)
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)
 
 Flag names, defaults and help come from the dataclass fields, so the command
 line and the Python API are the same table. Required settings are checked by
@@ -54,6 +54,22 @@ def settings_from_flags(settings_cls, flag_values=FLAGS, **fixed):
             if row.name in flag_values}
   values.update(fixed)
   return settings_cls(**{k: v for k, v in values.items() if k in names})
+
+
+def parse_flags(argv, flag_values=FLAGS, known_only=False):
+  """absl's flags parser, with a bad flag (unknown name, value not one of
+  the choices, not a number) as one `error:` line and exit status 1.
+
+  Pass as app.run(main, flags_parser=parse_flags). absl's own parser
+  prints "FATAL Flags parsing error" and a hint over two lines.
+  """
+  try:
+    return flag_values(argv, known_only=known_only)
+  except flags.Error as e:
+    message = " ".join(str(e).split())  # Multi-line messages on one line.
+    print(f"error: {message} (--helpshort lists the flags)", file=sys.stderr,
+          flush=True)
+    sys.exit(1)
 
 
 def report_user_error(error):

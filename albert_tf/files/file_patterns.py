@@ -40,6 +40,11 @@ def expand_file_patterns(patterns, flag_name, error=ValueError):
       raise error(f"cannot list --{flag_name} pattern {pattern!r}: "
                   f"{e.message}") from None
     if not matches:
+      if _is_local_directory(pattern):
+        # A directory given where files are expected: say how to name them.
+        raise error(f"--{flag_name} {pattern!r} is a directory; name its "
+                    "files with a pattern, e.g. "
+                    f"{os.path.join(pattern, '*')!r}")
       raise error(f"--{flag_name} pattern {pattern!r} matches no files")
     for path in matches:
       if path not in seen:

@@ -75,7 +75,7 @@ def show_value(value):
 
 
 def check_or_record(output_dir, settings, name="run", may_change=(),
-                    flag_name=None, warn=logging.warning):
+                    flag_name=None, warn=logging.warning, record=True):
   """Records `settings` for `output_dir`, or checks them against the record.
 
   Args:
@@ -89,6 +89,8 @@ def check_or_record(output_dir, settings, name="run", may_change=(),
     flag_name: the flag output_dir came from, for the message.
     warn: called with a warning's text. Keys the record lacks (settings
       added by a newer version) are added to it with a warning.
+    record: False only checks (writes nothing): a run that must read its
+      inputs before it may write checks first, then records once they read.
 
   Returns:
     The manifest's path.
@@ -101,8 +103,9 @@ def check_or_record(output_dir, settings, name="run", may_change=(),
   path = manifest_path(output_dir, name)
   recorded = read_manifest(output_dir, name)
   if recorded is None:
-    write_text_atomically(path, json.dumps(settings, indent=2,
-                                           sort_keys=True) + "\n")
+    if record:
+      write_text_atomically(path, json.dumps(settings, indent=2,
+                                             sort_keys=True) + "\n")
     return path
   differences = {}
   for key in sorted(set(recorded) | set(settings)):
@@ -120,7 +123,7 @@ def check_or_record(output_dir, settings, name="run", may_change=(),
         f"another output directory or the recorded settings (see {path})",
         differences)
   added = sorted(set(settings) - set(recorded))
-  if added:
+  if added and record:
     warn(f"{path} did not record {', '.join(added)}; recording them now")
     write_text_atomically(path, json.dumps(dict(recorded, **{
         k: settings[k] for k in added}), indent=2, sort_keys=True) + "\n")

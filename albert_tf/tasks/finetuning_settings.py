@@ -99,6 +99,11 @@ class FinetuningSettings(DistributionSettings):
       raise FlagError(f"--data_dir {self.data_dir} is not a directory")
     self.check_training()
 
+  def check_before_data(self):
+    """The checks a run makes before it reads its data (subclasses whose
+    schedule depends on the data's size check it later)."""
+    self.check_training()
+
   def check_training(self):
     for name in ("train_step", "train_batch_size", "save_checkpoints_steps",
                  "keep_checkpoint_max", "iterations_per_loop"):

@@ -22,10 +22,13 @@ from albert_tf import settings as settings_lib
 from albert_tf.checkpoints import encoder_init
 from albert_tf.checkpoints import hf_checkpoint
 from albert_tf.errors import FlagError
+from albert_tf.errors import UserError
 from albert_tf.tasks import base_task
 from albert_tf.files.atomic_write import write_text_atomically
 from albert_tf.tokenization import python_input_packer
 from albert_tf.training import distribution
+from albert_tf.training import finetuning_trainer
+from albert_tf.training import gradient_accumulation
 from albert_tf.training.finetuning_trainer import FinetuningTrainer
 from albert_tf.training.finetuning_trainer import NoCheckpointError
 
@@ -34,6 +37,9 @@ EVAL_RESULTS_FILE = "eval_results.txt"
 
 def load_config(settings):
   config = presets.load_config(settings.albert_config_file, settings.preset)
+  if settings.max_seq_length < 3:  # [CLS] a token [SEP]
+    raise FlagError(f"--max_seq_length must be at least 3, got "
+                    f"{settings.max_seq_length}")
   if settings.max_seq_length > config.max_position_embeddings:
     raise FlagError(
         f"--max_seq_length {settings.max_seq_length} exceeds the model's "
@@ -49,6 +55,33 @@ def make_tokenizer(settings, config):
     raise FlagError(f"the tokenizer has {size} tokens but the model's "
                     f"vocab_size is {config.vocab_size}")
   return tokenizer
+
+
+def make_strategy(settings):
+  """The distribution strategy; devices that are not there (no TPU by that
+  name, fewer GPUs) are the user's to fix."""
+  try:
+    return distribution.strategy_from_settings(settings)
+  except (ValueError, RuntimeError) as e:
+    if isinstance(e, UserError):
+      raise
+    raise FlagError(f"--distribution_strategy="
+                    f"{settings.distribution_strategy}: {e}") from None
+
+
+def check_inference_source(settings):
+  """Evaluating, predicting or exporting without training needs a model:
+  a fine-tuned checkpoint in output_dir, or a Hugging Face --init_checkpoint
+  (a fine-tuned AlbertFor... directory)."""
+  if settings.do_train or not (settings.do_eval or settings.do_predict or
+                               settings.export_dir):
+    return
+  if hf_checkpoint.is_hf_directory(settings.init_checkpoint):
+    return
+  if not finetuning_trainer.has_finetuned_checkpoint(settings.output_dir):
+    raise NoCheckpointError(
+        f"no fine-tuned checkpoint in --output_dir {settings.output_dir}; "
+        "run with --do_train first")
 
 
 def make_init_fn(init_checkpoint):
@@ -125,39 +158,50 @@ class FinetuningJob:
     self.settings = settings = task_class.resolve_settings(settings)
     self.config = load_config(settings)
     self.tokenizer = make_tokenizer(settings, self.config)
+    # Everything that needs neither the data nor output_dir is checked
+    # before anything is written: the flags, the devices, the initial
+    # weights (the model loads them only once training has set up
+    # output_dir), and that the train, dev and test files are there (not
+    # found missing after hours of training).
+    settings.check_before_data()
+    strategy = make_strategy(settings)
+    gradient_accumulation.check_divisible(
+        settings.train_batch_size, settings.gradient_accumulation_steps,
+        strategy.num_replicas_in_sync)
+    encoder_init.verify_init_checkpoint(settings.init_checkpoint,
+                                        settings.output_dir)
+    check_inference_source(settings)
     self.task = task_class(settings, self.config, self.tokenizer)
-    # A missing train, dev or test file is reported now, before anything is
-    # written, not after hours of training.
     for split in self.task.splits_used():
       self.task.check_split_files(split)
     # One writer per output_dir, and the directory's checkpoints, records
     # and label list only serve a run with the same model and data
     # settings: both are checked before anything is written. The lock is
-    # held until close().
+    # held until close(). The settings are recorded once the task has read
+    # its data (prepare): unreadable data leaves no manifest behind.
     self._held = contextlib.ExitStack()
     self._held.enter_context(files.lock_output_dir(settings.output_dir,
                                                    flag_name="output_dir"))
     try:
-      files.check_or_record(settings.output_dir,
-                            manifest_settings(settings, self.config),
-                            name="finetuning", flag_name="output_dir")
-    except BaseException:
-      self.close()
-      raise
-    try:
-      # prepare() may derive settings from the data (SQuAD's epochs → steps).
+      manifest = manifest_settings(settings, self.config)
+      files.check_or_record(settings.output_dir, manifest,
+                            name="finetuning", flag_name="output_dir",
+                            record=False)
+      # prepare() may derive settings from the data (SQuAD's epochs →
+      # steps).
       self.task.prepare()
       self.settings = settings = self.task.settings
       # The files read after training are read (and checked) now.
       for split in self.task.inference_splits():
         self.task.read_split(split)
+      tf_keras.utils.set_random_seed(settings.seed)
+      self.trainer = FinetuningTrainer(
+          strategy, self.task.build_model, self.task.build_losses, settings)
+      files.check_or_record(settings.output_dir, manifest,
+                            name="finetuning", flag_name="output_dir")
     except BaseException:
       self.close()
       raise
-    tf_keras.utils.set_random_seed(settings.seed)
-    self.trainer = FinetuningTrainer(
-        distribution.strategy_from_settings(settings), self.task.build_model,
-        self.task.build_losses, settings)
 
   def close(self):
     """Releases output_dir for other runs."""

@@ -47,6 +47,15 @@ class NoCheckpointError(UserError, RuntimeError):
   """Evaluation or prediction was asked for before any training."""
 
 
+def has_finetuned_checkpoint(output_dir):
+  """Whether output_dir holds a checkpoint load_for_inference can use."""
+  if not output_dir:
+    return False
+  return (tf.io.gfile.exists(os.path.join(output_dir, BEST_DIR,
+                                          BEST_PREFIX + ".index"))
+          or tf.io.gfile.exists(os.path.join(output_dir, "checkpoint")))
+
+
 def original_variable_names(model):
   """{variable.ref(): original TF1 name} for the model's encoder variables.
 

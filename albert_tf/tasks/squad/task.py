@@ -111,6 +111,13 @@ class SquadSettings(FinetuningSettings):
         self.start_n_top, self.end_n_top) > self.max_seq_length:
       raise FlagError("--start_n_top/--end_n_top exceed max_seq_length")
 
+  def check_before_data(self):
+    # --num_train_epochs / --warmup_proportion make the steps from the
+    # number of questions: checked once the train file is read.
+    if self.num_train_epochs or self.warmup_proportion is not None:
+      return
+    self.check_training()
+
   def with_steps_from_epochs(self, num_examples):
     """--num_train_epochs / --warmup_proportion as the original computes."""
     train_step = self.train_step
