@@ -439,7 +439,10 @@ def run(settings, log=print, pipeline_args=()):
     raise FlagError(f"--output_file {settings.output_file} is a directory; "
                     "pass a file name (the shard prefix), e.g. "
                     f"{os.path.join(settings.output_file, 'train.tfrecord')}")
-<<<<<<< HEAD
+  # Shards are written under the prefix's folder: a file in the way or a
+  # read-only folder must stop the run before the corpus is read.
+  from albert_tf.files import locations  # pylint: disable=g-import-not-at-top
+  locations.check_output_file(settings.output_file, "output_file")
   with _output_guard(settings, log) as (manifest, recorded_now):
     written = _generate(settings, log, pipeline_args)
     total = sum(written.values())
@@ -454,37 +457,6 @@ def run(settings, log=print, pipeline_args=()):
           f"--input_file {settings.input_file} holds no text to make "
           "examples from (empty or whitespace-only files); nothing was "
           "written")
-=======
-  # Shards are written under the prefix's folder: a file in the way or a
-  # read-only folder must stop the run before the corpus is read.
-  from albert_tf.files import locations  # pylint: disable=g-import-not-at-top
-  locations.check_output_file(settings.output_file, "output_file")
-  if settings.runner:
-    from albert_tf.pretraining_data import beam_pipeline  # pylint: disable=g-import-not-at-top
-    if settings.num_workers != 1:
-      log("note: --num_workers is for the local driver; with --runner, "
-          "Beam's runner decides how many workers write shards")
-    written = beam_pipeline.run_pipeline(
-        settings.input_file, settings.output_file, settings.tokenizer_args(),
-        settings.generation_config(), output_shards=settings.output_shards,
-        overwrite=settings.overwrite, runner=settings.runner,
-        pipeline_args=pipeline_args, log=log)
-  else:
-    written = create_pretraining_data(
-        settings.input_file, settings.output_file, settings.tokenizer_args(),
-        settings.generation_config(), output_shards=settings.output_shards,
-        num_workers=settings.num_workers, overwrite=settings.overwrite,
-        log=log)
-  total = sum(written.values())
-  if written and not total:
-    # An empty corpus would otherwise leave empty shards that later runs
-    # skip as complete, and pretraining would find no records.
-    from albert_tf.pretraining_data import shard_files  # pylint: disable=g-import-not-at-top
-    shard_files.remove_outputs(settings.output_file, list(written))
-    raise InputFileError(
-        f"--input_file {settings.input_file} holds no text to make examples "
-        "from (empty or whitespace-only files); nothing was written")
->>>>>>> badinput
   log(f"wrote {total:,} examples to {len(written)} shard(s): "
       + ", ".join(sorted(written)))
   return written
