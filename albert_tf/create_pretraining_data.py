@@ -443,6 +443,8 @@ def run(settings, log=print, pipeline_args=()):
   # read-only folder must stop the run before the corpus is read.
   from albert_tf.files import locations  # pylint: disable=g-import-not-at-top
   locations.check_output_file(settings.output_file, "output_file")
+  # The algorithm's own flags too, before the manifest records them.
+  settings.generation_config().validate()
   with _output_guard(settings, log) as (manifest, recorded_now):
     written = _generate(settings, log, pipeline_args)
     total = sum(written.values())

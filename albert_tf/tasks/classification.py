@@ -54,6 +54,9 @@ class ClassificationSettings(FinetuningSettings):
     if not self.task_name:
       raise FlagError("--task_name is required (one of "
                       f"{', '.join(classifier_data.TASK_NAMES)})")
+    if self.labels is not None and len(set(self.labels)) < 2:
+      raise FlagError(f"--labels: a classification task needs at least 2 "
+                      f"labels, got {list(self.labels)}")
     super().check(needs_data_dir)
 
 
