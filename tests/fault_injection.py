@@ -45,8 +45,11 @@ def pause(label):
     time.sleep(60)
 
 def install_call_hook(hook):
-  owner_name, attribute = hook["target"].split(":")
+  owner_name, path = hook["target"].split(":")
   owner = importlib.import_module(owner_name)
+  *classes, attribute = path.split(".")
+  for name in classes:  # "Class.method": patched on the class.
+    owner = getattr(owner, name)
   original = getattr(owner, attribute)
   seen = [0]
   action = {"kill": die, "pause": pause}[hook["action"]]
@@ -94,8 +97,9 @@ PAUSED = "fault_injection: paused at "
 
 def call_hook(target, match, nth=1, label=None, action="kill"):
   """Kill (or with action="pause": stop forever, holding whatever the run
-  holds) before the `nth` call of `target` ("package.module:function")
-  whose arguments' repr matches the regular expression `match`."""
+  holds) before the `nth` call of `target` ("package.module:function" or
+  "package.module:Class.method") whose arguments' repr matches the regular
+  expression `match`."""
   return {"kind": "call", "target": target, "match": match, "nth": nth,
           "action": action,
           "label": label or f"call {nth} of {target} with {match!r}"}
@@ -187,11 +191,6 @@ class KilledRun:
       fired = [line[len(_FIRED):] for line in self.lines
                if line.startswith(_FIRED)]
       assert fired == [by_hook], (fired, self.output()[-5000:])
-
-
-def exists(path):
-  """A ready() for kill_when: `path` (a glob-free path) exists."""
-  return lambda: os.path.exists(path)
 
 
 # Names of unfinished writes and held locks: our hidden temporaries
