@@ -14,6 +14,12 @@ after the imports alone, examples/s and the step losses. Rounds interleave
 the cells (round 1: every cell, round 2: every cell, ...) so machine noise
 hits all alike; the table shows the median.
 
+The parent polls each child's RSS: past --memory_limit_mb, or when the
+machine has less than --min_available_mb left, it kills the child and
+records the cell as "> N (killed)" (peers that do not fit are a result, not
+a crash), so a big cell can neither end the run nor push a shared machine
+into the OOM killer.
+
 Cells are `implementation[+option...]`:
   albert_tf      what run_pretraining runs (PretrainingTrainer, orbit loop,
                  AlbertPretrainer, the original LAMB, our input pipeline).
