@@ -14,6 +14,12 @@ after the imports alone, examples/s and the step losses. Rounds interleave
 the cells (round 1: every cell, round 2: every cell, ...) so machine noise
 hits all alike; the table shows the median.
 
+The parent polls each child's RSS: past --memory_limit_mb, or when the
+machine has less than --min_available_mb left, it kills the child and
+records the cell as "> N (killed)" (peers that do not fit are a result, not
+a crash), so a big cell can neither end the run nor push a shared machine
+into the OOM killer.
+
 Cells are `implementation[+option...]`:
   albert_tf      what run_pretraining runs (PretrainingTrainer, orbit loop,
                  AlbertPretrainer, the original LAMB, our input pipeline).
@@ -73,7 +79,18 @@ def define_flags():
   flags.DEFINE_string("torch_python", None,
                       "Python with torch and transformers, for `torch` cells "
                       "(default: this one).")
-  flags.DEFINE_string("output_json", None, "Also write every sample here.")
+  flags.DEFINE_string("output_json", None,
+                      "Also write every sample here (rewritten after each "
+                      "one, so an interrupted run keeps what it measured).")
+  flags.DEFINE_list("from_json", None,
+                    "Measure nothing: print the table of the samples in "
+                    "these --output_json files (several runs merged).")
+  flags.DEFINE_integer("memory_limit_mb", 20480,
+                       "Kill a measurement whose process grows past this "
+                       "and record the cell as '> limit'.")
+  flags.DEFINE_integer("min_available_mb", 1024,
+                       "Also kill it when the machine has less than this "
+                       "available (other work shares the machine).")
   flags.DEFINE_string("child", None, "Internal: run one measurement.")
 
 
@@ -307,25 +324,99 @@ def run_child(spec):
 # -- the parent -------------------------------------------------------------------
 
 
-def measure(spec, python=None, timeout=3600):
-  """Runs one child process; returns its result dict or {"error": ...}."""
+def process_rss_mb(pid):
+  """Current resident set size of process `pid` in MB, or None once gone."""
+  try:
+    with open(f"/proc/{pid}/status") as f:
+      for line in f:
+        if line.startswith("VmRSS:"):
+          return int(line.split()[1]) / 1024.0
+  except OSError:
+    pass
+  return None
+
+
+def machine_available_mb():
+  """MemAvailable of the whole machine in MB (None where /proc lacks it)."""
+  try:
+    with open("/proc/meminfo") as f:
+      for line in f:
+        if line.startswith("MemAvailable:"):
+          return int(line.split()[1]) / 1024.0
+  except OSError:
+    pass
+  return None
+
+
+def measure(spec, python=None, timeout=3600, memory_limit_mb=20480,
+            min_available_mb=1024, poll_seconds=0.25):
+  """Runs one child process; returns its result dict or {"error": ...}.
+
+  The parent watches the child: a cell whose process grows past
+  `memory_limit_mb`, or that leaves the machine with less than
+  `min_available_mb` available, is killed and recorded as
+  {"over_limit_mb": ...} (the table shows "> limit") instead of taking the
+  machine, and everything else on it, into the kernel's OOM killer; the
+  remaining cells still run. RLIMIT_AS would not do: TensorFlow reserves far
+  more address space than it touches.
+  """
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-  process = subprocess.run(
-      [python or sys.executable, "-m", "benchmarks.memory_benchmark",
-       f"--child={json.dumps(spec)}"], capture_output=True, text=True,
-      env=env, cwd=root, timeout=timeout, check=False)
-  for line in process.stdout.splitlines():
+  base = {"label": cell_label(spec["cell"]), "batch": spec["batch"],
+          "seq": spec["seq"]}
+  with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile(
+      "w+") as err:
+    process = subprocess.Popen(
+        [python or sys.executable, "-m", "benchmarks.memory_benchmark",
+         f"--child={json.dumps(spec)}"], stdout=out, stderr=err, text=True,
+        env=env, cwd=root)
+    started = time.monotonic()
+    killed = None
+    largest_mb = 0.0
+    while process.poll() is None:
+      rss_mb = process_rss_mb(process.pid) or 0.0
+      largest_mb = max(largest_mb, rss_mb)
+      available_mb = machine_available_mb()
+      if rss_mb > memory_limit_mb:
+        killed = {"over_limit_mb": memory_limit_mb,
+                  "error": f"killed at {rss_mb:,.0f} MB: over the "
+                           f"{memory_limit_mb:,} MB limit"}
+      elif available_mb is not None and available_mb < min_available_mb:
+        killed = {"over_limit_mb": rss_mb,
+                  "error": f"killed at {rss_mb:,.0f} MB: the machine had "
+                           f"only {available_mb:,.0f} MB left"}
+      elif time.monotonic() - started > timeout:
+        killed = {"error": f"timed out after {timeout} s"}
+      if killed:
+        process.kill()
+        process.wait()
+        return dict(base, **killed)
+      time.sleep(poll_seconds)
+    out.seek(0)
+    err.seek(0)
+    stdout, stderr = out.read(), err.read()
+  for line in stdout.splitlines():
     if line.startswith("RESULT "):
       return json.loads(line[len("RESULT "):])
-  tail = (process.stderr or process.stdout).strip().splitlines()[-3:]
-  return {"label": cell_label(spec["cell"]), "batch": spec["batch"],
-          "seq": spec["seq"], "error": " | ".join(tail)}
+  tail = (stderr or stdout).strip().splitlines()[-3:]
+  if process.returncode < 0:
+    tail.append(f"killed by signal {-process.returncode} at about "
+                f"{largest_mb:,.0f} MB")
+  return dict(base, error=" | ".join(tail))
+
+
+def write_json(samples, path):
+  """Writes `samples` to `path` via a temporary name (never half a file)."""
+  staging = path + ".tmp"
+  with open(staging, "w") as f:
+    json.dump(samples, f, indent=1)
+  os.replace(staging, path)
 
 
 def run(preset, batch_sizes, seq_lengths, cells, steps=2, warmup_steps=1,
-        rounds=1, predictions=20, torch_python=None, print_fn=print):
+        rounds=1, predictions=20, torch_python=None, print_fn=print,
+        memory_limit_mb=20480, min_available_mb=1024, output_json=None):
   """All measurements, interleaved; returns the list of samples."""
   config = config_dict(preset)
   parsed = [parse_cell(c) for c in cells]
@@ -346,10 +437,13 @@ def run(preset, batch_sizes, seq_lengths, cells, steps=2, warmup_steps=1,
                     "records": records[(batch, seq)], "steps": steps,
                     "warmup_steps": warmup_steps}
             python = torch_python if cell["impl"] == "torch" else None
-            result = measure(spec, python)
+            result = measure(spec, python, memory_limit_mb=memory_limit_mb,
+                             min_available_mb=min_available_mb)
             result["round"] = round_index + 1
             samples.append(result)
             print_fn(json.dumps(result))
+            if output_json:
+              write_json(samples, output_json)
   return samples
 
 
@@ -362,6 +456,12 @@ def summarize(samples):
   summary = {}
   for key, group in groups.items():
     good = [s for s in group if "error" not in s]
+    over = [s for s in group if "over_limit_mb" in s]
+    if over and not good:
+      # Killed for its memory: the peak is at least what it had reached.
+      summary[key] = {"over_limit_mb": max(s["over_limit_mb"] for s in over),
+                      "rounds": len(over)}
+      continue
     if not good:
       summary[key] = {"error": group[-1]["error"]}
       continue
@@ -378,20 +478,27 @@ def summarize(samples):
 def format_table(summary, title):
   lines = [title, "",
            "| batch | seq | cell | peak RSS (MB) | vs albert_tf | after "
-           "imports (MB) | examples/s |",
-           "|---:|---:|---|---:|---:|---:|---:|"]
+           "imports (MB) | examples/s | rounds |",
+           "|---:|---:|---|---:|---:|---:|---:|---:|"]
   for (batch, seq, label), row in sorted(
       summary.items(), key=lambda item: (item[0][0], item[0][1])):
+    ours = summary.get((batch, seq, "albert_tf"), {})
+    if "over_limit_mb" in row:
+      ratio = (f"> {row['over_limit_mb'] / ours['peak_rss_mb']:.2f}"
+               if ours.get("peak_rss_mb") else "-")
+      lines.append(f"| {batch} | {seq} | {label} | > "
+                   f"{row['over_limit_mb']:,.0f} (killed) | {ratio} | - | - | "
+                   f"{row['rounds']} |")
+      continue
     if "error" in row:
       lines.append(f"| {batch} | {seq} | {label} | failed: {row['error']} "
-                   "| | | |")
+                   "| | | | |")
       continue
-    ours = summary.get((batch, seq, "albert_tf"), {})
     ratio = (f"{row['peak_rss_mb'] / ours['peak_rss_mb']:.2f}"
              if ours.get("peak_rss_mb") else "-")
     lines.append(f"| {batch} | {seq} | {label} | {row['peak_rss_mb']:,.0f} "
                  f"| {ratio} | {row['imports_rss_mb']:,.0f} | "
-                 f"{row['examples_per_s']:.2f} |")
+                 f"{row['examples_per_s']:.2f} | {row['rounds']} |")
   return "\n".join(lines)
 
 
@@ -401,6 +508,22 @@ def main(argv):
   if values.child:
     result = run_child(json.loads(values.child))
     print("RESULT " + json.dumps(result), flush=True)
+    return 0
+  if values.from_json:
+    samples = []
+    for path in values.from_json:
+      try:
+        with open(path) as f:
+          samples.extend(json.load(f))
+      except (OSError, ValueError) as e:
+        print(f"error: --from_json={path}: cannot read samples: {e}",
+              file=sys.stderr)
+        return 1
+    rounds = max((s.get("round", 1) for s in samples), default=0)
+    print(format_table(summarize(samples),
+                       f"peak RSS of a pretraining process, {len(samples)} "
+                       f"samples from {len(values.from_json)} file(s), "
+                       f"median over up to {rounds} round(s)"))
     return 0
   try:
     cells = [parse_cell(c) for c in values.cells]
@@ -413,10 +536,10 @@ def main(argv):
   samples = run(values.preset, batch_sizes, seq_lengths,
                 [cell_label(c) for c in cells], values.steps,
                 values.warmup_steps, values.rounds,
-                values.max_predictions_per_seq, values.torch_python)
-  if values.output_json:
-    with open(values.output_json, "w") as f:
-      json.dump(samples, f, indent=1)
+                values.max_predictions_per_seq, values.torch_python,
+                memory_limit_mb=values.memory_limit_mb,
+                min_available_mb=values.min_available_mb,
+                output_json=values.output_json)
   title = (f"{values.preset}: peak RSS of a pretraining process, "
            f"{values.warmup_steps} warmup + {values.steps} timed steps, "
            f"median of {values.rounds} interleaved round(s), "

@@ -208,3 +208,30 @@ def test_gradients_reach_every_weight():
 
 if __name__ == "__main__":
   raise SystemExit(pytest.main([__file__]))
+
+
+@pytest.mark.parametrize("hidden_size, heads", [(128, 2), (64, 4), (64, 8)])
+def test_attention_scores_are_the_originals_scale_after_the_product(
+    hidden_size, heads):
+  """Head size 64 or 16 scales the query (a power-of-two scale: exact, and
+  the product is not kept for the backward pass); 8 keeps the original's
+  order. Either way the outputs are bit-identical to the original order."""
+  from albert_tf.modeling.layers.self_attention import SelfAttention  # pylint: disable=g-import-not-at-top
+  tf.random.set_seed(0)
+  layer = SelfAttention(hidden_size, heads)
+  states = tf.random.normal([2, 7, hidden_size])
+  mask_adder = tf.zeros([2, 1, 1, 7])
+  got = layer(states, mask_adder)
+  assert layer.scale_query == (hidden_size // heads in (16, 64))
+
+  def original_order(states):
+    split = lambda x: tf.transpose(tf.reshape(x, [2, 7, heads, -1]),
+                                   [0, 2, 1, 3])
+    query, key, value = (split(dense(states)) for dense in
+                         (layer.query, layer.key, layer.value))
+    scores = tf.matmul(query, key, transpose_b=True) * layer.scale
+    context = tf.matmul(tf.nn.softmax(scores + mask_adder), value)
+    return tf.reshape(tf.transpose(context, [0, 2, 1, 3]),
+                      [2, 7, hidden_size])
+
+  np.testing.assert_array_equal(got.numpy(), original_order(states).numpy())

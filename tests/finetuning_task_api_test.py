@@ -5,6 +5,7 @@ import dataclasses
 import json
 import os
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -13,7 +14,6 @@ import tensorflow as tf
 import finetuning_data
 from reference_data import SPM_MODEL
 from albert_tf.errors import UserError
-from albert_tf.modeling import AlbertEncoder
 from albert_tf.settings import setting
 from albert_tf.tasks import base_task
 from albert_tf.tasks import metrics
@@ -62,7 +62,7 @@ class KeywordTask(base_task.FinetuningTask):
     return dataset.batch(batch_size, drop_remainder=is_training)
 
   def build_model(self):
-    return ClassifierModel(AlbertEncoder(self.config), 2)
+    return ClassifierModel(self.build_encoder(), 2)
 
   def build_losses(self, labels, outputs):
     return classification_loss(labels, outputs)
@@ -158,6 +158,78 @@ def test_gradient_accumulation_gives_the_full_batch_weights(tmp_path):
                      "--gradient_accumulation_steps=3"):
     runner.FinetuningJob(KeywordTask, _keyword_settings(
         tmp_path / "3", gradient_accumulation_steps=3))
+
+
+def test_recomputed_activations_give_the_same_gradients_and_step(tmp_path):
+  gradients, weights, names = {}, {}, {}
+  for mode in ("none", "block"):
+    job = runner.FinetuningJob(DeterministicKeywordTask, _keyword_settings(
+        tmp_path / mode, recompute_activations=mode, train_step=1,
+        warmup_step=0, learning_rate=1e-4))
+    try:
+      model = job.trainer.model
+      # The setting reaches the encoder (else the comparison proves nothing).
+      assert model.encoder.recompute_activations == mode
+      features, labels = next(iter(job.task.build_inputs(
+          "train", 16, is_training=True)))
+      with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(job.task.build_losses(
+            labels, model(features, training=True)))
+      gradients[mode] = [tf.convert_to_tensor(g).numpy() for g in
+                         tape.gradient(loss, model.trainable_variables)]
+      before = [w.numpy() for w in model.weights]
+      job.train()
+      weights[mode] = [w.numpy() for w in model.weights]
+      names[mode] = [w.name for w in model.weights]
+    finally:
+      job.close()
+  assert names["block"] == names["none"]
+  for expected, got in zip(gradients["none"], gradients["block"]):
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+  assert max(np.abs(g).max() for g in gradients["none"]) > 1e-3
+  for expected, got in zip(weights["none"], weights["block"]):
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+  assert max(np.abs(a - b).max() for a, b in zip(weights["none"], before)
+             ) > 1e-5  # The step moved the weights.
+  # A checkpoint written without recomputation resumes with it.
+  shutil.copytree(tmp_path / "none", tmp_path / "resumed")
+  job = runner.FinetuningJob(DeterministicKeywordTask, _keyword_settings(
+      tmp_path / "resumed", recompute_activations="block", train_step=1,
+      warmup_step=0, learning_rate=1e-4))
+  try:
+    assert "resumed from" in job.trainer.restore_or_initialize()
+    for expected, got in zip(weights["none"], job.trainer.model.weights):
+      np.testing.assert_array_equal(got.numpy(), expected)
+  finally:
+    job.close()
+
+
+def test_every_tool_takes_recompute_activations(tmp_path):
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from albert_tf import run_classifier, run_race, run_squad  # pylint: disable=g-import-not-at-top,g-multiple-import
+  from albert_tf import run_token_classification  # pylint: disable=g-import-not-at-top
+  from albert_tf.cli import flag_table  # pylint: disable=g-import-not-at-top
+  config_file = finetuning_data.write_tiny_config(str(tmp_path / "c.json"))
+  for tool in (run_classifier, run_race, run_token_classification,
+               run_squad):
+    settings_class = tool.TASK.settings_class
+    values = flags.FlagValues()
+    flag_table.define_flags(settings_class, values)
+    with pytest.raises(flags.IllegalFlagValueError):
+      values(["tool", "--recompute_activations=all"])
+    values.unparse_flags()
+    values(["tool", "--recompute_activations=block", "--task_name=sst-2",
+            f"--albert_config_file={config_file}",
+            f"--spm_model_file={SPM_MODEL}", "--max_seq_length=32",
+            f"--output_dir={tmp_path / 'out'}"])
+    settings = flag_table.settings_from_flags(settings_class, values)
+    assert settings.recompute_activations == "block"
+    config = runner.load_config(settings)
+    task = tool.TASK(settings, config, runner.make_tokenizer(settings,
+                                                             config))
+    model = task.build_model()
+    assert model.encoder.recompute_activations == "block", tool.__name__
+    assert settings_class().recompute_activations == "none"
 
 
 def test_an_output_dir_refuses_a_run_with_other_settings(tmp_path):

@@ -42,9 +42,29 @@ def test_table_has_medians_and_ratios():
   ]
   table = memory_benchmark.format_table(memory_benchmark.summarize(samples),
                                         "title")
-  assert "| 8 | 128 | albert_tf | 1,100 | 1.00 | 800 | 2.10 |" in table
-  assert "| 8 | 128 | torch | 2,200 | 2.00 | 300 | 1.00 |" in table
+  assert "| 8 | 128 | albert_tf | 1,100 | 1.00 | 800 | 2.10 | 3 |" in table
+  assert "| 8 | 128 | torch | 2,200 | 2.00 | 300 | 1.00 | 1 |" in table
   assert "model_garden | failed: boom" in table
+
+
+def test_a_cell_killed_for_its_memory_is_a_row_not_a_crash():
+  """The parent kills a child past --memory_limit_mb; the table says '>'."""
+  spec = {"cell": memory_benchmark.parse_cell("albert_tf"), "preset": "tiny",
+          "batch": 2, "seq": 32, "predictions": 4, "records": "unused",
+          "steps": 1, "warmup_steps": 1}
+  # Importing TensorFlow alone takes the child past 150 MB.
+  result = memory_benchmark.measure(spec, memory_limit_mb=150)
+  assert result["over_limit_mb"] == 150
+  assert "over the 150 MB limit" in result["error"]
+  samples = [dict(result, round=1),
+             {"label": "albert_tf+recompute=block", "batch": 2, "seq": 32,
+              "peak_rss_mb": 120.0, "imports_rss_mb": 100.0,
+              "examples_per_s": 1.0, "losses": [1.0]}]
+  table = memory_benchmark.format_table(memory_benchmark.summarize(samples),
+                                        "title")
+  assert "| 2 | 32 | albert_tf | > 150 (killed) | - | - | - | 1 |" in table
+  # A measured peer next to a killed albert_tf has no ratio to show.
+  assert "| albert_tf+recompute=block | 120 | - | 100 | 1.00 | 1 |" in table
 
 
 def test_gpu_benchmark_smoke_on_cpu():

@@ -16,6 +16,7 @@ arrays over all examples of a split, in input order.
 import os
 
 from albert_tf.files.atomic_write import write_text_atomically
+from albert_tf.modeling import AlbertEncoder
 from albert_tf.tasks import feature_cache
 from albert_tf.tasks.finetuning_settings import FinetuningSettings
 
@@ -114,9 +115,16 @@ class FinetuningTask:
     """A tf_keras.Model from the input dict to a dict of named outputs.
 
     Called in the strategy's scope. Its `encoder` attribute (an
-    AlbertEncoder) is what --init_checkpoint loads.
+    AlbertEncoder, from build_encoder()) is what --init_checkpoint loads.
     """
     raise NotImplementedError
+
+  def build_encoder(self):
+    """The task model's AlbertEncoder, as the settings ask for it
+    (--recompute_activations)."""
+    return AlbertEncoder(
+        self.config,
+        recompute_activations=self.settings.recompute_activations)
 
   def build_losses(self, labels, outputs):
     """Per-example loss [B]; the trainer averages it over the global batch."""

@@ -18,7 +18,6 @@ import tensorflow as tf
 
 from albert_tf.checkpoints import hf_checkpoint
 from albert_tf.errors import FlagError
-from albert_tf.modeling import AlbertEncoder
 from albert_tf.settings import setting
 from albert_tf.tasks import base_task
 from albert_tf.tasks import classifier_data
@@ -162,7 +161,7 @@ class ClassificationTask(base_task.FinetuningTask):
   # Model.
 
   def build_model(self):
-    return ClassifierModel(AlbertEncoder(self.config),
+    return ClassifierModel(self.build_encoder(),
                            max(len(self.label_list), 1),
                            is_regression=self.is_regression)
 

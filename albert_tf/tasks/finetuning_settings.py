@@ -10,6 +10,7 @@ import dataclasses
 import os
 
 from albert_tf.errors import FlagError
+from albert_tf.modeling.layers.recompute import RECOMPUTE_MODES
 from albert_tf.settings import setting
 from albert_tf.training.distribution import DistributionSettings
 from albert_tf.training.optimization import OPTIMIZERS
@@ -62,6 +63,12 @@ class FinetuningSettings(DistributionSettings):
   gradient_accumulation_steps: int = setting(
       1, "Process each global batch as this many micro-batches and one "
       "optimizer step (the full batch's math, a fraction of the memory).")
+  recompute_activations: str = setting(
+      "none", "Recompute the shared transformer block's activations in the "
+      "backward pass instead of keeping them: attention (the seq x seq "
+      "attention tensors) or block (everything but each block's input). "
+      "Less memory, more compute, same gradients; inference is unaffected.",
+      choices=RECOMPUTE_MODES)
   optimizer: str = setting("adamw", "lamb or adamw (the original's math).",
                            choices=OPTIMIZERS)
   seed: int = setting(

@@ -16,7 +16,6 @@ import numpy as np
 import tensorflow as tf
 
 from albert_tf.errors import FlagError
-from albert_tf.modeling import AlbertEncoder
 from albert_tf.settings import setting
 from albert_tf.tasks import base_task
 from albert_tf.tasks import metrics
@@ -96,7 +95,7 @@ class MultipleChoiceTask(base_task.FinetuningTask):
     return dataset
 
   def build_model(self):
-    return MultipleChoiceModel(AlbertEncoder(self.config),
+    return MultipleChoiceModel(self.build_encoder(),
                                self.settings.num_choices)
 
   def build_losses(self, labels, outputs):

@@ -21,7 +21,6 @@ import os
 
 import tensorflow as tf
 
-from albert_tf.modeling import AlbertEncoder
 from albert_tf.settings import setting
 from albert_tf.tasks import base_task
 from albert_tf.tasks import metrics
@@ -120,7 +119,7 @@ class TokenClassificationTask(base_task.FinetuningTask):
     return dataset
 
   def build_model(self):
-    return TokenClassifierModel(AlbertEncoder(self.config),
+    return TokenClassifierModel(self.build_encoder(),
                                 len(self.label_list))
 
   def build_losses(self, labels, outputs):

@@ -39,6 +39,16 @@ class SelfAttention(tf_keras.layers.Layer):
     self.initializer_range = initializer_range
     self.dropout_rate = dropout_rate
     self.head_size = hidden_size // num_heads
+    self.scale = 1.0 / math.sqrt(float(self.head_size))
+    # The original scales the [B,N,S,S] product. Without XLA, TF then keeps
+    # that unscaled product alive for the backward pass: one more seq x seq
+    # tensor per layer (1.25 GB for albert_base at batch 8, seq 512).
+    # Scaling the query instead keeps only the scaled [B,N,S,D] query, and
+    # when the scale is a power of two (head sizes 4, 16, 64, 256: every
+    # released config but xlarge's 128) the scores are bit-identical, since
+    # multiplying by a power of two is exact in every product and sum.
+    # Other head sizes keep the original's order.
+    self.scale_query = math.frexp(self.scale)[0] == 0.5
 
     def dense(name):
       return tf_keras.layers.Dense(
@@ -86,9 +96,11 @@ class SelfAttention(tf_keras.layers.Layer):
     key = self._split_heads(self.key(hidden_states), batch_size, length)
     value = self._split_heads(self.value(hidden_states), batch_size, length)
     def core(query, key, value):
-      # Scale after the product, as the original does.
-      scores = tf.matmul(query, key, transpose_b=True)
-      scores *= 1.0 / math.sqrt(float(self.head_size))
+      if self.scale_query:
+        scores = tf.matmul(query * self.scale, key, transpose_b=True)
+      else:
+        scores = tf.matmul(query, key, transpose_b=True)
+        scores *= self.scale
       scores += tf.cast(mask_adder, scores.dtype)
       probs = tf.nn.softmax(scores)
       if dropout_seed is not None:

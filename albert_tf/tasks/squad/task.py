@@ -264,7 +264,8 @@ class SquadTask(base_task.FinetuningTask):
     model = SquadModel(self.config, version_2_with_negative=self.is_v2,
                        start_n_top=settings.start_n_top,
                        end_n_top=settings.end_n_top,
-                       dropout_prob=settings.dropout_prob)
+                       dropout_prob=settings.dropout_prob,
+                       encoder=self.build_encoder())
     return model.build_for_inputs()
 
   def build_losses(self, labels, outputs):
