@@ -21,6 +21,7 @@ import pytest
 
 from cli_helpers import ToolServer
 from cli_helpers import assert_refused
+from cli_helpers import flag_list
 import finetuning_data
 import reference_data as ref
 import run_pretraining_test
@@ -166,19 +167,6 @@ def server_for():
   yield get
   for module in list(_servers):
     _servers.pop(module).close()
-
-
-def flag_list(values):
-  """--name=value for each item; True → --name, False → --noname."""
-  out = []
-  for name, value in values.items():
-    if value is True:
-      out.append(f"--{name}")
-    elif value is False:
-      out.append(f"--no{name}")
-    elif value is not None:
-      out.append(f"--{name}={value}")
-  return out
 
 
 # Output locations that cannot be written. Each returns the location; the

@@ -102,3 +102,17 @@ def assert_refused(module, args, culprit, watch, timeout=300,
                    if before.get(path) != after.get(path))
   assert not changed, f"files new or changed: {changed}\n{output}"
   return errors[0]
+
+
+def flag_list(values):
+  """--name=value for each item; True → --name, False → --noname, None
+  left out."""
+  out = []
+  for name, value in values.items():
+    if value is True:
+      out.append(f"--{name}")
+    elif value is False:
+      out.append(f"--no{name}")
+    elif value is not None:
+      out.append(f"--{name}={value}")
+  return out

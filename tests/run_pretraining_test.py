@@ -16,6 +16,7 @@ import tensorflow as tf
 from albert_tf import files
 from albert_tf import run_pretraining
 from albert_tf.cli import flag_table
+from cli_helpers import flag_list
 from cli_helpers import run_module
 import fault_injection as fi
 from reference_data import PROJECT_ROOT
@@ -84,15 +85,7 @@ def flag_args(data, output_dir, **overrides):
           "num_warmup_steps": 3, "save_checkpoints_steps": 10,
           "iterations_per_loop": 5, "max_eval_steps": 5, "seed": 3}
   args.update(overrides)
-  out = []
-  for name, value in args.items():
-    if value is True:
-      out.append(f"--{name}")
-    elif value is False:
-      out.append(f"--no{name}")
-    elif value is not None:
-      out.append(f"--{name}={value}")
-  return out
+  return flag_list(args)
 
 
 def parse(args):
