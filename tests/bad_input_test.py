@@ -365,6 +365,8 @@ DATA_GENERATION = [
         i, d, input_file=i.blank_corpus), "blank.txt"),
     Case("input_matches_nothing", lambda i, d: data_args(
         i, d, input_file=d / "none-*.txt"), "none-*.txt"),
+    Case("zh_whole_word_mask_with_sentencepiece", lambda i, d: data_args(
+        i, d, zh_whole_word_mask=True), "--zh_whole_word_mask"),
     Case("input_unreadable", lambda i, d: data_args(
         i, d, input_file=unreadable_copy(i.corpus, d)),
          "unreadable-corpus.txt", needs_permissions=True),

@@ -90,8 +90,9 @@ class LineTokenizer:
     self._segment = None
     if zh_whole_word_mask:
       if spm_model_file:
-        raise ValueError("--zh_whole_word_mask applies to WordPiece "
-                         "(--vocab_file) models, not SentencePiece")
+        raise FlagError("--zh_whole_word_mask applies to WordPiece "
+                        "(--vocab_file) models, not SentencePiece "
+                        "(--spm_model_file)")
       self._segment = chinese_wwm.load_segmenter()
     with _local_copy(vocab_file) as local_vocab, \
         _local_copy(spm_model_file) as local_spm:
