@@ -100,8 +100,9 @@ DEMO_REVIEW = ("The waiter was friendly, and the duck confit was the best "
                "thing we ate all week.")
 
 
-def _review(rng, dishes):
-  """(review text, [dish names]) drawn from the templates."""
+def review(rng, dishes):
+  """(review text, [dish names]) drawn from the templates; dishes() picks
+  a dish name."""
   kind = rng.random()
   noun = rng.choice(OTHER_NOUNS)
   if kind < 0.2:
@@ -127,7 +128,7 @@ def generate(seed=12345):
     else:
       dishes = lambda: rng.choice(
           HELD_OUT_DISHES if rng.random() < HELD_OUT_SHARE else TRAIN_DISHES)
-    splits[split] = [_review(rng, dishes) for _ in range(size)]
+    splits[split] = [review(rng, dishes) for _ in range(size)]
   return splits
 
 

@@ -33,10 +33,14 @@ def test_schedule_rejects_impossible_steps():
 
 
 def _numpy_step(w, g, m, v, lr, decay, adapt, wd=0.01, b1=0.9, b2=0.999,
-                eps=1e-6):
+                eps=1e-6, t=None):
+  """One update; t (1-based step) given: with Adam's bias correction."""
   m = b1 * m + (1 - b1) * g
   v = b2 * v + (1 - b2) * g * g
-  update = m / (np.sqrt(v) + eps)
+  if t is None:
+    update = m / (np.sqrt(v) + eps)
+  else:
+    update = (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
   if decay:
     update = update + wd * w
   ratio = 1.0
@@ -46,8 +50,9 @@ def _numpy_step(w, g, m, v, lr, decay, adapt, wd=0.01, b1=0.9, b2=0.999,
   return w - ratio * lr * update, m, v
 
 
+@pytest.mark.parametrize("bias_correction", [False, True])
 @pytest.mark.parametrize("kind", optimization.OPTIMIZERS)
-def test_two_steps_match_hand_computed_updates(kind):
+def test_two_steps_match_hand_computed_updates(kind, bias_correction):
   rng = np.random.default_rng(0)
   init = {name: rng.normal(size=(3, 2)).astype(np.float32)
           for name in ("layer/kernel", "layer/bias", "LayerNorm/gamma")}
@@ -56,7 +61,8 @@ def test_two_steps_match_hand_computed_updates(kind):
   variables = {name: tf.Variable(value) for name, value in init.items()}
   optimizer = optimization.create_optimizer(
       kind, learning_rate=0.1, num_train_steps=10, num_warmup_steps=0,
-      variable_names={v.ref(): name for name, v in variables.items()})
+      variable_names={v.ref(): name for name, v in variables.items()},
+      bias_correction=bias_correction)
   for step_grads in grads:
     optimizer.apply_gradients(
         [(tf.constant(step_grads[name]), variables[name])
@@ -71,9 +77,37 @@ def test_two_steps_match_hand_computed_updates(kind):
       g = step_grads[name]
       # Gradients are small, so clipping to global norm 1.0 does not act.
       w, m, v = _numpy_step(w, g, m, v, lr, decay,
-                            adapt=decay and kind == "lamb")
+                            adapt=decay and kind == "lamb",
+                            t=step + 1 if bias_correction else None)
     np.testing.assert_allclose(variables[name].numpy(), w, rtol=1e-5,
                                atol=1e-6, err_msg=name)
+
+
+def test_first_update_without_bias_correction_is_3x_adams():
+  """The original's first AdamW step is (1 - b1) / sqrt(1 - b2) = 3.16
+  times Adam's; the stable fine-tuning recipe corrects it."""
+  moved = {}
+  for bias_correction in (False, True):
+    variable = tf.Variable(tf.zeros([2]))
+    optimizer = optimization.create_optimizer(
+        "adamw", learning_rate=0.1, num_train_steps=10, num_warmup_steps=0,
+        weight_decay_rate=0.0, bias_correction=bias_correction)
+    optimizer.apply_gradients([(tf.constant([0.3, -0.4]), variable)])
+    moved[bias_correction] = variable.numpy()
+  np.testing.assert_allclose(moved[True], [-0.1, 0.1], rtol=1e-4)
+  np.testing.assert_allclose(moved[False] / moved[True], 0.1 / 0.001**0.5,
+                             rtol=1e-4)
+
+
+def test_learning_rate_multipliers_scale_single_variables():
+  head, encoder = tf.Variable(tf.zeros([2])), tf.Variable(tf.zeros([2]))
+  optimizer = optimization.create_optimizer(
+      "adamw", learning_rate=0.1, num_train_steps=10, num_warmup_steps=0,
+      weight_decay_rate=0.0, learning_rate_multipliers={head.ref(): 10.0})
+  gradient = tf.constant([0.3, -0.4])
+  optimizer.apply_gradients([(gradient, head), (gradient, encoder)])
+  np.testing.assert_allclose(head.numpy(), 10.0 * encoder.numpy(), rtol=1e-6)
+  assert np.all(encoder.numpy() != 0.0)
 
 
 def test_excluded_variables_get_no_weight_decay():

@@ -15,6 +15,10 @@ from albert_tf.settings import setting
 from albert_tf.training.distribution import DistributionSettings
 from albert_tf.training.optimization import OPTIMIZERS
 
+FINETUNING_RECIPES = ("stable", "original")
+# Measured in docs/finetuning.md (benchmarks/finetuning_stability.py).
+STABLE_HEAD_LEARNING_RATE_MULTIPLIER = 10.0
+
 
 @dataclasses.dataclass
 class FinetuningSettings(DistributionSettings):
@@ -71,6 +75,20 @@ class FinetuningSettings(DistributionSettings):
       choices=RECOMPUTE_MODES)
   optimizer: str = setting("adamw", "lamb or adamw (the original's math).",
                            choices=OPTIMIZERS)
+  finetuning_recipe: str = setting(
+      "stable", "stable: Adam's bias correction and a faster-learning task "
+      "head, which keep small-data fine-tuning from collapsing (measured in "
+      "docs/finetuning.md); original: the original run_classifier's "
+      "optimizer update, bit for bit. The two flags below override single "
+      "parts.", choices=FINETUNING_RECIPES)
+  adam_bias_correction: bool | None = setting(
+      None, "Divide Adam's moments by (1 - beta^step) (default: on in the "
+      "stable recipe, off in the original).")
+  head_learning_rate_multiplier: float | None = setting(
+      None, "The task head's learning rate as a multiple of "
+      "--learning_rate; the pretrained encoder keeps --learning_rate "
+      f"(default: {STABLE_HEAD_LEARNING_RATE_MULTIPLIER:g} in the stable "
+      "recipe, 1 in the original).")
   seed: int = setting(
       12345, "Random seed (head initialisation, dropout, shuffling).")
   export_dir: str | None = setting(
@@ -78,6 +96,19 @@ class FinetuningSettings(DistributionSettings):
       "(serving_default takes raw text).")
   # Not a flag: the original's weight decay of AdamW/LAMB.
   weight_decay_rate: float = 0.01
+
+  def optimizer_options(self):
+    """{bias_correction, head_learning_rate_multiplier}: the recipe's
+    values with the explicit flags on top."""
+    stable = self.finetuning_recipe == "stable"
+    bias_correction = self.adam_bias_correction
+    if bias_correction is None:
+      bias_correction = stable
+    multiplier = self.head_learning_rate_multiplier
+    if multiplier is None:
+      multiplier = STABLE_HEAD_LEARNING_RATE_MULTIPLIER if stable else 1.0
+    return {"bias_correction": bool(bias_correction),
+            "head_learning_rate_multiplier": float(multiplier)}
 
   def check(self, needs_data_dir=True):
     """Raises FlagError for missing or inconsistent settings.
@@ -123,6 +154,14 @@ class FinetuningSettings(DistributionSettings):
     if self.learning_rate <= 0:
       raise FlagError(f"--learning_rate must be positive, got "
                       f"{self.learning_rate}")
+    if self.finetuning_recipe not in FINETUNING_RECIPES:
+      raise FlagError(f"--finetuning_recipe must be one of "
+                      f"{', '.join(FINETUNING_RECIPES)}, got "
+                      f"{self.finetuning_recipe!r}")
+    if (self.head_learning_rate_multiplier is not None and
+        not self.head_learning_rate_multiplier > 0):
+      raise FlagError(f"--head_learning_rate_multiplier must be positive, "
+                      f"got {self.head_learning_rate_multiplier}")
 
 
 def task_default(name, default):

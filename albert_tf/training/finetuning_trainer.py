@@ -69,6 +69,16 @@ def original_variable_names(model):
           for name, v in checkpoints.tf1_variable_map(encoder).items()}
 
 
+def head_rate_multipliers(model, encoder_variable_names, multiplier):
+  """{variable.ref(): multiplier} for the task head: every trainable
+  variable outside the pretrained encoder (the encoder's pooler counts as
+  encoder: it is pretrained by the sentence-order loss)."""
+  if multiplier == 1.0:
+    return {}
+  return {v.ref(): multiplier for v in model.trainable_variables
+          if v.ref() not in encoder_variable_names}
+
+
 def read_best_metrics(output_dir):
   """best/best_metrics.json of a fine-tuning output_dir, or None."""
   path = os.path.join(output_dir, BEST_DIR, BEST_METRICS_FILE)
@@ -139,14 +149,20 @@ class FinetuningTrainer(StrategyTrainer):
     self.settings = settings
     self.loss_fn = loss_fn
     self.output_dir = settings.output_dir
+    options = settings.optimizer_options()
     with strategy.scope():
       model = build_model()
+      variable_names = original_variable_names(model)
       optimizer = optimization.create_optimizer(
           settings.optimizer, settings.learning_rate,
           num_train_steps=settings.train_step,
           num_warmup_steps=settings.warmup_step,
           weight_decay_rate=settings.weight_decay_rate,
-          variable_names=original_variable_names(model))
+          variable_names=variable_names,
+          bias_correction=options["bias_correction"],
+          learning_rate_multipliers=head_rate_multipliers(
+              model, variable_names,
+              options["head_learning_rate_multiplier"]))
       # Slots exist before any restore, so a resumed run restores them too.
       optimizer.build(model.trainable_variables)
       self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)

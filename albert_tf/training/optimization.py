@@ -15,6 +15,12 @@ math is written out here:
   init_lr * (step - start_warmup_step) / num_warmup_steps. Step 0 therefore
   trains with learning rate 0, as in the original.
 
+Fine-tuning departs from this by default (docs/original_quirks.md, "Fine-tuning
+recipe"): `bias_correction=True` divides m and v by (1 - beta^t) as Adam
+does, and `learning_rate_multipliers` scales the rate per variable (the task
+head faster than the pretrained encoder). With neither, the update is the
+original's, bit for bit.
+
 Exclusions are decided on the ORIGINAL variable names (`bert/...`, `cls/...`)
 when a `variable_names` map is given (run_pretraining passes
 checkpoints.tf1_variable_map), else on the Keras variable name.
@@ -86,7 +92,8 @@ class AlbertOptimizer(tf_keras.optimizers.Optimizer):
                weight_decay_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-6,
                exclude_from_weight_decay=DEFAULT_EXCLUDE_FROM_WEIGHT_DECAY,
                exclude_from_layer_adaptation=None, variable_names=None,
-               global_clipnorm=1.0, name=None, **kwargs):
+               global_clipnorm=1.0, bias_correction=False,
+               learning_rate_multipliers=None, name=None, **kwargs):
     super().__init__(
         name=name or ("LAMB" if layer_adaptation else "AdamWeightDecay"),
         global_clipnorm=global_clipnorm, **kwargs)
@@ -96,6 +103,11 @@ class AlbertOptimizer(tf_keras.optimizers.Optimizer):
     self.beta_1 = beta_1
     self.beta_2 = beta_2
     self.epsilon = epsilon
+    # Adam's (1 - beta^t) corrections, which the original leaves out: its
+    # first updates are up to 6x larger than Adam's (t = 10: 0.65 / 0.0998).
+    self.bias_correction = bias_correction
+    # {variable.ref(): factor on the learning rate}; 1.0 when absent.
+    self.learning_rate_multipliers = dict(learning_rate_multipliers or {})
     self.exclude_from_weight_decay = tuple(exclude_from_weight_decay or ())
     # The original lamb_optimizer defaults these to the weight-decay ones.
     self.exclude_from_layer_adaptation = tuple(
@@ -106,6 +118,7 @@ class AlbertOptimizer(tf_keras.optimizers.Optimizer):
     self.variable_names = dict(variable_names or {})
     self._decay_variable = {}
     self._adapt_variable = {}
+    self._rate_multiplier = {}
 
   def original_name(self, variable):
     name = self.variable_names.get(variable.ref())
@@ -137,6 +150,8 @@ class AlbertOptimizer(tf_keras.optimizers.Optimizer):
       key = self._var_key(variable)
       self._decay_variable[key] = self.uses_weight_decay(name)
       self._adapt_variable[key] = self.uses_layer_adaptation(name)
+      self._rate_multiplier[key] = float(
+          self.learning_rate_multipliers.get(variable.ref(), 1.0))
 
   def update_step(self, gradient, variable):
     if isinstance(gradient, tf.IndexedSlices):
@@ -148,7 +163,13 @@ class AlbertOptimizer(tf_keras.optimizers.Optimizer):
     gradient = tf.cast(gradient, variable.dtype)
     m.assign(self.beta_1 * m + (1.0 - self.beta_1) * gradient)
     v.assign(self.beta_2 * v + (1.0 - self.beta_2) * tf.square(gradient))
-    update = m / (tf.sqrt(v) + self.epsilon)
+    if self.bias_correction:
+      step = tf.cast(self.iterations + 1, variable.dtype)
+      m_hat = m / (1.0 - tf.pow(tf.cast(self.beta_1, variable.dtype), step))
+      v_hat = v / (1.0 - tf.pow(tf.cast(self.beta_2, variable.dtype), step))
+      update = m_hat / (tf.sqrt(v_hat) + self.epsilon)
+    else:
+      update = m / (tf.sqrt(v) + self.epsilon)
     if self._decay_variable[key]:
       update += self.weight_decay_rate * variable
     ratio = 1.0
@@ -157,6 +178,9 @@ class AlbertOptimizer(tf_keras.optimizers.Optimizer):
       u_norm = tf.norm(update, ord=2)
       ratio = tf.where(w_norm > 0.0,
                        tf.where(u_norm > 0.0, w_norm / u_norm, 1.0), 1.0)
+    multiplier = self._rate_multiplier[key]
+    if multiplier != 1.0:
+      lr = lr * multiplier
     variable.assign_sub(ratio * lr * update)
 
   def get_config(self):
@@ -167,6 +191,7 @@ class AlbertOptimizer(tf_keras.optimizers.Optimizer):
         "weight_decay_rate": self.weight_decay_rate,
         "beta_1": self.beta_1, "beta_2": self.beta_2,
         "epsilon": self.epsilon,
+        "bias_correction": self.bias_correction,
         "exclude_from_weight_decay": self.exclude_from_weight_decay,
         "exclude_from_layer_adaptation": self.exclude_from_layer_adaptation,
     })
@@ -176,8 +201,13 @@ class AlbertOptimizer(tf_keras.optimizers.Optimizer):
 def create_optimizer(optimizer="lamb", learning_rate=0.00176,
                      num_train_steps=125000, num_warmup_steps=3125,
                      start_warmup_step=0, poly_power=1.0,
-                     weight_decay_rate=0.01, variable_names=None):
-  """The original create_optimizer: schedule + LAMB or AdamW, clip 1.0."""
+                     weight_decay_rate=0.01, variable_names=None,
+                     bias_correction=False, learning_rate_multipliers=None):
+  """The original create_optimizer: schedule + LAMB or AdamW, clip 1.0.
+
+  bias_correction and learning_rate_multipliers: see AlbertOptimizer (off
+  and empty: the original's update).
+  """
   if optimizer not in OPTIMIZERS:
     raise ValueError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, "
                      f"got {optimizer!r}")
@@ -186,4 +216,6 @@ def create_optimizer(optimizer="lamb", learning_rate=0.00176,
                                    poly_power)
   return AlbertOptimizer(schedule, layer_adaptation=optimizer == "lamb",
                          weight_decay_rate=weight_decay_rate,
-                         variable_names=variable_names)
+                         variable_names=variable_names,
+                         bias_correction=bias_correction,
+                         learning_rate_multipliers=learning_rate_multipliers)
