@@ -152,3 +152,42 @@ def write_dataset(data_dir, seed=12345):
     write_text_atomically(paths[split],
                           csv_text(rows, with_dishes=split != "test"))
   return paths
+
+
+def held_out_scores(eval_predictions_file):
+  """Span precision / recall / F1 on the dishes held out of training.
+
+  Reads run_token_classification's eval_predictions.txt (word, gold tag,
+  predicted tag; sentences separated by blank lines). Gold spans are the
+  mentions of held-out dishes; predicted spans are all predicted spans but
+  those that exactly match a mention of a training dish (found or not, those
+  are scored by the overall dev F1). So a tagger that only memorised the
+  training dishes scores 0 here, and one that tags every noun is punished
+  for it.
+  """
+  from albert_tf.tasks import metrics  # pylint: disable=g-import-not-at-top
+  held_out = set(HELD_OUT_DISHES)
+  gold_count = predicted_count = correct = 0
+  with open(eval_predictions_file, encoding="utf-8") as f:
+    blocks = f.read().strip().split("\n\n")
+  for block in blocks:
+    rows = [line.split("\t") for line in block.splitlines() if line]
+    if not rows:
+      continue
+    words = [row[0] for row in rows]
+    gold = {(first, last): " ".join(words[first:last + 1]).lower()
+            for _, first, last in metrics.get_entities([r[1] for r in rows])}
+    predicted = {(first, last) for _, first, last in
+                 metrics.get_entities([r[2] for r in rows])}
+    held_gold = {span for span, text in gold.items() if text in held_out}
+    predicted -= {span for span, text in gold.items()
+                  if text not in held_out}
+    gold_count += len(held_gold)
+    predicted_count += len(predicted)
+    correct += len(predicted & held_gold)
+  precision = correct / predicted_count if predicted_count else 0.0
+  recall = correct / gold_count if gold_count else 0.0
+  f1 = (2 * precision * recall / (precision + recall)
+        if precision + recall else 0.0)
+  return {"precision": precision, "recall": recall, "f1": f1,
+          "mentions": gold_count}

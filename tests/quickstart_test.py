@@ -271,6 +271,28 @@ def test_no_dish_name_hides_inside_another_name_or_a_template():
       assert other == dish or dish not in other, (dish, other)
 
 
+def test_held_out_scores_count_only_dishes_absent_from_training(tmp_path):
+  path = tmp_path / "eval_predictions.txt"
+  sentences = [
+      # A held-out dish found, a training dish found (not counted).
+      [("the", "O", "O"), ("duck", "B-DISH", "B-DISH"),
+       ("confit", "I-DISH", "I-DISH"), ("and", "O", "O"),
+       ("pad", "B-DISH", "B-DISH"), ("thai", "I-DISH", "I-DISH")],
+      # A held-out dish half found (a miss), a noun tagged (a false alarm).
+      [("crab", "B-DISH", "B-DISH"), ("cakes", "I-DISH", "O"),
+       ("service", "O", "B-DISH")],
+  ]
+  path.write_text("\n\n".join("\n".join("\t".join(row) for row in rows)
+                              for rows in sentences) + "\n")
+  scores = quickstart_reviews.held_out_scores(str(path))
+  # Predicted (training dish excluded): duck confit, crab, service; gold:
+  # duck confit, crab cakes; correct: duck confit.
+  assert scores["mentions"] == 2
+  assert scores["precision"] == pytest.approx(1 / 3)
+  assert scores["recall"] == pytest.approx(1 / 2)
+  assert scores["f1"] == pytest.approx(0.4)
+
+
 def test_csv_quotes_reviews_with_commas():
   text = quickstart_reviews.csv_text([("Nice, really.", ["pad thai"]),
                                       ("Quiet place.", [])])
