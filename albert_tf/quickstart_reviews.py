@@ -132,6 +132,20 @@ def generate(seed=12345):
   return splits
 
 
+def corpus_documents(count, seed=2026, reviews_per_document=6):
+  """Unlabelled reviews for pretraining: documents of one review a line.
+
+  They name every dish, held-out ones included, as a user's own review
+  corpus would: pretraining text carries no tags, and the tagger's dev F1
+  on held-out dishes still measures what fine-tuning taught it.
+  """
+  rng = random.Random(seed)
+  dishes = TRAIN_DISHES + HELD_OUT_DISHES
+  pick = lambda: rng.choice(dishes)
+  return [[review(rng, pick)[0] for _ in range(reviews_per_document)]
+          for _ in range(count // reviews_per_document)]
+
+
 def csv_text(rows, with_dishes=True):
   """The CSV file of one split."""
   out = io.StringIO()
