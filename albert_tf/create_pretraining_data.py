@@ -429,6 +429,12 @@ def run(settings, log=print, pipeline_args=()):
       raise FlagError(f"--{name} is required")
   if not (settings.vocab_file or settings.spm_model_file):
     raise FlagError("pass --spm_model_file or --vocab_file")
+  # Before the manifest records anything (an output location must not be
+  # claimed by a run that cannot start).
+  for name in ("output_shards", "num_workers"):
+    if getattr(settings, name) < 1:
+      raise FlagError(f"--{name} must be at least 1, got "
+                      f"{getattr(settings, name)}")
   if settings.do_permutation:
     raise FlagError("--do_permutation is not supported")
   if settings.max_predictions_per_seq > settings.max_seq_length:
