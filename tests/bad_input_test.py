@@ -225,6 +225,17 @@ def unreadable_data_dir(data_dir, name, case_dir):
   return copy
 
 
+def incomplete_shard_set(inputs, case_dir):
+  """The pattern of a 4-shard set of which 2 shards are there (the others
+  still being written, or deleted)."""
+  data = os.path.join(case_dir, "data")
+  os.makedirs(data)
+  for i in (0, 2):
+    shutil.copy(inputs.records,
+                os.path.join(data, f"train.tfrecord-{i:05d}-of-00004"))
+  return os.path.join(data, "train.tfrecord*")
+
+
 def other_task_output_dir(case_dir):
   """An output_dir a token-classification run made."""
   path = os.path.join(case_dir, "ner_out")
@@ -367,6 +378,8 @@ PRETRAINING = [
         i, d, distribution_strategy="tpu"), "--distribution_strategy"),
     Case("not_a_number", lambda i, d: pretraining_args(
         i, d, train_batch_size="four"), "--train_batch_size"),
+    Case("input_file_incomplete_shard_set", lambda i, d: pretraining_args(
+        i, d, input_file=incomplete_shard_set(i, d)), "2 of the 4 shards"),
     Case("poly_power_negative", lambda i, d: pretraining_args(
         i, d, poly_power=-1), "--poly_power"),
     Case("poly_power_zero", lambda i, d: pretraining_args(
