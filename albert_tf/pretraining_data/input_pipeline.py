@@ -85,8 +85,8 @@ def record_files(file_patterns, flag_name="input_file", error=ValueError):
   files = expand_file_patterns(",".join(patterns), flag_name, error=error)
   records = [f for f in files if not _is_sidecar(f)]
   if not records:
-    raise error(f"--{flag_name} matches only statistics, manifest and "
-                f"temporary files ({files[0]}, ...), no TFRecords")
+    raise error(f"--{flag_name} matches only statistics and manifest files "
+                f"(or temporaries) ({files[0]}, ...), no TFRecords")
   incomplete = missing_shards(records, patterns)
   if incomplete:
     name, absent = next(iter(incomplete.items()))
