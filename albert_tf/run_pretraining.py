@@ -191,7 +191,6 @@ def check_placeholders(values):
 
 def check_flags(values):
   """Raises UsageError for flag combinations that cannot work."""
-  check_placeholders(values)
   missing = [f"--{name}" for name in REQUIRED if not getattr(values, name)]
   if not values.do_train and not values.do_eval:
     missing.append("--do_train and/or --do_eval")
@@ -447,6 +446,7 @@ def manifest_settings(values, config):
 
 
 def _run(values, print_fn, held):
+  check_placeholders(values)
   # A Hugging Face --init_checkpoint brings its config.json and spiece.model.
   values.albert_config_file, values.spm_model_file = resolve_model_files(
       values.init_checkpoint, values.albert_config_file, values.spm_model_file,
