@@ -74,6 +74,15 @@ ORIGINAL_INERT_KEYS = (
     # brightmart's albert_zh configs.
     "directionality", "pooler_fc_size", "pooler_num_attention_heads",
     "pooler_num_fc_layers", "pooler_size_per_head", "pooler_type")
+# Transformer blocks run one after the other (num_hidden_layers x
+# inner_group_num): ALBERT shares the blocks' weights, so a deep model has few
+# parameters, but every block is traced into the step's graph and run at every
+# step. Tracing alone took 459 s for 1,000 blocks of a tiny model on a 2-core
+# CPU (0.45 s each); the deepest released ALBERT runs 24 (the paper tried up
+# to 48). 1e9 layers would trace for years without a word.
+MAX_BLOCKS_RUN = 1000
+# Bytes per parameter of the weights as the model is built (float32).
+_WEIGHT_BYTES = 4
 # How alike an unknown key and a known one must be (difflib ratio) for the
 # unknown one to count as a misspelling: num_hidden_layer, hiden_size.
 _NEAR_MISS_CUTOFF = 0.8
@@ -182,6 +191,7 @@ class AlbertConfig:
         not 0 < self.initializer_range < math.inf):
       self._fail("initializer_range",
                  f"expected a positive number, got {self.initializer_range!r}")
+    self._check_size()
     if self.ln_type is not None:
       if self.ln_type not in SUPPORTED_LN_TYPES:
         self._fail("ln_type", f"expected one of {SUPPORTED_LN_TYPES}, got "
@@ -191,6 +201,56 @@ class AlbertConfig:
         self._fail("ln_type",
                    "albert_zh configs (those with ln_type) share a single "
                    "block: num_hidden_groups and inner_group_num must be 1")
+
+  def _check_size(self):
+    """Refuses sizes that cannot be built, before anything is allocated.
+
+    A mistyped size (hidden_size 1e9, vocab_size 1e10) would otherwise end
+    in an allocator traceback, or hang, after the tool has started. The
+    float32 weights alone must fit in this machine's memory (training needs
+    about 4x that: gradients and two optimizer slots), and the blocks run in
+    sequence must stay below MAX_BLOCKS_RUN.
+    """
+    blocks = self.num_hidden_layers * self.inner_group_num
+    if blocks > MAX_BLOCKS_RUN:
+      key = ("num_hidden_layers" if self.num_hidden_layers > MAX_BLOCKS_RUN
+             else "inner_group_num")
+      self._fail(key,
+                 f"num_hidden_layers {self.num_hidden_layers:,} x "
+                 f"inner_group_num {self.inner_group_num:,} = {blocks:,} "
+                 f"transformer blocks run in sequence; at most "
+                 f"{MAX_BLOCKS_RUN:,} are supported. ALBERT shares the "
+                 "blocks' weights, so this costs compute, not parameters: "
+                 "every block is traced into the graph (about 0.5 s each) "
+                 "and run at every step (the deepest released ALBERT runs 24)")
+    from albert_tf.modeling import model_stats  # pylint: disable=g-import-not-at-top
+    params = model_stats.compute_stats(self, seq_length=1).total_params
+    needed = params * _WEIGHT_BYTES
+    available = memory_limit_bytes()
+    if available is None or needed <= available:
+      return
+    # The key whose weights weigh most is the likeliest typo.
+    width = self.embedding_size if self.flavor == FLAVOR_GOOGLE else (
+        self.hidden_size)
+    blocks_kept = self.num_hidden_groups * self.inner_group_num
+    parts = {
+        "vocab_size": self.vocab_size * self.embedding_size,
+        "max_position_embeddings": self.max_position_embeddings * width,
+        "type_vocab_size": self.type_vocab_size * width,
+        "hidden_size": 4 * self.hidden_size ** 2 * blocks_kept,
+        "intermediate_size":
+            2 * self.hidden_size * self.intermediate_size * blocks_kept,
+    }
+    key = max(parts, key=parts.get)
+    self._fail(key,
+               f"{key} {getattr(self, key):,} gives a model of about "
+               f"{params:,} parameters: {_format_bytes(needed)} of float32 "
+               f"weights alone, more than this machine's "
+               f"{_format_bytes(available)} of memory (vocab_size "
+               f"{self.vocab_size:,}, embedding_size {self.embedding_size:,}, "
+               f"hidden_size {self.hidden_size:,}, intermediate_size "
+               f"{self.intermediate_size:,}, {blocks_kept:,} block(s) of "
+               "weights)")
 
   # --------------------------------------------------------- serialization
   @classmethod
@@ -255,6 +315,34 @@ class AlbertConfig:
 
   def __repr__(self):
     return f"AlbertConfig({self.to_dict()})"
+
+
+def memory_limit_bytes():
+  """This machine's memory, or its container's limit when lower; None when
+  neither can be read."""
+  try:
+    limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+  except (AttributeError, OSError, ValueError):
+    limit = None
+  # cgroup v2, then v1; "max" (or a huge number) means no limit.
+  for path in ("/sys/fs/cgroup/memory.max",
+               "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+    try:
+      with open(path, encoding="ascii") as f:
+        text = f.read().strip()
+    except (OSError, ValueError):
+      continue
+    if text.isdigit():
+      limit = int(text) if limit is None else min(limit, int(text))
+      break
+  return limit
+
+
+def _format_bytes(n):
+  for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+    if n >= size:
+      return f"{n / size:,.1f} {unit}"
+  return f"{n:,} bytes"
 
 
 def _check_unknown_keys(json_object, source):

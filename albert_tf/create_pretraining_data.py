@@ -19,11 +19,13 @@ documents are streamed (memory stays bounded: one document, a pool of
 same --random_seed gives byte-identical files whatever --num_workers is.
 Each shard is written under a temporary name and renamed when complete; a
 rerun skips shards that already exist (pass --overwrite to redo them).
-OUTPUT_FILE.stats.json sums what was made (documents, instances, masked
-tokens, skipped lines), per shard and in total. OUTPUT_FILE.manifest.json
-records the settings that shape the records: a rerun with other flags is
-refused (naming them) before it writes anything, unless --overwrite; one
-run at a time writes an output (a lock file beside it).
+.OUTPUT_FILE.stats.json sums what was made (documents, instances, masked
+tokens, skipped lines), per shard and in total. .OUTPUT_FILE.manifest.json
+records the settings that shape the records, the corpus included: a rerun
+with other flags, or after the corpus changed, is refused (naming them)
+before it writes anything, unless --overwrite; one run at a time writes an
+output (a lock file beside it). Sidecars and temporaries are hidden, so the
+pattern OUTPUT_FILE* matches complete shards only.
 
 Beyond one machine: --runner=DataflowRunner (or FlinkRunner, SparkRunner,
 PortableRunner, DirectRunner) runs the same generation as an Apache Beam
@@ -287,30 +289,100 @@ _SHAPING_FLAGS = (
     "document_pool_size", "shuffle_buffer_size")
 
 
+# The corpus in the manifest: its files' sizes (the key older versions
+# wrote, kept so that their outputs can still be completed) and their
+# fingerprints (files/file_fingerprint.py).
+CORPUS_SIZES_KEY = "input_file (files and sizes)"
+CORPUS_FINGERPRINTS_KEY = "input_file (modification times, sampled sha256)"
+
+
+def _corpus_fingerprints(files):
+  """{absolute path: fingerprint} of the input files."""
+  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
+  from albert_tf.files import file_fingerprint
+  prints = {}
+  for path in files:
+    try:
+      prints[path if "://" in path else os.path.abspath(path)] = (
+          file_fingerprint.fingerprint(path))
+    except (OSError, tf.errors.OpError) as e:
+      reason = getattr(e, "strerror", None) or getattr(e, "message", e)
+      raise InputFileError(f"--input_file {path}: cannot read it "
+                           f"({reason})") from None
+  return prints
+
+
 def output_settings(settings, files):
   """What the records under --output_file depend on, keyed by flag name.
 
-  The corpus is identified by its files (absolute paths) and their sizes,
-  the vocabulary by its content, so that renaming or moving a vocabulary
-  does not matter but replacing it does.
+  The corpus is identified by its files (absolute paths) and their
+  fingerprints (size, modification time, sha256 of sampled blocks: see
+  files/file_fingerprint.py), the vocabulary by its content, so that
+  renaming or moving a vocabulary does not matter but replacing it does,
+  and an edit of the corpus that keeps its size is seen.
   """
-  # pylint: disable=g-import-not-at-top
-  from albert_tf.pretraining_data import documents
   recorded = {name: getattr(settings, name) for name in _SHAPING_FLAGS}
   for name in ("spm_model_file", "vocab_file"):
     path = getattr(settings, name)
     recorded[f"{name} (sha256)"] = _file_sha256(path) if path else None
-  recorded["input_file (files and sizes)"] = {
-      path if "://" in path else os.path.abspath(path):
-          documents.total_bytes([path]) for path in files}
+  prints = _corpus_fingerprints(files)
+  recorded[CORPUS_SIZES_KEY] = {path: fingerprint["size"]
+                                for path, fingerprint in prints.items()}
+  recorded[CORPUS_FINGERPRINTS_KEY] = {
+      path: {k: v for k, v in fingerprint.items() if k != "size"}
+      for path, fingerprint in prints.items()}
   return recorded
 
 
+def _corpus_changes(recorded, now, limit=3):
+  """The input files that differ between two manifests, in words."""
+  # pylint: disable=g-import-not-at-top
+  from albert_tf.files import file_fingerprint
+
+  def prints(settings):
+    sizes = settings.get(CORPUS_SIZES_KEY) or {}
+    more = settings.get(CORPUS_FINGERPRINTS_KEY) or {}
+    return {path: dict(more.get(path) or {}, size=size)
+            for path, size in sizes.items()}
+
+  old, new = prints(recorded), prints(now)
+  changes = []
+  for path in sorted(set(old) | set(new)):
+    if path not in new:
+      changes.append(f"{path} no longer given")
+    elif path not in old:
+      changes.append(f"{path} added")
+    elif CORPUS_FINGERPRINTS_KEY not in recorded:
+      if old[path]["size"] != new[path]["size"]:
+        changes.append(f"{path}: " + file_fingerprint.describe_change(
+            old[path], new[path]))
+    elif old[path] != new[path]:
+      changes.append(f"{path}: " + file_fingerprint.describe_change(
+          old[path], new[path]))
+  if len(changes) > limit:
+    changes[limit:] = [f"and {len(changes) - limit} more file(s)"]
+  return changes
+
+
 def _manifest_location(output_file):
-  """(directory, name) of OUTPUT_FILE.manifest.json: beside the shards and
-  the stats file, and like them not matched by NAME-*."""
+  """(directory, manifest name) of .OUTPUT_FILE.manifest.json: beside the
+  shards, hidden like the stats file, so that NAME* matches shards only."""
   directory, name = os.path.split(os.path.abspath(output_file))
-  return directory, name
+  return directory, "." + name
+
+
+def _adopt_legacy_manifest(output_file, log):
+  """Moves OUTPUT_FILE.manifest.json (an older version's name, which NAME*
+  matches) to the hidden name, so that its record keeps guarding the
+  shards it describes."""
+  directory, manifest_name = _manifest_location(output_file)
+  path = run_manifest.manifest_path(directory, manifest_name)
+  legacy = run_manifest.manifest_path(directory, manifest_name[1:])
+  if os.path.exists(legacy) and not os.path.exists(path):
+    os.replace(legacy, path)
+    log(f"note: moved {legacy} to {path} (sidecars are hidden now, so that "
+        f"the pattern {output_file}* matches shards only)")
 
 
 def check_or_record_output_settings(settings, files, log=print):
@@ -352,16 +424,25 @@ def check_or_record_output_settings(settings, files, log=print):
                if isinstance(old_count, int) and old_count >= 1 else [])
   old_existing = shard_files.existing_shards(
       settings.output_file, sorted(set(old_paths) | set(paths)))
+  corpus_keys = (CORPUS_SIZES_KEY, CORPUS_FINGERPRINTS_KEY)
+  corpus_changes = (_corpus_changes(recorded, now)
+                    if set(differences) & set(corpus_keys) else [])
   listed = "; ".join(
-      f"--{key} {run_manifest.show_value(old)} recorded, "
-      f"{run_manifest.show_value(new)} now"
-      for key, (old, new) in differences.items())
+      [f"--{key} {run_manifest.show_value(old)} recorded, "
+       f"{run_manifest.show_value(new)} now"
+       for key, (old, new) in differences.items() if key not in corpus_keys]
+      + ([f"--input_file changed: {', '.join(corpus_changes)}"]
+         if corpus_changes else []))
   if old_existing and not settings.overwrite:
+    remedy = ("restore the corpus they were made from, pass --overwrite to "
+              "regenerate every shard from the corpus as it is now"
+              if corpus_changes else
+              "rerun with the recorded flags to complete them, pass "
+              "--overwrite to regenerate every shard")
     raise OutputLocationError(
         f"--output_file {settings.output_file} holds {len(old_existing)} "
-        f"shard(s) made with other settings ({listed}); rerun with the "
-        "recorded flags to complete them, pass --overwrite to regenerate "
-        f"every shard, or choose another --output_file (see {path})")
+        f"shard(s) made with other settings ({listed}); {remedy}, or "
+        f"choose another --output_file (see {path})")
   if old_existing:
     log(f"--overwrite: deleting {len(old_existing)} shard(s) made with other "
         f"settings ({listed})")
@@ -390,10 +471,11 @@ def _output_guard(settings, log):
     return
   files = documents.expand_input_files(settings.input_file)
   generator.LineTokenizer(**settings.tokenizer_args())  # A bad vocab first.
-  directory, name = _manifest_location(settings.output_file)
+  directory, name = os.path.split(os.path.abspath(settings.output_file))
   with output_lock.lock_output_dir(
       directory, flag_name="output_file",
       lock_filename=output_lock.lock_filename_for(name)):
+    _adopt_legacy_manifest(settings.output_file, log)
     yield check_or_record_output_settings(settings, files, log=log)
 
 
@@ -429,6 +511,12 @@ def run(settings, log=print, pipeline_args=()):
       raise FlagError(f"--{name} is required")
   if not (settings.vocab_file or settings.spm_model_file):
     raise FlagError("pass --spm_model_file or --vocab_file")
+  # Before the manifest records anything (an output location must not be
+  # claimed by a run that cannot start).
+  for name in ("output_shards", "num_workers"):
+    if getattr(settings, name) < 1:
+      raise FlagError(f"--{name} must be at least 1, got "
+                      f"{getattr(settings, name)}")
   if settings.do_permutation:
     raise FlagError("--do_permutation is not supported")
   if settings.max_predictions_per_seq > settings.max_seq_length:

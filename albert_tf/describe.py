@@ -77,6 +77,12 @@ def describe(settings):
     raise FlagError(f"--seq_length must be positive, got "
                     f"{settings.seq_length}")
   config = presets.load_config(settings.albert_config_file, settings.preset)
+  if (settings.seq_length is not None and
+      settings.seq_length > config.max_position_embeddings):
+    raise FlagError(f"--seq_length={settings.seq_length} exceeds the "
+                    "model's max_position_embeddings="
+                    f"{config.max_position_embeddings}; pass a length in "
+                    f"[1, {config.max_position_embeddings}]")
   stats = compute_stats(config, settings.seq_length)
   name = settings.preset or settings.albert_config_file
   if settings.json:

@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import functools
 import os
+import re
 import sys
 import tempfile
 
@@ -57,6 +58,7 @@ from albert_tf import settings as settings_lib
 from albert_tf.settings import setting
 from albert_tf.errors import CheckpointError
 from albert_tf.errors import FlagError
+from albert_tf.errors import UserError
 from albert_tf.training import distribution
 from albert_tf.training.eval_results import EvalResultsWriter
 from albert_tf.training.gradient_accumulation import AccumulationError
@@ -163,6 +165,30 @@ def define_flags(flag_values=FLAGS):
 # -- checking the request --------------------------------------------------
 
 
+# What the example flagfiles (run_scripts/pretrain_*_tpu.flags) leave for
+# the user to fill in: gs://YOUR_BUCKET/..., YOUR_TPU.
+_PLACEHOLDER = re.compile(r"\bYOUR_[A-Z0-9_]+")
+
+
+def check_placeholders(values):
+  """Refuses flags still holding an example flagfile's placeholders (run as
+  written, the TPU flagfiles would otherwise fail deep in a metadata-server
+  lookup, with an 87-line traceback)."""
+  found = {}
+  for field in dataclasses.fields(values):
+    value = getattr(values, field.name)
+    if isinstance(value, str):
+      for placeholder in _PLACEHOLDER.findall(value):
+        found.setdefault(placeholder, []).append(f"--{field.name}={value}")
+  if found:
+    flags_listed = sorted({flag for flags in found.values() for flag in flags})
+    raise UsageError(
+        f"{', '.join(flags_listed)}: replace the example flagfile's "
+        f"placeholder{'s' if len(found) > 1 else ''} "
+        f"{' and '.join(sorted(found))} with your own (your bucket, your TPU's "
+        "name); flags given after --flagfile override its lines")
+
+
 def check_flags(values):
   """Raises UsageError for flag combinations that cannot work."""
   missing = [f"--{name}" for name in REQUIRED if not getattr(values, name)]
@@ -183,6 +209,11 @@ def check_flags(values):
   if not values.learning_rate > 0:
     raise UsageError(f"--learning_rate must be positive, got "
                      f"{values.learning_rate}")
+  if not values.poly_power > 0:
+    # (1 - step/decay_steps)^p with p <= 0 is >= 1: the rate would climb
+    # above its peak (or to infinity at the last step) instead of decaying.
+    raise UsageError(f"--poly_power must be positive (1.0 is the original's "
+                     f"linear decay), got {values.poly_power}")
   if values.num_warmup_steps < 0 or values.start_warmup_step < 0:
     raise UsageError("--num_warmup_steps and --start_warmup_step must not "
                      "be negative")
@@ -415,6 +446,7 @@ def manifest_settings(values, config):
 
 
 def _run(values, print_fn, held):
+  check_placeholders(values)
   # A Hugging Face --init_checkpoint brings its config.json and spiece.model.
   values.albert_config_file, values.spm_model_file = resolve_model_files(
       values.init_checkpoint, values.albert_config_file, values.spm_model_file,
@@ -425,6 +457,8 @@ def _run(values, print_fn, held):
     # collectives can only be set up at startup.
     strategy = distribution.strategy_from_settings(values)
   except (ValueError, RuntimeError) as e:
+    if isinstance(e, UserError):
+      raise
     raise UsageError(f"--distribution_strategy="
                      f"{values.distribution_strategy}: {e}") from None
   config = read_config(values.albert_config_file, values.max_seq_length)

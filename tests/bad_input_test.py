@@ -81,6 +81,23 @@ class Inputs:
         "no_hidden_size_config.json", "hidden_size")
     self.swish_config = self._write("swish_config.json", json.dumps(dict(
         finetuning_data.TINY_CONFIG, hidden_act="swish")).encode())
+    # Sizes no machine holds, and a depth that only costs compute.
+    self.huge_vocab_config = self._write("huge_vocab_config.json", json.dumps(
+        dict(finetuning_data.TINY_CONFIG, vocab_size=10**10)).encode())
+    self.deep_config = self._write("deep_config.json", json.dumps(dict(
+        finetuning_data.TINY_CONFIG, num_hidden_layers=10**9)).encode())
+    # A Hugging Face directory whose spiece.model (4,000 pieces) is not the
+    # model's (vocab_size 4,100): caught before its weights are read.
+    self.hf_wrong_spiece_dir = str(root / "hf_wrong_spiece")
+    os.makedirs(self.hf_wrong_spiece_dir)
+    with open(os.path.join(self.hf_wrong_spiece_dir, "config.json"),
+              "w") as f:
+      json.dump(dict(finetuning_data.TINY_CONFIG, vocab_size=4100,
+                     hidden_act="gelu_new", model_type="albert",
+                     architectures=["AlbertForPreTraining"],
+                     layer_norm_eps=1e-12), f)
+    shutil.copy(ref.SPM_MODEL,
+                os.path.join(self.hf_wrong_spiece_dir, "spiece.model"))
     # The golden TF1 checkpoint, and damaged copies of it.
     self.checkpoint_config = ref.config_path("google_tiny")
     self.checkpoint = self._copy_checkpoint("checkpoint_good")
@@ -208,6 +225,17 @@ def unreadable_data_dir(data_dir, name, case_dir):
   return copy
 
 
+def incomplete_shard_set(inputs, case_dir):
+  """The pattern of a 4-shard set of which 2 shards are there (the others
+  still being written, or deleted)."""
+  data = os.path.join(case_dir, "data")
+  os.makedirs(data)
+  for i in (0, 2):
+    shutil.copy(inputs.records,
+                os.path.join(data, f"train.tfrecord-{i:05d}-of-00004"))
+  return os.path.join(data, "train.tfrecord*")
+
+
 def other_task_output_dir(case_dir):
   """An output_dir a token-classification run made."""
   path = os.path.join(case_dir, "ner_out")
@@ -258,6 +286,12 @@ def config_cases(flag, make_args):
       Case(f"{flag}_unreadable", lambda i, d: make_args(
           i, d, **{flag: unreadable_copy(i.config, d)}),
            "unreadable-config.json", needs_permissions=True),
+      # Refused before anything is allocated (was an allocator traceback,
+      # or a hang building 1e9 layers).
+      Case(f"{flag}_sizes_beyond_memory", lambda i, d: make_args(
+          i, d, **{flag: i.huge_vocab_config}), "vocab_size"),
+      Case(f"{flag}_absurd_layer_count", lambda i, d: make_args(
+          i, d, **{flag: i.deep_config}), "num_hidden_layers"),
   ]
 
 
@@ -344,6 +378,27 @@ PRETRAINING = [
         i, d, distribution_strategy="tpu"), "--distribution_strategy"),
     Case("not_a_number", lambda i, d: pretraining_args(
         i, d, train_batch_size="four"), "--train_batch_size"),
+    Case("input_file_incomplete_shard_set", lambda i, d: pretraining_args(
+        i, d, input_file=incomplete_shard_set(i, d)), "2 of the 4 shards"),
+    Case("poly_power_negative", lambda i, d: pretraining_args(
+        i, d, poly_power=-1), "--poly_power"),
+    Case("poly_power_zero", lambda i, d: pretraining_args(
+        i, d, poly_power=0), "--poly_power"),
+    # The example TPU flagfiles, run as written (placeholders and all).
+    *[Case(f"tpu_flagfile_{size}_as_written", lambda i, d, size=size: [
+        f"--flagfile=run_scripts/pretrain_{size}_tpu.flags"], "YOUR_BUCKET")
+      for size in ("base", "large", "xlarge", "xxlarge")],
+    # Filled in, but no Cloud TPU (nor its metadata server) is reachable.
+    Case("tpu_name_not_found", lambda i, d: [
+        "--flagfile=run_scripts/pretrain_base_tpu.flags",
+        "--tpu_name=my-tpu", f"--input_file={i.records}",
+        f"--output_dir={d / 'out'}"], "--tpu_name=my-tpu"),
+    Case("input_file_on_unreachable_gcs", lambda i, d: pretraining_args(
+        i, d, input_file="gs://albert-tf-no-such-bucket/train-*"),
+         "gs://albert-tf-no-such-bucket"),
+    Case("hf_directory_spiece_does_not_fit", lambda i, d: pretraining_args(
+        i, d, albert_config_file=None, init_checkpoint=i.hf_wrong_spiece_dir),
+         "spiece.model"),
 ]
 
 
@@ -401,6 +456,11 @@ DATA_GENERATION = [
         i, d, short_seq_prob=2), "--short_seq_prob"),
     Case("not_a_number", lambda i, d: data_args(i, d, max_seq_length="abc"),
          "--max_seq_length"),
+    # Refused before the manifest claims the output.
+    Case("num_workers_zero", lambda i, d: data_args(i, d, num_workers=0),
+         "--num_workers"),
+    Case("output_shards_zero", lambda i, d: data_args(i, d, output_shards=0),
+         "--output_shards"),
 ]
 
 
@@ -543,6 +603,9 @@ CLASSIFIER = [
          "train.tsv", needs_permissions=True),
     Case("a_single_label", lambda i, d: classifier_args(
         i, d, task_name="csv", labels="a"), "2 labels"),
+    Case("hf_directory_spiece_does_not_fit", lambda i, d: classifier_args(
+        i, d, albert_config_file=None, spm_model_file=None,
+        init_checkpoint=i.hf_wrong_spiece_dir), "spiece.model"),
 ]
 
 TOKEN_CLASSIFICATION = [
@@ -632,6 +695,9 @@ DESCRIBE = [
         i, d, albert_config_file=i.swish_config), "hidden_act"),
     Case("not_a_number", lambda i, d: describe_args(i, d, seq_length="long"),
          "--seq_length"),
+    Case("seq_length_above_positions", lambda i, d: describe_args(
+        i, d, albert_config_file=None, preset="albert_base_v2",
+        seq_length=513), "--seq_length"),
 ]
 
 
@@ -690,6 +756,9 @@ EXPORT = [
         i, d, export_type="preprocessor", vocab_file=i.spm_vocab),
          "tiny-clean.vocab"),
     *output_cases("export_path", export_args),
+    Case("hf_directory_spiece_does_not_fit", lambda i, d: export_args(
+        i, d, albert_config_file=None, vocab_file=None,
+        checkpoint=i.hf_wrong_spiece_dir), "spiece.model"),
 ]
 
 

@@ -111,7 +111,7 @@ def test_command_line_sop_shards_equal_the_local_tools(tmp_path, english):
   assert result.returncode == 0, result.stderr[-3000:]
   assert digests(tmp_path / "beam") == expected
   # Beam's counters and the stats file agree.
-  with open(tmp_path / "beam" / "train.tfrecord.stats.json") as f:
+  with open(tmp_path / "beam" / ".train.tfrecord.stats.json") as f:
     totals = json.load(f)["totals"]
   counters = next(line for line in result.stdout.splitlines()
                   if line.startswith("Beam counters: "))
@@ -163,10 +163,12 @@ def test_failed_shard_then_rerun_gives_the_same_files(tmp_path, english,
   left = os.listdir(beam_dir)
   assert "train.tfrecord-00002-of-00004" not in left
   assert not [name for name in left if ".tmp-" in name]
-  assert "train.tfrecord.stats.json" not in left
-  # What a killed worker would leave behind: a temporary file.
-  (beam_dir / "train.tfrecord-00002-of-00004.tmp-99-deadbeef").write_bytes(
-      b"half a shard")
+  assert ".train.tfrecord.stats.json" not in left
+  # What a killed worker would leave behind: a temporary file (hidden, or
+  # as older versions named it).
+  for name in (".train.tfrecord-00002-of-00004.tmp-99-deadbeef",
+               "train.tfrecord-00002-of-00004.tmp-98-deadbeef"):
+    (beam_dir / name).write_bytes(b"half a shard")
   lines = []
   written = beam_run(str(beam_dir), english, SPM_ARGS, config, lines,
                      pipeline_args=())

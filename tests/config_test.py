@@ -152,6 +152,51 @@ def test_invalid_configs_name_the_key(changes, key):
     AlbertConfig.from_dict(values, source="my_config.json")
 
 
+@pytest.mark.parametrize("changes, key", [
+    ({"hidden_size": 10**9, "num_attention_heads": 8}, "hidden_size"),
+    ({"vocab_size": 10**10}, "vocab_size"),
+    ({"intermediate_size": 10**9}, "intermediate_size"),
+    ({"max_position_embeddings": 10**9}, "max_position_embeddings"),
+    ({"type_vocab_size": 10**10}, "type_vocab_size"),
+])
+def test_sizes_beyond_memory_are_refused_with_the_estimate(changes, key):
+  values = dict(presets.PRESETS["albert_base_v2"], **changes)
+  with pytest.raises(AlbertConfigError, match=f"`{key}`") as refused:
+    AlbertConfig.from_dict(values, source="my_config.json")
+  message = str(refused.value)
+  assert "my_config.json" in message
+  assert "of float32 weights alone, more than this machine's" in message
+  assert " TB " in message or " GB " in message
+
+
+def test_memory_check_compares_the_weights_with_the_machine(monkeypatch):
+  from albert_tf import config as config_module  # pylint: disable=g-import-not-at-top
+  base = presets.get_preset("albert_base_v2")  # 12.0M parameters: 48 MB.
+  monkeypatch.setattr(config_module, "memory_limit_bytes", lambda: 40 * 10**6)
+  with pytest.raises(AlbertConfigError, match="more than this machine's "
+                     "40.0 MB of memory"):
+    base.replace()
+  monkeypatch.setattr(config_module, "memory_limit_bytes", lambda: 60 * 10**6)
+  assert base.replace() == base
+  monkeypatch.setattr(config_module, "memory_limit_bytes", lambda: None)
+  assert base.replace() == base
+
+
+@pytest.mark.parametrize("changes, key", [
+    ({"num_hidden_layers": 10**9}, "num_hidden_layers"),
+    ({"num_hidden_layers": 1001}, "num_hidden_layers"),
+    ({"num_hidden_layers": 500, "inner_group_num": 3}, "inner_group_num"),
+])
+def test_absurd_layer_counts_are_refused_for_their_compute(changes, key):
+  values = dict(presets.PRESETS["albert_base_v2"], **changes)
+  with pytest.raises(AlbertConfigError, match=f"`{key}`.*costs compute, "
+                     "not parameters"):
+    AlbertConfig.from_dict(values, source="my_config.json")
+  # The largest count accepted: a (slow) model, but a model.
+  AlbertConfig.from_dict(dict(presets.PRESETS["albert_base_v2"],
+                              num_hidden_layers=1000))
+
+
 def test_missing_vocab_size_and_bad_files(tmp_path):
   with pytest.raises(AlbertConfigError, match="vocab_size"):
     AlbertConfig.from_dict({key: 8 for key in REQUIRED_KEYS

@@ -83,7 +83,7 @@ def run_cpd_in_process(settings):
 def cpd_outputs(directory):
   """The shards and the statistics file, by name."""
   return fi.file_bytes(directory, keep=lambda name: name.startswith(
-      ("train.tfrecord-", "train.tfrecord.stats.json")))
+      ("train.tfrecord-", ".train.tfrecord.stats.json")))
 
 
 @pytest.fixture(scope="module")

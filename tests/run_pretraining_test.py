@@ -430,6 +430,13 @@ def test_shipped_flagfiles_parse_and_pass_checks(flagfile):
     assert values.learning_rate == pytest.approx(0.00176)
     assert values.num_train_steps == 125000
     assert values.num_warmup_steps == 3125
+    # Their placeholders are for the user to replace: run as written, they
+    # stop there (one error: line, see bad_input_test).
+    with pytest.raises(run_pretraining.UsageError,
+                       match="YOUR_BUCKET and YOUR_TPU"):
+      run_pretraining.check_placeholders(values)
+  else:
+    run_pretraining.check_placeholders(values)
 
 
 if __name__ == "__main__":

@@ -325,5 +325,63 @@ def resolve_model_files(init_checkpoint, albert_config_file=None,
     albert_config_file = os.path.join(directory, CONFIG_FILE)
   spm = os.path.join(directory, SPM_FILE)
   if not spm_model_file and not vocab_file and os.path.isfile(spm):
+    check_spiece_fits(spm, _vocab_size_or_none(albert_config_file, preset))
     spm_model_file = spm
   return albert_config_file, spm_model_file
+
+
+def _vocab_size_or_none(albert_config_file, preset):
+  """The config's vocab_size; None when it cannot be read (the tool that
+  reads it next reports why, in its own words)."""
+  # pylint: disable=g-import-not-at-top
+  from albert_tf import presets
+  from albert_tf.config import AlbertConfig
+  from albert_tf.errors import UserError
+  try:
+    if preset:
+      return presets.get_preset(preset).vocab_size
+    return AlbertConfig.from_json_file(albert_config_file).vocab_size
+  except (UserError, OSError):
+    return None
+
+
+def _piece_count_or_none(spm_model_file):
+  """How many pieces a SentencePiece model has; None when it does not load
+  (the tokenizer reports that when it is built)."""
+  import sentencepiece  # pylint: disable=g-import-not-at-top
+  processor = sentencepiece.SentencePieceProcessor()
+  try:
+    processor.Load(spm_model_file)
+  except (OSError, RuntimeError, ValueError):
+    return None
+  return processor.GetPieceSize()
+
+
+def check_spiece_fits(spm_model_file, vocab_size):
+  """Refuses an HF directory whose spiece.model and config disagree.
+
+  In every released ALBERT (v1, v2: 30,000 pieces, vocab_size 30,000) the
+  two are equal: the directory's tokenizer and weights come from one model.
+  More pieces than rows would look up ids past the embedding table (an
+  error on CPU, zeros on GPU); fewer means, in practice, a spiece.model of
+  another model copied in, whose ids name other words than the weights
+  learned: training and predictions would be silently meaningless. Where a
+  smaller tokenizer is intended (a vocabulary padded to a round size), name
+  it with --spm_model_file: a tokenizer given explicitly is only checked
+  not to exceed vocab_size.
+  """
+  if vocab_size is None:
+    return
+  pieces = _piece_count_or_none(spm_model_file)
+  if pieces is None or pieces == vocab_size:
+    return
+  consequence = (
+      "its ids past the embedding table would fail or read zeros"
+      if pieces > vocab_size else
+      "its ids would name other words than the weights learned (a "
+      "spiece.model of another model?)")
+  raise CheckpointError(
+      f"{spm_model_file} has {pieces:,} pieces but the model's vocab_size is "
+      f"{vocab_size:,}: {consequence}; put the model's own spiece.model in "
+      "the directory, or pass --spm_model_file to use another tokenizer on "
+      "purpose")

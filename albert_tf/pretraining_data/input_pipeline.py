@@ -8,6 +8,8 @@ find_corrupt_file finds it afterwards, reading the files in the order
 training did.
 """
 
+import fnmatch
+import re
 import time
 
 import tensorflow as tf
@@ -24,27 +26,78 @@ def decode_record(record, max_seq_length, max_predictions_per_seq):
           for name, t in example.items()}
 
 
-# create_pretraining_data writes OUTPUT_FILE.stats.json and
-# OUTPUT_FILE.manifest.json beside its shards; a pattern such as
-# data/train.tfrecord* would match them too.
+# create_pretraining_data's sidecars are hidden now (.NAME.stats.json), but
+# older versions wrote OUTPUT_FILE.stats.json, OUTPUT_FILE.manifest.json and
+# in-progress shards NAME-00001-of-00004.tmp-PID-RANDOM beside the shards,
+# which a pattern such as data/train.tfrecord* matches too.
 STATS_SUFFIX = ".stats.json"
 MANIFEST_SUFFIX = ".manifest.json"
+_LEGACY_TEMPORARY = re.compile(r"\.tmp-\d+-[0-9a-f]{8}$")
+# A shard of a set: NAME-00001-of-00004 (any width, as long as both agree).
+_SHARD_OF_SET = re.compile(r"^(?P<prefix>.*)-(?P<index>\d+)-of-(?P<count>\d+)$")
+
+
+def _is_sidecar(path):
+  return (path.endswith((STATS_SUFFIX, MANIFEST_SUFFIX)) or
+          _LEGACY_TEMPORARY.search(path) is not None)
+
+
+def missing_shards(files, patterns):
+  """{set: [missing shard, ...]} for -of-N sets the patterns should match
+  entirely but do not.
+
+  A shard counts as missing when the patterns would match its name: a set
+  chosen in part on purpose (train-0000[0-2]-of-00004 for training and
+  train-00003-of-00004 for evaluation) is not incomplete.
+  """
+  present = {}
+  for path in files:
+    match = _SHARD_OF_SET.match(path)
+    if match and len(match["index"]) == len(match["count"]):
+      key = (match["prefix"], match["count"])
+      present.setdefault(key, set()).add(int(match["index"]))
+  missing = {}
+  for (prefix, count), indices in sorted(present.items()):
+    width = len(count)
+    absent = [f"{prefix}-{i:0{width}d}-of-{count}" for i in range(int(count))
+              if i not in indices]
+    expected = [name for name in absent
+                if any(fnmatch.fnmatchcase(name, pattern)
+                       for pattern in patterns)]
+    if expected:
+      missing[f"{prefix}-{'?' * width}-of-{count}"] = expected
+  return missing
 
 
 def record_files(file_patterns, flag_name="input_file", error=ValueError):
   """The TFRecord files that the patterns (a list, or a comma-separated
-  string) match, in a fixed order, less create_pretraining_data's stats and
-  manifest."""
+  string) match, in a fixed order, less create_pretraining_data's sidecars.
+
+  Raises `error` when the patterns match part of a NAME-i-of-N set whose
+  other shards they would match too: shards still being written (a
+  create_pretraining_data run in progress) or deleted. Training on them
+  would silently see a fraction of the data.
+  """
   if isinstance(file_patterns, str):
     file_patterns = [file_patterns]
-  files = expand_file_patterns(",".join(file_patterns), flag_name,
-                               error=error)
-  records = [f for f in files
-             if not f.endswith((STATS_SUFFIX, MANIFEST_SUFFIX))]
+  patterns = [p.strip() for text in file_patterns for p in text.split(",")
+              if p.strip()]
+  files = expand_file_patterns(",".join(patterns), flag_name, error=error)
+  records = [f for f in files if not _is_sidecar(f)]
   if not records:
     raise error(f"--{flag_name} matches only statistics and manifest files "
-                f"({files[0]}, "
-                "...), no TFRecords")
+                f"(or temporaries) ({files[0]}, ...), no TFRecords")
+  incomplete = missing_shards(records, patterns)
+  if incomplete:
+    name, absent = next(iter(incomplete.items()))
+    count = int(name.rsplit("-of-", 1)[1])
+    shown = ", ".join(absent[:3]) + (", ..." if len(absent) > 3 else "")
+    raise error(
+        f"--{flag_name} matches {count - len(absent)} of the {count} shards "
+        f"of {name}: {len(absent)} missing ({shown}); is "
+        "create_pretraining_data still writing them (wait for it), or were "
+        "they deleted? To train on part of a set on purpose, name those "
+        "shards (e.g. train-0000[0-2]-of-00004)")
   return records
 
 

@@ -9,7 +9,15 @@ reader never sees half a shard, and a rerun can tell finished shards from
 unfinished ones by name alone. Just before a shard is renamed, its
 statistics are written to a small "part" file (a part without its shard is
 ignored); when all shards are done, the parts are merged into one
-OUTPUT_FILE.stats.json and removed.
+stats file and removed.
+
+Only the shards carry the output's name: the statistics, their parts and
+the temporaries are hidden siblings (`.NAME.stats.json`,
+`.NAME-00000-of-00004.tmp-PID-RANDOM`), so that the pattern `NAME*` a
+trainer (ours, the original's, Model Garden's, a user's tf.data) reads
+matches nothing but complete shards. Outputs of older versions, whose
+sidecars were `NAME.stats.json` and `NAME-...tmp-...`, are still read and
+cleaned up; their stats file is moved to the hidden name.
 """
 
 import json
@@ -39,6 +47,44 @@ def make_output_directory(output_file):
   tf.io.gfile.makedirs(directory)
 
 
+def _split(path):
+  # posixpath for gs:// paths, whatever the local OS.
+  return (posixpath if "://" in path else os.path).split(path)
+
+
+def _join(directory, name):
+  return (posixpath if "://" in directory else os.path).join(directory, name)
+
+
+def hidden_sibling(path, suffix=""):
+  """`.NAME` + suffix beside `path` (NAME itself when already hidden):
+  not matched by the pattern `path*`."""
+  directory, name = _split(path)
+  if not name.startswith("."):
+    name = "." + name
+  return _join(directory, name + suffix)
+
+
+def temporary_path(path):
+  """A new name to write `path` under: hidden, unique per attempt (process
+  id and a random part)."""
+  return hidden_sibling(path, f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def _temporary_owners(name):
+  """The outputs a temporary file `name` may belong to (empty if it is not
+  one): `.NAME.tmp-...` is NAME's (or, for a hidden output, `.NAME`'s);
+  `NAME.tmp-...` is how older versions named them."""
+  directory, base = _split(name)
+  stem, sep, _ = base.rpartition(".tmp-")
+  if not sep or not stem:
+    return []
+  owners = [_join(directory, stem)]
+  if stem.startswith("."):
+    owners.append(_join(directory, stem[1:]))
+  return owners
+
+
 def shard_name(path):
   """The file name of a shard (its key in the stats file)."""
   # posixpath: gs:// paths use "/" whatever the local OS.
@@ -55,7 +101,7 @@ def write_tfrecord_atomically(path, examples, before_rename=None):
   `before_rename(count)` runs once every example is written, before the
   file appears under `path`.
   """
-  tmp = f"{path}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+  tmp = temporary_path(path)
   count = 0
   try:
     with tf.io.TFRecordWriter(tmp) as writer:
@@ -74,17 +120,22 @@ def write_tfrecord_atomically(path, examples, before_rename=None):
 
 def remove_partial_files(path):
   """Deletes temporary files a killed or failed writer left for `path`."""
-  for leftover in tf.io.gfile.glob(f"{path}.tmp-*"):
-    tf.io.gfile.remove(leftover)
+  for pattern in (hidden_sibling(path, ".tmp-"), f"{path}.tmp-"):
+    for leftover in tf.io.gfile.glob(glob_escape(pattern) + "*"):
+      tf.io.gfile.remove(leftover)
 
 
 def _list_outputs(output_file):
-  """Every name starting with `output_file`, with one listing (cheap on GCS
-  where a per-shard existence check is one request each)."""
-  try:
-    return set(tf.io.gfile.glob(glob_escape(output_file) + "*"))
-  except tf.errors.NotFoundError:
-    return set()
+  """Every name starting with `output_file` or `.OUTPUT_FILE` (shards,
+  sidecars, temporaries), with two listings (cheap on GCS, where a per-shard
+  existence check is one request each)."""
+  names = set()
+  for prefix in (output_file, hidden_sibling(output_file)):
+    try:
+      names.update(tf.io.gfile.glob(glob_escape(prefix) + "*"))
+    except tf.errors.NotFoundError:
+      pass
+  return names
 
 
 def glob_escape(path):
@@ -101,10 +152,10 @@ def existing_shards(output_file, paths):
 def remove_all_partial_files(output_file, paths):
   """remove_partial_files for every shard of `paths` and for the stats file
   (a run killed while writing it), with one listing."""
-  wanted = set(paths) | {stats_path(output_file)}
+  wanted = set(paths) | {stats_path(output_file),
+                         legacy_stats_path(output_file)}
   for name in _list_outputs(output_file):
-    shard, sep, _ = name.rpartition(".tmp-")
-    if sep and shard in wanted:
+    if any(owner in wanted for owner in _temporary_owners(name)):
       tf.io.gfile.remove(name)
 
 
@@ -112,7 +163,12 @@ def remove_all_partial_files(output_file, paths):
 
 
 def stats_path(output_file):
-  """OUTPUT_FILE.stats.json: beside the shards, not matched by NAME-*."""
+  """.OUTPUT_FILE.stats.json: beside the shards, not matched by NAME*."""
+  return hidden_sibling(output_file, ".stats.json")
+
+
+def legacy_stats_path(output_file):
+  """Where older versions kept the stats (matched by NAME*)."""
   return f"{output_file}.stats.json"
 
 
@@ -120,9 +176,13 @@ def _parts_dir(output_file):
   return f"{stats_path(output_file)}.parts"
 
 
+def _legacy_parts_dir(output_file):
+  return f"{legacy_stats_path(output_file)}.parts"
+
+
 def _write_text(path, text):
   """Temporary name, then rename: readers never see a partial file."""
-  tmp = f"{path}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+  tmp = temporary_path(path)
   try:
     with tf.io.gfile.GFile(tmp, "w") as f:
       f.write(text)
@@ -161,11 +221,15 @@ def finalize_stats(output_file, paths):
   existing = {shard_name(p) for p in existing_shards(output_file, paths)}
   entries = {}
   previous = _read_json(stats_path(output_file))
+  if previous is None:  # Written by an older version, under its name.
+    previous = _read_json(legacy_stats_path(output_file))
   if isinstance(previous, dict) and isinstance(previous.get("shards"), dict):
     entries.update(previous["shards"])
-  parts_dir = _parts_dir(output_file)
-  parts = (tf.io.gfile.glob(posixpath.join(glob_escape(parts_dir), "*.json"))
-           if tf.io.gfile.isdir(parts_dir) else [])
+  parts_dirs = [_legacy_parts_dir(output_file), _parts_dir(output_file)]
+  parts = [part for parts_dir in parts_dirs
+           if tf.io.gfile.isdir(parts_dir)
+           for part in tf.io.gfile.glob(
+               posixpath.join(glob_escape(parts_dir), "*.json"))]
   for part in parts:
     stats = _read_json(part)
     if isinstance(stats, dict):
@@ -185,13 +249,18 @@ def finalize_stats(output_file, paths):
   }
   _write_text(stats_path(output_file),
               json.dumps(report, indent=1, sort_keys=True) + "\n")
-  if tf.io.gfile.isdir(parts_dir):
-    tf.io.gfile.rmtree(parts_dir)
+  # The older names go: their content is in the new file now.
+  if tf.io.gfile.exists(legacy_stats_path(output_file)):
+    tf.io.gfile.remove(legacy_stats_path(output_file))
+  for parts_dir in parts_dirs:
+    if tf.io.gfile.isdir(parts_dir):
+      tf.io.gfile.rmtree(parts_dir)
   return report
 
 
 def remove_outputs(output_file, paths):
   """Deletes the shards `paths` and the stats file (output to be undone)."""
-  for path in list(paths) + [stats_path(output_file)]:
+  for path in list(paths) + [stats_path(output_file),
+                             legacy_stats_path(output_file)]:
     if tf.io.gfile.exists(path):
       tf.io.gfile.remove(path)

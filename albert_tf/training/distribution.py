@@ -90,14 +90,13 @@ def create_strategy(distribution_strategy=None, use_tpu=False, tpu_name=None,
   configure_cpu_devices(num_cpu_devices)
   if name == "tpu":
     tpu_address = tpu_name or master or ""
-    if tpu_zone or gcp_project:
-      resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
-          tpu=tpu_address, zone=tpu_zone, project=gcp_project)
-      tf.config.experimental_connect_to_cluster(resolver)
-      tf.tpu.experimental.initialize_tpu_system(resolver)
-      return tf.distribute.TPUStrategy(resolver)
-    return distribute_utils.get_distribution_strategy(
-        "tpu", tpu_address=tpu_address)
+    try:
+      return _tpu_strategy(tpu_address, tpu_zone, gcp_project)
+    except (OSError, ValueError, RuntimeError, tf.errors.OpError) as e:
+      # URLError (an OSError) from the metadata server lookup, gRPC errors
+      # from the TPU itself: the TPU's location is the user's to fix, and a
+      # traceback through urllib would not say so.
+      raise FlagError(_tpu_unreachable(tpu_name, master, e)) from None
   if name == "mirrored":
     gpus = len(tf.config.list_physical_devices("GPU"))
     if num_gpus is None:
@@ -112,6 +111,35 @@ def create_strategy(distribution_strategy=None, use_tpu=False, tpu_name=None,
     device = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0"
     return tf.distribute.OneDeviceStrategy(device)
   return distribute_utils.get_distribution_strategy(name)
+
+
+def _tpu_strategy(tpu_address, tpu_zone, gcp_project):
+  if tpu_zone or gcp_project:
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+        tpu=tpu_address, zone=tpu_zone, project=gcp_project)
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+  return distribute_utils.get_distribution_strategy(
+      "tpu", tpu_address=tpu_address)
+
+
+def _tpu_unreachable(tpu_name, master, error):
+  """The one-line reason a TPU strategy could not be made."""
+  reason = getattr(error, "reason", None) or getattr(
+      error, "message", None) or str(error)
+  reason = " ".join(str(reason).split())[:300]
+  if not (tpu_name or master):
+    return (f"--distribution_strategy=tpu: no TPU named and none found on "
+            f"this machine ({reason}); pass --tpu_name")
+  flag = f"--tpu_name={tpu_name}" if tpu_name else f"--master={master}"
+  if "://" in (tpu_name or master):
+    return f"{flag}: cannot connect to this TPU ({reason})"
+  return (f"{flag}: cannot find this Cloud TPU ({reason}). TPU names are "
+          "looked up through the Google Cloud metadata server, which answers "
+          "only on Google Cloud VMs: run on a TPU VM (or a VM in the TPU's "
+          "project and zone), or pass the TPU's address as "
+          "--tpu_name=grpc://IP:8470")
 
 
 def _check_tf_config(text):

@@ -47,6 +47,9 @@ class WarmupPolynomialDecay(
       raise ValueError(
           f"num_train_steps ({num_train_steps}) must exceed start_warmup_step "
           f"({start_warmup_step})")
+    if not poly_power > 0:
+      raise ValueError(f"poly_power must be positive, got {poly_power}: the "
+                       "rate would rise above its peak instead of decaying")
     self.initial_learning_rate = initial_learning_rate
     self.num_train_steps = num_train_steps
     self.num_warmup_steps = num_warmup_steps
