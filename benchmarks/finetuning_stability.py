@@ -268,9 +268,9 @@ def fine_tune(scenario, recipe, seed, work_dir):
   output_dir = os.path.join(work_dir, "runs",
                             f"{scenario.name}-{recipe}-seed{seed}")
   shutil.rmtree(output_dir, ignore_errors=True)
-  settings = tool.defaults(output_dir=output_dir, do_train=True,
-                           do_eval=True, seed=seed, finetuning_recipe=recipe,
-                           **scenario.settings)
+  settings = tool.defaults(**{
+      **scenario.settings, "output_dir": output_dir, "do_train": True,
+      "do_eval": True, "seed": seed, "finetuning_recipe": recipe})
   job = tool.run(settings)
   best = job.trainer.best_metrics() or {}
   return float(best.get("metrics", {}).get(scenario.metric, float("nan")))
