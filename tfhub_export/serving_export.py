@@ -17,12 +17,26 @@ outputs, e.g. pooled_output/sequence_output or probabilities/predictions):
                      length seq_length (the original fine-tuning TFRecords'
                      layout) → outputs.
 
+A tagger (e.g. run_token_classification's: tag_ids [B, S], probabilities
+[B, S, L]) is exported with `text_tagging=` (run_token_classification's:
+albert_tf.tasks.token_serving.EntityExtraction), which changes the text
+signatures:
+
+  serving_default    text: string [B] → entities, entity_types,
+  serve_text         entity_starts, entity_ends, entity_scores [B, K],
+                     num_entities [B] (the text's own words; see
+                     token_serving), tag_ids and probabilities.
+  serve_text_a       text_a, text_b: string [B], text_b empty (the old
+                     request) → the same.
+
 A multiple-choice model (e.g. run_race's, inputs [B, C, S]) is exported with
 `multiple_choice=` instead (see MultipleChoiceServingSavedModel):
 
   serving_default    article, question: string [B]; options: string [B, C]
-                     → outputs. Each (article, question + option) pair is
-                     packed by the `multiple_choice` packing (run_race's:
+                     → outputs, plus predicted_option (string [B], the text
+                     of the option the model's predicted_choice names).
+                     Each (article, question + option) pair is packed by
+                     the `multiple_choice` packing (run_race's:
                      albert_tf.tasks.race_serving.RacePacking).
   serve_token_ids    input_word_ids, input_mask, input_type_ids: int32
                      [B, C, S] → outputs.
