@@ -48,6 +48,7 @@ from albert_tf.cli import flag_table
 from albert_tf.errors import FlagError
 from albert_tf.files import output_lock
 from albert_tf.settings import setting
+from albert_tf.tasks import token_serving
 from tfhub_export import encoder_export
 from tfhub_export import export_utils
 from tfhub_export import preprocessor_export
@@ -95,7 +96,7 @@ class ExportSettings:
       None, "The tool that fine-tuned --finetuned_dir.",
       choices=FINETUNED_TASKS)
   max_entities: int = setting(
-      16, "--finetuned_task=token_classification: the entities returned "
+      token_serving.DEFAULT_MAX_ENTITIES, "--finetuned_task=token_classification: the entities returned "
       "per text (the first ones; the outputs are padded to this many).")
 
 
