@@ -106,13 +106,8 @@ class EntityExtraction:
     pieces = tokenizer.tokenize(words.flat_values)[:, :budget]     # [N, (P)]
     sizes = pieces.row_lengths()
 
-    # token_data.chunk_bounds: a new part where the text starts, or where
-    # the word would overflow the part (greedy, so a scan).
-    used = tf.scan(lambda used, x: tf.where(x[1], x[0], tf.where(
-        used + x[0] > budget, x[0], used + x[0])), (sizes, is_first),
-                   initializer=tf.constant(0, tf.int64))
-    used_before = tf.concat([tf.zeros([1], tf.int64), used[:-1]], 0)
-    starts_part = is_first | (used_before + sizes > budget)
+    starts_part = self._part_starts(sizes, is_first, word_row,
+                                    tf.size(num_words), budget)
     # Parts per text (an empty text is packed as one empty part).
     parts_per_text = tf.maximum(tf.math.unsorted_segment_sum(
         tf.cast(starts_part, tf.int64), word_row, tf.size(num_words)), 1)
@@ -156,6 +151,47 @@ class EntityExtraction:
     entities["tag_ids"] = tf.gather(tag_ids, first_part)
     entities["probabilities"] = tf.gather(probabilities, first_part)
     return entities
+
+  @staticmethod
+  def _part_starts(sizes, is_first, word_row, batch_size, budget):
+    """Whether each word starts a part: token_data.chunk_bounds' rule.
+
+    A part ends before the first word that would overflow it (unless that
+    word is the part's first). The rule is greedy: each loop step finds the
+    next part of every text at once, over all words (a text needs as many
+    steps as it has parts, most texts one).
+    """
+    num_words = tf.size(sizes, out_type=tf.int64)
+    index = tf.range(num_words)
+    pieces_before = tf.cumsum(sizes, exclusive=True)
+    # With the total appended, so that an index one past the words is valid.
+    pieces_before_ext = tf.concat([pieces_before, [tf.reduce_sum(sizes)]], 0)
+    pieces_through = pieces_before + sizes
+    text_starts = tf.math.unsorted_segment_min(index, word_row, batch_size)
+    text_limits = tf.math.unsorted_segment_max(index, word_row, batch_size) + 1
+    has_words = tf.math.unsorted_segment_sum(tf.ones_like(index), word_row,
+                                             batch_size) > 0
+    # Texts without words: nothing to split (start == limit).
+    text_starts = tf.where(has_words, text_starts, 0)
+    text_limits = tf.where(has_words, text_limits, 0)
+
+    def step(start, starts_part):
+      active = start < text_limits
+      part_start = tf.gather(start, word_row)                   # per word
+      used = pieces_through - tf.gather(pieces_before_ext, part_start)
+      overflows = (index > part_start) & (used > budget)
+      first_overflow = tf.math.unsorted_segment_min(
+          tf.where(overflows, index, num_words), word_row, batch_size)
+      starts_part = tf.tensor_scatter_nd_update(
+          starts_part, tf.boolean_mask(start, active)[:, None],
+          tf.ones_like(tf.boolean_mask(start, active), tf.bool))
+      end = tf.minimum(first_overflow, text_limits)
+      return tf.where(active, end, start), starts_part
+
+    _, starts_part = tf.while_loop(
+        lambda start, _: tf.reduce_any(start < text_limits), step,
+        (text_starts, tf.zeros_like(is_first)))
+    return starts_part
 
   def _entities(self, text, word_row, is_first, word_tags, word_scores,
                 byte_starts, byte_ends, batch_size):
