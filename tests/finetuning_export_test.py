@@ -16,6 +16,7 @@ from reference_data import SPM_MODEL
 from albert_tf import run_classifier
 from albert_tf import run_race
 from albert_tf import run_token_classification
+from albert_tf.tasks import metrics
 from albert_tf.tasks import race_data
 from albert_tf.tasks import token_data
 from albert_tf.tasks import token_serving
@@ -244,6 +245,30 @@ def test_served_entities_equal_test_spans(exported):
           row][k]
       assert text[start:end] == served["entities"][row][k]
       assert 0 < served["entity_scores"][row][k] <= 1
+
+
+def test_served_entities_score_what_the_evaluation_scores(exported):
+  """Span F1 of the served entities (offsets against the gold character
+  spans) on dev equals the run's own dev evaluation."""
+  _, tagger, _ = exported
+  sentences = tagger.task.sentences("dev")
+  serving = tf.saved_model.load(os.path.join(
+      tagger.settings.export_dir, "1")).signatures["serving_default"]
+  served = serving(text=tf.constant([s.text for s in sentences]))
+  assert (served["num_entities"].numpy() <= MAX_ENTITIES).all()
+  gold, predicted = set(), set()
+  for row, sentence in enumerate(sentences):
+    gold |= {(row, kind, sentence.offsets[first][0],
+              sentence.offsets[last][1])
+             for kind, first, last in metrics.get_entities(sentence.tags)}
+    for k in range(served["num_entities"][row]):
+      predicted.add((row, served["entity_types"][row, k].numpy().decode(),
+                     int(served["entity_starts"][row, k]),
+                     int(served["entity_ends"][row, k])))
+  correct = len(gold & predicted)
+  f1 = 2 * correct / (len(gold) + len(predicted))
+  assert f1 == pytest.approx(tagger.evaluate("dev")["f1"], abs=1e-6)
+  assert f1 > 0.3  # The model tags dishes (the comparison means something).
 
 
 def _tfhub_export(job, tmp_path, task, **values):
