@@ -566,10 +566,7 @@ class Quickstart:
   def tagging_demo(self):
     _step(8, "tagging demo: a fresh Python with only TensorFlow and TF Text "
           "tags raw reviews")
-    self._demo(TAGGER_DEMO, [self.tagger_serving,
-                             os.path.join(self.tagger_dir, "label_list.txt"),
-                             os.path.join(self.export_dir, "preprocessor"),
-                             *TAGGING_REVIEWS])
+    self._demo(TAGGER_DEMO, [self.tagger_serving, *TAGGING_REVIEWS])
 
   def _dev_f1(self):
     f1 = self.records.results("tagger").get("dev", {}).get("f1")
@@ -579,8 +576,8 @@ class Quickstart:
   def summary(self, seconds):
     q = shlex.quote
     minutes, seconds = divmod(int(round(seconds)), 60)
-    request = json.dumps({"signature_name": "serving_default", "instances": [
-        {"text_a": quickstart_reviews.DEMO_REVIEW, "text_b": ""}]})
+    request = json.dumps({"instances": [
+        {"text": quickstart_reviews.DEMO_REVIEW}]})
     rows = (
         ("pretrained model", f"{self.best_checkpoint} (original variable "
          "names)"),
@@ -589,8 +586,8 @@ class Quickstart:
         ("TF Hub preprocessor", os.path.join(self.export_dir, "preprocessor")),
         ("TF Serving models", f"{os.path.join(self.export_dir, 'serving')} "
          "(encoder: pooled_output, sequence_output)"),
-        ("", f"{self.tagger_serving} (dish tagger: tag_ids, probabilities "
-         "per word piece)"),
+        ("", f"{self.tagger_serving} (dish tagger: text in; entities, "
+         "entity_types, entity_starts/ends, entity_scores out)"),
         ("tag names", os.path.join(self.tagger_dir, "label_list.txt")),
         ("dish tagger dev F1", self._dev_f1()),
         ("demo scripts", f"{self.demo_dir} (TensorFlow and TF Text only)"),

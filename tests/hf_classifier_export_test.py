@@ -57,7 +57,11 @@ import json
 serving = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
 texts = json.loads(sys.argv[2])
 out = serving(text_a=tf.constant(texts), text_b=tf.constant([""] * len(texts)))
-print(json.dumps({k: v.numpy().tolist() for k, v in out.items()}))
+def plain(value):  # Strings as str: JSON has no bytes.
+  if value.dtype == tf.string:
+    return tf.nest.map_structure(bytes.decode, value.numpy().tolist())
+  return value.numpy().tolist()
+print(json.dumps({k: plain(v) for k, v in out.items()}))
 """
   stdout = export_fixtures.run_fresh(
       script, os.path.join(export_dir, "1"), json.dumps(SENTENCES))
@@ -69,6 +73,11 @@ print(json.dumps({k: v.numpy().tolist() for k, v in out.items()}))
   np.testing.assert_allclose(served["probabilities"], probabilities,
                              atol=TORCH_TOLERANCE, rtol=0)
   assert served["predictions"] == probabilities.argmax(-1).tolist()
+  # The export names the labels too (id2label's, TF Serving Classify style).
+  assert served["classes"] == [[LABELS[i] for i in sorted(LABELS)]] * len(
+      SENTENCES)
+  assert served["predicted_class"] == [
+      LABELS[i] for i in probabilities.argmax(-1)]
 
   # --do_predict names the predictions with id2label's labels.
   with open(os.path.join(output_dir, "submit_results.tsv")) as f:

@@ -17,6 +17,18 @@ albert_tf's TF2 checkpoints; --spm_model_file (SentencePiece) or --vocab_file
                 pooled_output and sequence_output out
   all           --export_path/{encoder,preprocessor,serving/<version>}
 
+A fine-tuned model (--finetuned_dir, the --output_dir of run_classifier or
+run_token_classification, and --finetuned_task naming the tool;
+--export_type=serving) is exported for TF Serving as the tool's own
+--export_dir exports it, answering in the user's words: label names and
+scores for a classifier, the entities of a raw `text` (at most
+--max_entities per text) for a tagger; see docs/finetuning.md.
+
+  python -m tfhub_export.export --finetuned_dir=out/dishes \
+      --finetuned_task=token_classification --albert_config_file=albert_config.json \
+      --spm_model_file=30k-clean.model --export_type=serving \
+      --export_path=exports/dishes
+
 An existing output is refused unless --overwrite; outputs appear only once
 complete (written under a hidden temporary name, then renamed).
 """
@@ -36,6 +48,7 @@ from albert_tf.cli import flag_table
 from albert_tf.errors import FlagError
 from albert_tf.files import output_lock
 from albert_tf.settings import setting
+from albert_tf.tasks import token_serving
 from tfhub_export import encoder_export
 from tfhub_export import export_utils
 from tfhub_export import preprocessor_export
@@ -43,6 +56,9 @@ from tfhub_export import serving_export
 
 FLAGS = flags.FLAGS
 EXPORT_TYPES = ("encoder", "preprocessor", "serving", "all")
+# --finetuned_task: the fine-tuning tools whose models export with their
+# heads (RACE and SQuAD: their tools' own --export_dir).
+FINETUNED_TASKS = ("classifier", "token_classification")
 # What the bare encoder serves.
 ENCODER_SERVING_OUTPUTS = ("pooled_output", "sequence_output")
 
@@ -71,6 +87,17 @@ class ExportSettings:
   version: int | None = setting(
       None, "Serving model version (default: the next one).")
   overwrite: bool = setting(False, "Replace an existing export.")
+  finetuned_dir: str | None = setting(
+      None, "Export the best fine-tuned model of this fine-tuning "
+      "--output_dir (with --finetuned_task and --export_type=serving) "
+      "instead of --checkpoint's encoder; its sequence length is the "
+      "run's --max_seq_length.")
+  finetuned_task: str | None = setting(
+      None, "The tool that fine-tuned --finetuned_dir.",
+      choices=FINETUNED_TASKS)
+  max_entities: int = setting(
+      token_serving.DEFAULT_MAX_ENTITIES, "--finetuned_task=token_classification: the entities returned "
+      "per text (the first ones; the outputs are padded to this many).")
 
 
 def define_flags():
@@ -144,6 +171,70 @@ def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
           os.path.join(export_path, "preprocessor"), serving_dir]
 
 
+def _finetuned_task_class(name):
+  # pylint: disable=g-import-not-at-top
+  if name == "classifier":
+    from albert_tf.tasks.classification import ClassificationTask
+    return ClassificationTask
+  from albert_tf.tasks.token_classification import TokenClassificationTask
+  return TokenClassificationTask
+
+
+def export_finetuned(settings, export_path, log=print):
+  """The TF Serving export of a fine-tuning output_dir's best model, as the
+  tool's --export_dir writes it (version: --version or the next one);
+  returns the version directory."""
+  from albert_tf.files import run_manifest  # pylint: disable=g-import-not-at-top
+  from albert_tf.tasks import runner  # pylint: disable=g-import-not-at-top
+  from albert_tf.settings import defaults  # pylint: disable=g-import-not-at-top
+  if settings.export_type != "serving":
+    raise FlagError("--finetuned_dir exports a TF Serving model: pass "
+                    "--export_type=serving")
+  if not settings.finetuned_task:
+    raise FlagError("--finetuned_dir needs --finetuned_task (one of "
+                    f"{', '.join(FINETUNED_TASKS)})")
+  if settings.max_entities < 1:
+    raise FlagError(f"--max_entities must be positive, got "
+                    f"{settings.max_entities}")
+  # The run's own settings (the job refuses a config or tokenizer that
+  # differs from them).
+  recorded = run_manifest.read_manifest(settings.finetuned_dir,
+                                        name="finetuning")
+  if recorded is None:
+    raise FlagError(f"--finetuned_dir {settings.finetuned_dir} is not a "
+                    "fine-tuning --output_dir (no finetuning.manifest.json)")
+  task_class = _finetuned_task_class(settings.finetuned_task)
+  values = dict(
+      output_dir=settings.finetuned_dir, export_dir=export_path,
+      albert_config_file=settings.albert_config_file,
+      spm_model_file=settings.spm_model_file, vocab_file=settings.vocab_file,
+      do_lower_case=settings.do_lower_case,
+      max_seq_length=recorded.get("max_seq_length"),
+      task_name=recorded.get("task_name"))
+  if settings.finetuned_task == "classifier":
+    values["labels"] = recorded.get("labels")
+  else:
+    values["max_entities"] = settings.max_entities
+  job = runner.FinetuningJob(task_class,
+                             defaults(task_class.settings_class, **values))
+  try:
+    log(f"using {job.load_for_inference()}")
+    task = job.task
+    outputs = task.serving_outputs()
+    return serving_export.export_serving_model(
+        task.serving_model(job.trainer.model), export_path,
+        spm_model_file=settings.spm_model_file,
+        vocab_file=None if settings.spm_model_file else settings.vocab_file,
+        do_lower_case=settings.do_lower_case,
+        seq_length=job.settings.max_seq_length, version=settings.version,
+        overwrite=settings.overwrite,
+        output_names=(dict(outputs) if isinstance(outputs, dict)
+                      else list(outputs)),
+        **task.serving_options())
+  finally:
+    job.close()
+
+
 def run(settings, log=print):
   """Checks the settings and exports; returns the paths written."""
   # A Hugging Face directory brings its config.json and spiece.model.
@@ -153,7 +244,16 @@ def run(settings, log=print):
   settings = dataclasses.replace(settings,
                                  albert_config_file=albert_config_file,
                                  spm_model_file=spm_model_file)
-  for name in ("albert_config_file", "checkpoint", "export_path"):
+  required = ["albert_config_file", "export_path"]
+  if settings.finetuned_task and not settings.finetuned_dir:
+    raise FlagError("--finetuned_task names the tool of --finetuned_dir, "
+                    "which is missing")
+  if not settings.finetuned_dir:
+    required.append("checkpoint")
+  elif settings.checkpoint:
+    raise FlagError("pass --checkpoint (an encoder) or --finetuned_dir (a "
+                    "fine-tuned model), not both")
+  for name in required:
     if not getattr(settings, name):
       raise FlagError(f"--{name} is required")
   tokenizer_spec = export_utils.TokenizerSpec(
@@ -166,11 +266,14 @@ def run(settings, log=print):
       os.path.dirname(export_path), flag_name="export_path",
       lock_filename=output_lock.lock_filename_for(
           os.path.basename(export_path))):
-    paths = export(settings.albert_config_file, settings.checkpoint,
-                   tokenizer_spec, export_path,
-                   export_type=settings.export_type,
-                   seq_length=settings.seq_length, version=settings.version,
-                   overwrite=settings.overwrite, log=log)
+    if settings.finetuned_dir:
+      paths = [export_finetuned(settings, export_path, log=log)]
+    else:
+      paths = export(settings.albert_config_file, settings.checkpoint,
+                     tokenizer_spec, export_path,
+                     export_type=settings.export_type,
+                     seq_length=settings.seq_length, version=settings.version,
+                     overwrite=settings.overwrite, log=log)
   for path in paths:
     log(f"wrote {path}")
   return paths

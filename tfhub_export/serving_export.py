@@ -17,12 +17,26 @@ outputs, e.g. pooled_output/sequence_output or probabilities/predictions):
                      length seq_length (the original fine-tuning TFRecords'
                      layout) → outputs.
 
+A tagger (e.g. run_token_classification's: tag_ids [B, S], probabilities
+[B, S, L]) is exported with `text_tagging=` (run_token_classification's:
+albert_tf.tasks.token_serving.EntityExtraction), which changes the text
+signatures:
+
+  serving_default    text: string [B] → entities, entity_types,
+  serve_text         entity_starts, entity_ends, entity_scores [B, K],
+                     num_entities [B] (the text's own words; see
+                     token_serving), tag_ids and probabilities.
+  serve_text_a       text_a, text_b: string [B], text_b empty (the old
+                     request) → the same.
+
 A multiple-choice model (e.g. run_race's, inputs [B, C, S]) is exported with
 `multiple_choice=` instead (see MultipleChoiceServingSavedModel):
 
   serving_default    article, question: string [B]; options: string [B, C]
-                     → outputs. Each (article, question + option) pair is
-                     packed by the `multiple_choice` packing (run_race's:
+                     → outputs, plus predicted_option (string [B], the text
+                     of the option the model's predicted_choice names).
+                     Each (article, question + option) pair is packed by
+                     the `multiple_choice` packing (run_race's:
                      albert_tf.tasks.race_serving.RacePacking).
   serve_token_ids    input_word_ids, input_mask, input_type_ids: int32
                      [B, C, S] → outputs.
@@ -44,6 +58,10 @@ _AutoTrackable = tf.__internal__.tracking.AutoTrackable
 SIGNATURES = ("serving_default", "serve_text", "serve_token_ids",
               "serve_tf_example")
 TF_EXAMPLE_FEATURES = ("input_ids", "input_mask", "segment_ids")
+# A multiple-choice export's text signature adds the text of the option its
+# model's CHOICE_OUTPUT (the chosen option's index) names.
+CHOICE_OUTPUT = "predicted_choice"
+CHOSEN_OPTION_OUTPUT = "predicted_option"
 _SIGNATURE_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.\-/]+$")
 
 
@@ -84,7 +102,8 @@ def _named_outputs(outputs, output_names):
 class ServingSavedModel(_AutoTrackable):
   """The object tf.saved_model.save writes for a TF Serving export."""
 
-  def __init__(self, task_model, tokenizer, seq_length, output_names=None):
+  def __init__(self, task_model, tokenizer, seq_length, output_names=None,
+               text_tagging=None):
     super().__init__()
     self.task_model = task_model
     self._tokenizer = tokenizer
@@ -103,7 +122,7 @@ class ServingSavedModel(_AutoTrackable):
 
     @tf.function(input_signature=[string_spec("text_a"),
                                   string_spec("text_b")])
-    def serving_default(text_a, text_b):
+    def serve_text_pair(text_a, text_b):
       tokens_a = tokenizer.tokenize(text_a)
       single = pack([tokens_a])
       pair = pack([tokens_a, tokenizer.tokenize(text_b)])
@@ -112,7 +131,20 @@ class ServingSavedModel(_AutoTrackable):
 
     @tf.function(input_signature=[string_spec("text")])
     def serve_text(text):
+      if text_tagging is not None:
+        return text_tagging(tokenizer, run, text, seq_length)
       return run(pack([tokenizer.tokenize(text)]))
+
+    @tf.function(input_signature=[string_spec("text_a"),
+                                  string_spec("text_b")])
+    def serve_text_a(text_a, text_b):
+      # A tagger tags one text: the old two-input request, text_b empty.
+      check = tf.debugging.assert_equal(
+          text_b, tf.zeros_like(text_b),
+          message="text_b must be empty: the tagger tags one text (send "
+          "`text` to serving_default)")
+      with tf.control_dependencies([check]):
+        return serve_text(tf.identity(text_a))
 
     @tf.function(input_signature=[export_utils.input_specs()])
     def serve_token_ids(inputs):
@@ -131,12 +163,17 @@ class ServingSavedModel(_AutoTrackable):
       })
 
     # serve_token_ids takes a dict; its signature lists its three tensors.
-    export_utils.set_untracked(self, "export_signatures", {
-        "serving_default": serving_default.get_concrete_function(),
+    signatures = {
         "serve_text": serve_text.get_concrete_function(),
         "serve_token_ids": serve_token_ids.get_concrete_function(),
         "serve_tf_example": serve_tf_example.get_concrete_function(),
-    })
+    }
+    if text_tagging is None:
+      signatures["serving_default"] = serve_text_pair.get_concrete_function()
+    else:
+      signatures["serving_default"] = signatures["serve_text"]
+      signatures["serve_text_a"] = serve_text_a.get_concrete_function()
+    export_utils.set_untracked(self, "export_signatures", signatures)
 
 
 def _check_num_choices(tensor, name, num_choices):
@@ -195,7 +232,11 @@ class MultipleChoiceServingSavedModel(_AutoTrackable):
 
     @tf.function(input_signature=text_specs)
     def serving_default(article, question, options):
-      return run(pack_inputs(article, question, options))
+      outputs = run(pack_inputs(article, question, options))
+      if CHOICE_OUTPUT in outputs:  # The chosen option in the user's words.
+        outputs[CHOSEN_OPTION_OUTPUT] = tf.gather(
+            options, outputs[CHOICE_OUTPUT], batch_dims=1)
+      return outputs
 
     token_specs = {k: tf.TensorSpec([None, None, None], tf.int32, name=k)
                    for k in export_utils.INPUT_KEYS}
@@ -231,7 +272,7 @@ def next_version(export_path):
 def export_serving_model(task_model, export_path, *, spm_model_file=None,
                          vocab_file=None, do_lower_case=True, seq_length=128,
                          version=None, overwrite=False, output_names=None,
-                         multiple_choice=None):
+                         multiple_choice=None, text_tagging=None):
   """Writes a TF Serving SavedModel of `task_model` with text inputs.
 
   Args:
@@ -261,6 +302,13 @@ def export_serving_model(task_model, export_path, *, spm_model_file=None,
       albert_tf.tasks.race_serving.RacePacking(num_choices,
       max_qa_length): the export then has MultipleChoiceServingSavedModel's
       signatures (article, question, options → outputs).
+    text_tagging: None, or for a tagger (task model outputs tag_ids [B, S]
+      and probabilities [B, S, L]) the entity extraction, e.g.
+      albert_tf.tasks.token_serving.EntityExtraction(label_list,
+      max_entities): serving_default and serve_text then take `text` and
+      return the entities in the text's own words besides tag_ids and
+      probabilities; serve_text_a takes the old text_a / text_b (empty)
+      request.
 
   Returns:
     The absolute path of the version directory written. It appears only
@@ -284,9 +332,11 @@ def export_serving_model(task_model, export_path, *, spm_model_file=None,
   vocab_size = getattr(getattr(task_model, "config", None), "vocab_size",
                        None)
   tokenizer = tokenizer_spec.graph_tokenizer(vocab_size)
+  if multiple_choice is not None and text_tagging is not None:
+    raise ValueError("pass multiple_choice or text_tagging, not both")
   if multiple_choice is None:
     module = ServingSavedModel(task_model, tokenizer, seq_length,
-                               output_names)
+                               output_names, text_tagging)
   else:
     module = MultipleChoiceServingSavedModel(task_model, tokenizer, seq_length,
                                              output_names, multiple_choice)

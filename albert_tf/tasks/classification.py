@@ -7,7 +7,10 @@ Writes to output_dir: label_list.txt (csv/tsv tasks), eval_predictions.tsv
 (guid, gold, predicted), and for --do_predict test_results.tsv (class
 probabilities per line, or the score for sts-b) and submit_results.tsv
 (index, predicted label: GLUE's submission format). The export returns
-`probabilities` and `predictions` (or the `predictions` score for sts-b).
+`probabilities` and `predictions` (class ids) with, as TF Serving's Classify
+API names them, `classes` (the label names) and their `scores`, and
+`predicted_class` (the predicted label's name); for sts-b only the
+`predictions` score.
 """
 
 import dataclasses
@@ -21,6 +24,7 @@ from albert_tf.errors import FlagError
 from albert_tf.settings import setting
 from albert_tf.tasks import base_task
 from albert_tf.tasks import classifier_data
+from albert_tf.tasks import classifier_serving
 from albert_tf.tasks import feature_cache
 from albert_tf.tasks.classifier_model import ClassifierModel
 from albert_tf.tasks.classifier_model import classification_loss
@@ -213,4 +217,10 @@ class ClassificationTask(base_task.FinetuningTask):
 
   def serving_outputs(self):
     return (("predictions",) if self.is_regression
-            else ("probabilities", "predictions"))
+            else ("probabilities", "predictions")
+            + classifier_serving.CLASS_OUTPUTS)
+
+  def serving_model(self, model):
+    if self.is_regression:
+      return model
+    return classifier_serving.LabelledClassifier(model, self.label_list)

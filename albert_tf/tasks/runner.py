@@ -95,13 +95,13 @@ def make_init_fn(init_checkpoint):
 
 
 def export_serving(task_model, output_names, settings, seq_length=None,
-                   multiple_choice=None):
+                   multiple_choice=None, text_tagging=None):
   """TF Serving export via tfhub_export.serving_export.
 
   serving_default takes raw text (tokenized in graph) and returns the named
   outputs: output_names lists the task model's keys, or maps them to served
-  names. multiple_choice: see export_serving_model (run_race). Returns the
-  export path.
+  names. multiple_choice, text_tagging: see export_serving_model (run_race,
+  run_token_classification). Returns the export path.
   """
   from tfhub_export import serving_export  # pylint: disable=g-import-not-at-top
   return serving_export.export_serving_model(
@@ -111,7 +111,7 @@ def export_serving(task_model, output_names, settings, seq_length=None,
       seq_length=seq_length or settings.max_seq_length, overwrite=True,
       output_names=(dict(output_names) if isinstance(output_names, dict)
                     else list(output_names)),
-      multiple_choice=multiple_choice)
+      multiple_choice=multiple_choice, text_tagging=text_tagging)
 
 
 def write_eval_results(path, metrics, step=None):

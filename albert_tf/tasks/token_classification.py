@@ -11,8 +11,11 @@ parts tagged one after the other, so every word gets a tag.
 Writes to output_dir: label_list.txt, eval_predictions.txt, and for
 --do_predict test_predictions.txt (CoNLL: word, predicted tag) and
 test_spans.tsv (source, text, the extracted spans); the spans are also
-printed. The export returns `tag_ids` per word piece (label_list.txt names
-them) and their `probabilities`.
+printed. The export (--export_dir) takes raw `text` and returns the same
+spans in the text's own words: `entities`, `entity_types`, `entity_starts` /
+`entity_ends` (code-point offsets, end exclusive), `entity_scores`, at most
+--max_entities per text (tasks/token_serving.py), besides `tag_ids` per word
+piece (label_list.txt names them) and their `probabilities`.
 """
 
 import dataclasses
@@ -21,10 +24,12 @@ import os
 
 import tensorflow as tf
 
+from albert_tf.errors import FlagError
 from albert_tf.settings import setting
 from albert_tf.tasks import base_task
 from albert_tf.tasks import metrics
 from albert_tf.tasks import token_data
+from albert_tf.tasks import token_serving
 from albert_tf.tasks.finetuning_settings import FinetuningSettings
 from albert_tf.tasks.finetuning_settings import task_default
 from albert_tf.tasks.token_classifier_model import TokenClassifierModel
@@ -47,6 +52,16 @@ class TokenClassificationSettings(FinetuningSettings):
   entity_column: str = setting(
       "entity", "Entity CSVs: the header name of the entity column (several "
       "entities separated by `;`).")
+  max_entities: int = setting(
+      token_serving.DEFAULT_MAX_ENTITIES, "Export: the entities returned per "
+      "text (the first ones in reading order; the outputs are padded to this "
+      "many).")
+
+  def check_training(self):
+    super().check_training()
+    if self.max_entities < 1:
+      raise FlagError(f"--max_entities must be positive, got "
+                      f"{self.max_entities}")
 
 
 class TokenClassificationTask(base_task.FinetuningTask):
@@ -175,3 +190,7 @@ class TokenClassificationTask(base_task.FinetuningTask):
 
   def serving_outputs(self):
     return ("tag_ids", "probabilities")
+
+  def serving_options(self):
+    return {"text_tagging": token_serving.EntityExtraction(
+        self.label_list, self.settings.max_entities)}

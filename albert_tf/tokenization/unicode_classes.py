@@ -7,6 +7,7 @@ uses classes enumerated from the very predicates the Python code calls.
 """
 
 import functools
+import re
 import sys
 import unicodedata
 
@@ -67,3 +68,11 @@ def bert_split_kept():
   """Characters that become tokens of their own: punctuation and CJK."""
   return _character_class(lambda c: python_tokenizer.is_punctuation(c) or
                           python_tokenizer.is_chinese_char(ord(c)))
+
+
+@functools.lru_cache(maxsize=None)
+def word_punctuation():
+  """Python's `[^\\w\\s]` (str patterns): the characters token_data makes
+  words of their own (its words are runs of `\\w` between whitespace(),
+  which is Python's `\\s` too)."""
+  return _character_class(lambda c: re.fullmatch(r"[^\w\s]", c) is not None)
