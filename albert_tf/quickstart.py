@@ -35,13 +35,11 @@ pretraining or fine-tuning resumes from its last checkpoint.
 from albert_tf.cli.quiet_startup import quiet_if_main
 quiet_if_main(__name__)
 
-import contextlib
 import dataclasses
 import hashlib
 import importlib
 import inspect
 import json
-import logging as std_logging
 import os
 import re
 import shlex
@@ -53,11 +51,11 @@ import warnings
 
 from absl import app
 from absl import flags
-from absl import logging
 
 from albert_tf import quickstart_reviews
 from albert_tf import settings as settings_lib
 from albert_tf.cli import flag_table
+from albert_tf.cli import log_verbosity
 from albert_tf.errors import FlagError
 from albert_tf.errors import OutputLocationError
 from albert_tf.files.atomic_write import write_text_atomically
@@ -240,35 +238,8 @@ def _reusing(outputs):
         "settings)", flush=True)
 
 
-@contextlib.contextmanager
-def log_lines_of(modules):
-  """Prints the INFO log lines of `modules` (their progress) to stdout.
-
-  The rest of the log stays at WARNING, as the quick start sets it. The
-  lines go to stdout as it is on entry: while orbit trains, stdout is
-  redirected into the log.
-  """
-  absl_logger = logging.get_absl_logger()
-  absl_handler = logging.get_absl_handler()
-  terminal = sys.stdout
-
-  class Forward(std_logging.Handler):
-
-    def emit(self, record):
-      if record.levelno < std_logging.WARNING and record.module in modules:
-        print(record.getMessage(), file=terminal, flush=True)
-
-  forward = Forward()
-  saved = absl_logger.level, absl_handler.level
-  absl_handler.setLevel(std_logging.WARNING)
-  absl_logger.setLevel(std_logging.INFO)
-  absl_logger.addHandler(forward)
-  try:
-    yield
-  finally:
-    absl_logger.removeHandler(forward)
-    absl_logger.setLevel(saved[0])
-    absl_handler.setLevel(saved[1])
+# Prints the fine-tuning trainer's progress while the log stays at WARNING.
+log_lines_of = log_verbosity.log_lines_of
 
 
 # -- 1. corpus -------------------------------------------------------------------
@@ -594,7 +565,6 @@ def run(settings):
 
 
 def main(argv):
-  logging.set_verbosity(logging.WARNING)
   return flag_table.run_job(
       lambda: run(flag_table.settings_from_flags(QuickstartSettings)), argv)
 
