@@ -3,7 +3,7 @@
 A new user's first contact with a page is its first code block. It either
 runs as written in a directory holding the quick start's outputs
 (./albert_quickstart, made here by the quick start's own stages with fewer
-steps) and a checkout's testdata/, or the page says, right after it, which
+steps, the exports by the export page's example) and a checkout's testdata/, or the page says, right after it, which
 files it needs and where to get them ("Needs: ..."). Python blocks are
 exec'd, shell blocks run with bash; both in that directory. The quick
 start's demo scripts run there too, quiet unless --verbosity asks.
@@ -63,10 +63,26 @@ def test_every_page_is_run_or_says_what_it_needs():
     assert "python -m albert_tf.quickstart" in code, page
 
 
+def run_shell_example(code, workdir):
+  """Runs a shell block as written, except that /tmp/ is workdir/tmp/."""
+  code = code.replace("/tmp/", f"{workdir}/tmp/")
+  return subprocess.run(["bash", "-e", "-c", code], cwd=workdir,
+                        capture_output=True, text=True, timeout=600,
+                        env=_user_environment(), check=False)
+
+
+# The export page's example makes the exports the demo and the serving
+# hint use (exports/albert_quickstart: encoder/, preprocessor/, serving/1/,
+# as the quick start's export/), so the fixture runs it, once.
+EXPORT_PAGE = "docs/export_and_serving.md"
+EXPORTS = "exports/albert_quickstart"
+
+
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-  """A directory with the quick start's outputs in albert_quickstart/ (its
-  stages up to the exports, 2 pretraining steps) and testdata/."""
+def quickstart_outputs(tmp_path_factory):
+  """(A directory with the quick start's outputs in albert_quickstart/, its
+  stages up to pretraining with 2 steps, and testdata/; the run of the
+  export page's example there)."""
   root = tmp_path_factory.mktemp("docs")
   settings = quickstart.defaults(
       output_dir=str(root / "albert_quickstart"), num_train_steps=2,
@@ -77,26 +93,25 @@ def workdir(tmp_path_factory):
   run.pretraining = run.pretraining_settings()
   run.pretraining_data()
   run.pretrain()
-  run.export()
   os.symlink(os.path.join(PROJECT_ROOT, "testdata"), root / "testdata")
-  return root
+  language, code, _ = first_example(EXPORT_PAGE)
+  assert language == "bash" and EXPORTS in code
+  return root, run_shell_example(code, root)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", RUN)
-def test_the_first_example_runs(page, workdir, monkeypatch):
+def test_the_first_example_runs(page, quickstart_outputs, monkeypatch):
+  root, export_run = quickstart_outputs
   language, code, _ = first_example(page)
   if language == "python":
-    monkeypatch.chdir(workdir)
+    monkeypatch.chdir(root)
     exec(compile(code, page, "exec"), {"__name__": "doc_example"})  # pylint: disable=exec-used
-  else:
-    assert language in ("bash", "sh"), (page, language)
-    # Written as is, except that /tmp/ is this test's own directory.
-    code = code.replace("/tmp/", f"{workdir}/tmp/")
-    result = subprocess.run(["bash", "-e", "-c", code], cwd=workdir,
-                            capture_output=True, text=True, timeout=600,
-                            env=_user_environment(), check=False)
-    assert_quiet(result)
+    return
+  assert language in ("bash", "sh"), (page, language)
+  result = (export_run if page == EXPORT_PAGE
+            else run_shell_example(code, root))
+  assert_quiet(result)
 
 
 def _demo_path():
@@ -106,8 +121,7 @@ def _demo_path():
 
 def _encoder_demo(workdir, *args):
   return subprocess.run(
-      [sys.executable, _demo_path(), "albert_quickstart/export",
-       "Open the file.",
+      [sys.executable, _demo_path(), EXPORTS, "Open the file.",
        f"--fill_in={quickstart.FILL_IN_SENTENCE}",
        f"--mask_word={quickstart.FILL_IN_WORD}", *args],
       cwd=workdir, capture_output=True, text=True, timeout=300,
@@ -115,7 +129,8 @@ def _encoder_demo(workdir, *args):
 
 
 @pytest.mark.slow
-def test_the_demo_scripts_are_quiet_unless_asked(workdir):
+def test_the_demo_scripts_are_quiet_unless_asked(quickstart_outputs):
+  workdir, _ = quickstart_outputs
   quiet = _encoder_demo(workdir)
   assert_quiet(quiet)
   assert "pooled_output norm" in quiet.stdout
@@ -131,8 +146,10 @@ def test_the_demo_scripts_are_quiet_unless_asked(workdir):
 
 
 @pytest.mark.slow
-def test_the_serving_hint_has_a_python_client_that_needs_no_server(workdir):
-  serving = str(workdir / "albert_quickstart" / "export" / "serving")
+def test_the_serving_hint_has_a_python_client_that_needs_no_server(
+    quickstart_outputs):
+  workdir, _ = quickstart_outputs
+  serving = str(workdir / EXPORTS / "serving")
   hint = quickstart.serving_help(serving, "albert", "Open the file.")
   assert "tensorflow/serving:2.20.0" in hint
   command = hint.splitlines()[-1].strip()
