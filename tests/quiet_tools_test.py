@@ -159,7 +159,7 @@ def test_export_is_quiet(tmp_path):
   assert os.path.exists(tmp_path / "export" / "1" / "saved_model.pb")
 
 
-def test_data_tools_are_quiet(tmp_path):
+def test_data_and_pretraining_tools_are_quiet(tmp_path):
   corpus = tmp_path / "corpus.txt"
   with open(os.path.join(ref.TOKENIZATION_DIR, "stdlib_docs.txt"),
             encoding="utf-8") as f:
@@ -171,6 +171,17 @@ def test_data_tools_are_quiet(tmp_path):
       "--dupe_factor=1")
   assert_quiet(data)
   assert "wrote " in data.stdout
+  config = finetuning_data.write_tiny_config(str(tmp_path / "config.json"))
+  pretraining = run_module(
+      "albert_tf.run_pretraining", f"--albert_config_file={config}",
+      f"--input_file={tmp_path / 'data' / 'train'}",
+      f"--output_dir={tmp_path / 'pretraining'}", "--do_train",
+      "--max_seq_length=32", "--max_predictions_per_seq=20",
+      "--train_batch_size=4", "--num_train_steps=2", "--num_warmup_steps=1",
+      "--save_checkpoints_steps=2", "--iterations_per_loop=1")
+  assert_quiet(pretraining)
+  assert "step 2/2 (100.0%)" in pretraining.stdout
+  assert "ETA" in pretraining.stdout
   spm = run_module(
       "albert_tf.train_sentencepiece", f"--input={corpus}",
       f"--model_prefix={tmp_path / 'spm' / 'tiny'}", "--vocab_size=300")
