@@ -201,9 +201,11 @@ def pretraining_losses(config, features, training, one_hot_token_types=True):
 
 
 def learning_rate(init_lr, num_train_steps, num_warmup_steps,
-                  start_warmup_step=0, poly_power=1.0):
-  """polynomial_decay at the global step, linear warmup before it."""
-  step = v1.train.get_or_create_global_step()
+                  start_warmup_step=0, poly_power=1.0, step=None):
+  """polynomial_decay at the global step (or `step`), linear warmup before
+  it."""
+  if step is None:
+    step = v1.train.get_or_create_global_step()
   decayed = v1.train.polynomial_decay(
       init_lr, step, num_train_steps - start_warmup_step,
       end_learning_rate=0.0, power=poly_power, cycle=False)
