@@ -66,6 +66,7 @@ from albert_tf.files import output_lock
 from albert_tf.files import run_manifest
 from albert_tf.files.atomic_write import write_text_atomically
 from albert_tf.settings import setting
+from albert_tf.training.progress import format_duration
 
 FLAGS = flags.FLAGS
 
@@ -187,13 +188,15 @@ def _progress_line(counters, started, total_bytes, num_shards):
   elapsed = max(time.time() - started, 1e-6)
   read = counters["bytes"].value
   fraction = min(read / total_bytes, 1.0) if total_bytes else 1.0
-  eta = elapsed * (1 - fraction) / fraction if fraction > 0 else float("nan")
+  # Nothing read yet (the first line of a slow start): no speed to go by.
+  eta = (format_duration(elapsed * (1 - fraction) / fraction)
+         if fraction > 0 else "unknown")
   return (f"shards {counters['shards'].value}/{num_shards}  "
           f"documents {counters['documents'].value:,} "
           f"({counters['documents'].value / elapsed:,.0f}/s)  "
           f"instances {counters['instances'].value:,} "
           f"({counters['instances'].value / elapsed:,.0f}/s)  "
-          f"{100 * fraction:.1f}%  ETA {eta:,.0f}s")
+          f"{100 * fraction:.1f}%  ETA {eta}")
 
 
 def create_pretraining_data(input_file, output_file, tokenizer_args, config,

@@ -35,13 +35,11 @@ pretraining or fine-tuning resumes from its last checkpoint.
 from albert_tf.cli.quiet_startup import quiet_if_main
 quiet_if_main(__name__)
 
-import contextlib
 import dataclasses
 import hashlib
 import importlib
 import inspect
 import json
-import logging as std_logging
 import os
 import re
 import shlex
@@ -53,11 +51,11 @@ import warnings
 
 from absl import app
 from absl import flags
-from absl import logging
 
 from albert_tf import quickstart_reviews
 from albert_tf import settings as settings_lib
 from albert_tf.cli import flag_table
+from albert_tf.cli import log_verbosity
 from albert_tf.errors import FlagError
 from albert_tf.errors import OutputLocationError
 from albert_tf.files.atomic_write import write_text_atomically
@@ -246,35 +244,8 @@ def _reusing(outputs):
         "settings)", flush=True)
 
 
-@contextlib.contextmanager
-def log_lines_of(modules):
-  """Prints the INFO log lines of `modules` (their progress) to stdout.
-
-  The rest of the log stays at WARNING, as the quick start sets it. The
-  lines go to stdout as it is on entry: while orbit trains, stdout is
-  redirected into the log.
-  """
-  absl_logger = logging.get_absl_logger()
-  absl_handler = logging.get_absl_handler()
-  terminal = sys.stdout
-
-  class Forward(std_logging.Handler):
-
-    def emit(self, record):
-      if record.levelno < std_logging.WARNING and record.module in modules:
-        print(record.getMessage(), file=terminal, flush=True)
-
-  forward = Forward()
-  saved = absl_logger.level, absl_handler.level
-  absl_handler.setLevel(std_logging.WARNING)
-  absl_logger.setLevel(std_logging.INFO)
-  absl_logger.addHandler(forward)
-  try:
-    yield
-  finally:
-    absl_logger.removeHandler(forward)
-    absl_logger.setLevel(saved[0])
-    absl_handler.setLevel(saved[1])
+# Prints the fine-tuning trainer's progress while the log stays at WARNING.
+log_lines_of = log_verbosity.log_lines_of
 
 
 # -- 1. corpus -------------------------------------------------------------------
@@ -601,9 +572,33 @@ Serve the dish tagger with TF Serving 2.20 and ask it over REST:
   tensorflow_model_server --port=8500 --rest_api_port=8501 --model_name=dishes --model_base_path={q(self.tagger_serving)}
   curl -X POST http://localhost:8501/v1/models/dishes:predict -d {q(request)}
 (the encoder likewise: --model_name=albert --model_base_path={q(os.path.join(self.export_dir, 'serving'))})
+{serving_help(self.tagger_serving, "dishes", quickstart_reviews.DEMO_REVIEW)}
 TensorBoard (pretraining):
   tensorboard --logdir {q(os.path.join(self.pretraining_dir, 'summaries'))}""",
           flush=True)
+
+
+def python_client(serving_dir, text):
+  """A shell command asking a serving export in Python, with no server."""
+  code = (
+      "import glob, tensorflow as tf, tensorflow_text; "
+      f"newest = max(glob.glob({json.dumps(serving_dir + '/*')}), "
+      "key=lambda path: int(path.rsplit(\"/\", 1)[1])); "
+      "ask = tf.saved_model.load(newest).signatures[\"serving_default\"]; "
+      f"outputs = ask(text_a=tf.constant([{json.dumps(text)}]), "
+      "text_b=tf.constant([\"\"])); "
+      "print(*(f\"{k}: {v.numpy()}\" for k, v in outputs.items()), sep=\"\\n\")")
+  # TF_CPP_MIN_LOG_LEVEL=3: without TensorFlow's start-up messages.
+  return f"TF_CPP_MIN_LOG_LEVEL=3 python -c {shlex.quote(code)}"
+
+
+def serving_help(serving_dir, model_name, text):
+  """Where tensorflow_model_server comes from, and a client without it."""
+  return f"""tensorflow_model_server is not on PyPI: it is in the official Docker image,
+  docker run -p 8500:8500 -p 8501:8501 -e MODEL_NAME={model_name} -v {shlex.quote(serving_dir)}:/models/{model_name} tensorflow/serving:2.20.0
+  (or apt-get install tensorflow-model-server from TensorFlow Serving's apt repository).
+Without a model server, the same model answers in Python (TensorFlow and TF Text only):
+  {python_client(serving_dir, text)}"""
 
 
 def run(settings):
@@ -614,7 +609,6 @@ def run(settings):
 
 
 def main(argv):
-  logging.set_verbosity(logging.WARNING)
   return flag_table.run_job(
       lambda: run(flag_table.settings_from_flags(QuickstartSettings)), argv)
 

@@ -32,7 +32,6 @@ import tempfile
 
 from absl import app
 from absl import flags
-from absl import logging
 import tensorflow as tf
 import tf_keras
 
@@ -618,7 +617,6 @@ def _run(values, print_fn, held):
 
 
 def main(argv):
-  logging.set_verbosity(logging.WARNING)
   return flag_table.run_job(
       lambda: run(flag_table.settings_from_flags(PretrainingSettings)), argv)
 

@@ -104,8 +104,14 @@ def _block(x, mask_adder, config, training):
   return _layer_norm(_dropout(outer, hidden_dropout) + x, "LayerNorm_1")
 
 
-def encoder(config, input_ids, input_mask, token_type_ids, training):
-  """Builds scope `bert`; returns (sequence_output, pooled_output, table)."""
+def encoder(config, input_ids, input_mask, token_type_ids, training,
+            one_hot_token_types=True):
+  """Builds scope `bert`; returns (sequence_output, pooled_output, table).
+
+  one_hot_token_types=False looks token types up with tf.gather, as the
+  original does with use_one_hot_embeddings=False (its CPU/GPU setting):
+  the same values, but a sparse gradient (docs/original_quirks.md).
+  """
   seq_length = input_ids.shape[1]
   hidden_dropout = config.hidden_dropout_prob if training else 0.0
   with v1.variable_scope("bert"):
@@ -117,10 +123,13 @@ def encoder(config, input_ids, input_mask, token_type_ids, training):
       types = v1.get_variable("token_type_embeddings",
                               [config.type_vocab_size, config.embedding_size],
                               initializer=_initializer(config))
-      one_hot_types = tf.one_hot(tf.reshape(token_type_ids, [-1]),
-                                 config.type_vocab_size)
-      x += tf.reshape(tf.matmul(one_hot_types, types),
-                      [-1, seq_length, config.embedding_size])
+      if one_hot_token_types:
+        one_hot_types = tf.one_hot(tf.reshape(token_type_ids, [-1]),
+                                   config.type_vocab_size)
+        x += tf.reshape(tf.matmul(one_hot_types, types),
+                        [-1, seq_length, config.embedding_size])
+      else:
+        x += tf.gather(types, token_type_ids)
       positions = v1.get_variable(
           "position_embeddings",
           [config.max_position_embeddings, config.embedding_size],
@@ -146,11 +155,11 @@ def encoder(config, input_ids, input_mask, token_type_ids, training):
   return x, pooled, table
 
 
-def pretraining_losses(config, features, training):
+def pretraining_losses(config, features, training, one_hot_token_types=True):
   """The original MLM + SOP losses; returns a dict of tensors."""
   sequence, pooled, table = encoder(
       config, features["input_ids"], features["input_mask"],
-      features["segment_ids"], training)
+      features["segment_ids"], training, one_hot_token_types)
   batch, seq_length = features["input_ids"].shape
   with v1.variable_scope("cls/predictions"):
     offsets = tf.range(batch)[:, None] * seq_length
@@ -192,9 +201,11 @@ def pretraining_losses(config, features, training):
 
 
 def learning_rate(init_lr, num_train_steps, num_warmup_steps,
-                  start_warmup_step=0, poly_power=1.0):
-  """polynomial_decay at the global step, linear warmup before it."""
-  step = v1.train.get_or_create_global_step()
+                  start_warmup_step=0, poly_power=1.0, step=None):
+  """polynomial_decay at the global step (or `step`), linear warmup before
+  it."""
+  if step is None:
+    step = v1.train.get_or_create_global_step()
   decayed = v1.train.polynomial_decay(
       init_lr, step, num_train_steps - start_warmup_step,
       end_learning_rate=0.0, power=poly_power, cycle=False)
@@ -227,6 +238,9 @@ def apply_gradients(gradients, variables, lr, optimizer="lamb",
   gradients, _ = tf.clip_by_global_norm(gradients, 1.0)
   updates = []
   for gradient, variable in zip(gradients, variables):
+    # A gather's sparse gradient becomes dense here, as in the original's
+    # tf.multiply(1.0 - beta_1, grad); the clipping above saw it sparse.
+    gradient = tf.convert_to_tensor(gradient)
     name = variable.op.name
     m = v1.get_variable(name + "/adam_m", variable.shape, tf.float32,
                         trainable=False, initializer=v1.zeros_initializer())

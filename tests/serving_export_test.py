@@ -155,6 +155,33 @@ def test_predict_request_matches_the_signature(served, classifier):
     assert value.shape.is_compatible_with(tf.TensorShape(info.tensor_shape))
 
 
+def _tf_example(lengths):
+  """A serialized tf.Example with `lengths[name]` ids per feature."""
+  feature = {name: tf.train.Feature(int64_list=tf.train.Int64List(
+      value=[1] * length)) for name, length in lengths.items()}
+  return tf.train.Example(features=tf.train.Features(
+      feature=feature)).SerializeToString()
+
+
+def test_tf_example_of_the_wrong_length_names_the_feature(served,
+                                                          classifier):
+  _, version_dir = served
+  serve = tf.saved_model.load(version_dir).signatures["serve_tf_example"]
+  full = {name: fx.SEQ_LENGTH for name in serving_export.TF_EXAMPLE_FEATURES}
+  good = serve(examples=tf.constant([_tf_example(full)] * 2))
+  ids = {key: tf.ones([2, fx.SEQ_LENGTH], tf.int32) for key in fx.INPUT_KEYS}
+  fx.assert_close(good["probabilities"], classifier(ids)["probabilities"],
+                  "probabilities")
+  for length in (fx.SEQ_LENGTH - 4, fx.SEQ_LENGTH + 1, 0):
+    short = dict(full, input_mask=length)
+    with pytest.raises(tf.errors.InvalidArgumentError) as raised:
+      serve(examples=tf.constant([_tf_example(full), _tf_example(short)]))
+    message = raised.value.message
+    assert ("feature input_mask must hold "
+            f"{fx.SEQ_LENGTH} int64 values per example") in message, message
+    assert "Values size" not in message
+
+
 OPS_SCRIPT = r"""
 import json, sys
 import tensorflow as tf

@@ -158,5 +158,47 @@ def test_optimizer_steps_match_albert_tf(optimizer):
     assert not np.allclose(theirs[name], reader.get_tensor(name)), name
 
 
+def _twelve_lamb_steps(one_hot_token_types=True, next_step_rate=False):
+  """(global norm before clipping at step 0, weights after 12 steps) of the
+  original graph on the fixture's batch, dropout off."""
+  config, features = _tiny_config(), _features("google_tiny")
+  with tf.Graph().as_default():
+    outputs = tf1_reference_graph.pretraining_losses(
+        config, _constants(features), training=True,
+        one_hot_token_types=one_hot_token_types)
+    variables = v1.trainable_variables()
+    step = v1.train.get_or_create_global_step()
+    rate = tf1_reference_graph.learning_rate(
+        0.01, num_train_steps=12, num_warmup_steps=4,
+        step=step + 1 if next_step_rate else None)
+    gradients = tf.gradients(outputs["total_loss"], variables)
+    norm = tf.linalg.global_norm(gradients)
+    train = tf1_reference_graph.apply_gradients(gradients, variables, rate)
+    with v1.Session() as session:
+      session.run(v1.global_variables_initializer())
+      v1.train.Saver(variables).restore(
+          session, reference_data.checkpoint_prefix("google_tiny"))
+      first_norm = session.run(norm)
+      for _ in range(12):
+        session.run(train)
+      return first_norm, session.run({v.op.name: v for v in variables})
+
+
+def test_the_cpu_behaviours_of_the_original_change_training():
+  """The sizes docs/original_quirks.md gives for the two places where the
+  original's CPU runs differ from its TPU runs (which albert_tf follows)."""
+  tpu_norm, tpu = _twelve_lamb_steps()
+  gather_norm, gather = _twelve_lamb_steps(one_hot_token_types=False)
+  _, next_rate = _twelve_lamb_steps(next_step_rate=True)
+
+  def gap(weights):
+    return max(float(np.abs(weights[k] - tpu[k]).max()) for k in tpu)
+  # The gather's sparse gradient: another norm for the clipping to see.
+  assert tpu_norm == pytest.approx(73.94, abs=0.01)
+  assert gather_norm == pytest.approx(75.84, abs=0.01)
+  assert gap(gather) == pytest.approx(0.054, abs=0.005)
+  assert gap(next_rate) == pytest.approx(0.156, abs=0.005)
+
+
 if __name__ == "__main__":
   raise SystemExit(pytest.main([__file__]))

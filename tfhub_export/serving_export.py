@@ -150,16 +150,29 @@ class ServingSavedModel(_AutoTrackable):
     def serve_token_ids(inputs):
       return run(inputs)
 
-    feature_spec = {k: tf.io.FixedLenFeature([seq_length], tf.int64)
+    # Parsed as ragged rows, not FixedLenFeature([seq_length]): a request
+    # with a shorter or longer feature then fails with one message naming
+    # the feature and the length expected, instead of parse_example's
+    # "Values size: 64 but output shape: [128]" that names neither.
+    feature_spec = {k: tf.io.RaggedFeature(tf.int64)
                     for k in TF_EXAMPLE_FEATURES}
+
+    def fixed_length(features, name):
+      values = features[name]
+      tf.debugging.assert_equal(
+          values.row_lengths(), tf.cast(seq_length, values.row_splits.dtype),
+          message=f"serve_tf_example: feature {name} must hold "
+          f"{seq_length} int64 values per example (the export's "
+          "seq_length); a request has another number")
+      return tf.cast(values.to_tensor(shape=[None, seq_length]), tf.int32)
 
     @tf.function(input_signature=[string_spec("examples")])
     def serve_tf_example(examples):
       features = tf.io.parse_example(examples, feature_spec)
       return run({
-          "input_word_ids": tf.cast(features["input_ids"], tf.int32),
-          "input_mask": tf.cast(features["input_mask"], tf.int32),
-          "input_type_ids": tf.cast(features["segment_ids"], tf.int32),
+          "input_word_ids": fixed_length(features, "input_ids"),
+          "input_mask": fixed_length(features, "input_mask"),
+          "input_type_ids": fixed_length(features, "segment_ids"),
       })
 
     # serve_token_ids takes a dict; its signature lists its three tensors.

@@ -19,6 +19,7 @@ from absl import flags
 from absl import logging
 
 from albert_tf import settings as settings_lib
+from albert_tf.cli import log_verbosity
 from albert_tf.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -82,6 +83,9 @@ def report_user_error(error):
 def run_job(job, argv=None):
   """Runs job(); a UserError becomes `error: ...` and exit status 1.
 
+  The absl log stays at WARNING, with progress lines on stdout, unless
+  --verbosity was given (cli/log_verbosity.py).
+
   Anything else is a programming error and keeps its traceback.
   """
   if argv is not None and len(argv) > 1:
@@ -89,7 +93,8 @@ def run_job(job, argv=None):
           "--name=value)", file=sys.stderr)
     return 2
   try:
-    result = job()
+    with log_verbosity.tool_verbosity(FLAGS):
+      result = job()
   except UserError as e:
     report_user_error(e)
     return 1

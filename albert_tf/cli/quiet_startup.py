@@ -12,7 +12,10 @@ TensorFlow:
   - lines known to be harmless are dropped from the process's stderr (file
     descriptor 2, where the C++ runtime writes); everything else, Python
     tracebacks and our `error:` lines included, passes unchanged.
-Setting TF_CPP_MIN_LOG_LEVEL yourself (e.g. to 0) turns both off.
+Setting TF_CPP_MIN_LOG_LEVEL yourself (e.g. to 0) turns both off, and so
+does --verbosity=0 (INFO) or higher on the command line, which also brings
+back absl's INFO log (cli/log_verbosity.py). Flags are not parsed yet when
+this runs, so the command line is read for that flag alone.
 """
 
 import atexit
@@ -40,12 +43,52 @@ HARMLESS_LINES = re.compile("|".join((
     r"All log messages before absl::InitializeLog\(\) is called",
     r"computation placer already registered",
     r"oneDNN supports DT_INT64 only on platforms with AVX-512",
+    # At INFO/WARNING level, so unseen unless TensorFlow was imported
+    # before install() (a task file of the user's own imports it first).
+    r"GeneratorDatasetOp::Dataset will not be optimized",
+    r"TFRecordDataset `buffer_size` is unspecified",
 )))
+# A TensorFlow status message goes on over lines starting with a tab
+# ("\t [[{{node IteratorGetNext}}]]"): they go with the line they continue.
+CONTINUATION = re.compile(r"^\t")
 
 _installed = False
+_VERBOSITY_FLAG = re.compile(r"^--?(verbosity|v)(=(?P<value>.*))?$")
+
+
+def verbosity_asked(argv):
+  """Whether argv sets absl's --verbosity (or -v) to INFO (0) or more."""
+  for index, arg in enumerate(argv[1:], start=1):
+    if arg == "--":
+      break
+    match = _VERBOSITY_FLAG.match(arg)
+    if not match:
+      continue
+    value = match.group("value")
+    if value is None:  # --verbosity 1
+      value = argv[index + 1] if index + 1 < len(argv) else ""
+    try:
+      return int(value) >= 0
+    except ValueError:
+      return False  # Not a number: absl reports it.
+  return False
+
+
+class LineFilter:
+  """Decides line by line what reaches the terminal."""
+
+  def __init__(self):
+    self.dropping = False  # The last line was dropped.
+
+  def keep(self, line):
+    if self.dropping and CONTINUATION.match(line):
+      return False
+    self.dropping = bool(HARMLESS_LINES.search(line))
+    return not self.dropping
 
 
 def _copy_filtered(read_fd, write_fd):
+  line_filter = LineFilter()
   with os.fdopen(read_fd, "rb", buffering=0) as source:
     pending = b""
     while True:
@@ -55,17 +98,17 @@ def _copy_filtered(read_fd, write_fd):
       pending += chunk
       *lines, pending = pending.split(b"\n")
       for line in lines:
-        if not HARMLESS_LINES.search(line.decode("utf-8", "replace")):
+        if line_filter.keep(line.decode("utf-8", "replace")):
           os.write(write_fd, line + b"\n")
-    if pending and not HARMLESS_LINES.search(pending.decode("utf-8",
-                                                           "replace")):
+    if pending and line_filter.keep(pending.decode("utf-8", "replace")):
       os.write(write_fd, pending)
 
 
 def install():
   """Quiets TensorFlow for this process (idempotent)."""
   global _installed
-  if _installed or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+  if (_installed or "TF_CPP_MIN_LOG_LEVEL" in os.environ or
+      verbosity_asked(sys.argv)):
     return
   _installed = True
   os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"

@@ -13,7 +13,18 @@ count; `num_entities` says how many the review has.
 import argparse
 import os
 
-import tensorflow as tf
+# TensorFlow's C++ start-up messages ("failed call to cuInit" on a machine
+# without a GPU, oneDNN notices) say nothing a user of this demo can act on.
+# They stay off, as with albert_tf's tools, unless --verbosity=0 (INFO) or
+# higher is given or TF_CPP_MIN_LOG_LEVEL is set. Level 3: some of them are
+# logged as errors. Read before TensorFlow is imported, which is when it
+# decides.
+_VERBOSITY = argparse.ArgumentParser(add_help=False)
+_VERBOSITY.add_argument("--verbosity", "-v", type=int, default=-1)
+if _VERBOSITY.parse_known_args()[0].verbosity < 0:
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import tensorflow as tf  # pylint: disable=wrong-import-position
 import tensorflow_text  # pylint: disable=unused-import  # the tokenizer's ops
 
 
@@ -28,6 +39,9 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("tagger_dir")
   parser.add_argument("reviews", nargs="+")
+  parser.add_argument(
+      "--verbosity", "-v", type=int, default=-1,
+      help="0 (INFO) or more shows TensorFlow's start-up messages")
   args = parser.parse_args()
   serving_dir = newest_version(args.tagger_dir)
   tagger = tf.saved_model.load(serving_dir).signatures["serving_default"]
