@@ -243,7 +243,7 @@ def scenarios(work_dir, names):
             **quickstart.TAGGER_SETTINGS))
   if "sentiment" in names:
     found["sentiment"] = Scenario(
-        "sentiment", "eval_accuracy", "run_classifier", dict(
+        "sentiment", "accuracy", "run_classifier", dict(
             model, task_name="csv",
             data_dir=sentiment_data(os.path.join(work_dir, "data",
                                                  "sentiment")),
