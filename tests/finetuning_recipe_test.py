@@ -43,9 +43,12 @@ def _two_steps(trainer, seed=0):
 
 
 def test_recipe_options():
-  stable = FinetuningSettings().optimizer_options()
+  stable = FinetuningSettings(init_checkpoint="pretrained").optimizer_options()
   assert stable == {"bias_correction": True,
                     "head_learning_rate_multiplier": 10.0}
+  # Nothing pretrained to fine-tune: the original update.
+  assert FinetuningSettings().optimizer_options() == {
+      "bias_correction": False, "head_learning_rate_multiplier": 1.0}
   original = FinetuningSettings(finetuning_recipe="original")
   assert original.optimizer_options() == {
       "bias_correction": False, "head_learning_rate_multiplier": 1.0}
@@ -54,7 +57,10 @@ def test_recipe_options():
                              head_learning_rate_multiplier=4.0)
   assert mixed.optimizer_options()["head_learning_rate_multiplier"] == 4.0
   assert not FinetuningSettings(
+      init_checkpoint="pretrained",
       adam_bias_correction=False).optimizer_options()["bias_correction"]
+  assert FinetuningSettings(
+      adam_bias_correction=True).optimizer_options()["bias_correction"]
 
 
 @pytest.mark.parametrize("value", [0.0, -1.0])
@@ -84,12 +90,13 @@ def test_original_recipe_is_the_original_update_bit_for_bit(tmp_path):
   for a, b in zip(ours, theirs):
     np.testing.assert_array_equal(a, b)
 
-  stable = _two_steps(_trainer(tmp_path / "c"))
+  stable = _two_steps(_trainer(tmp_path / "c", init_checkpoint="pretrained"))
   assert any(not np.array_equal(a, b) for a, b in zip(ours, stable))
 
 
 def test_stable_recipe_speeds_up_only_the_head(tmp_path):
-  trainer = _trainer(tmp_path)
+  # The trainer only reads the setting (the runner loads the weights).
+  trainer = _trainer(tmp_path, init_checkpoint="pretrained")
   multipliers = trainer.optimizer.learning_rate_multipliers
   encoder = {v.ref() for v in trainer.model.encoder.trainable_variables}
   head = [v for v in trainer.model.trainable_variables

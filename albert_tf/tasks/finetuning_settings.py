@@ -77,8 +77,10 @@ class FinetuningSettings(DistributionSettings):
                            choices=OPTIMIZERS)
   finetuning_recipe: str = setting(
       "stable", "stable: Adam's bias correction and a faster-learning task "
-      "head, which keep small-data fine-tuning from collapsing (measured in "
-      "docs/finetuning.md); original: the original run_classifier's "
+      "head, which keep small-data fine-tuning of pretrained weights from "
+      "collapsing (measured in docs/finetuning.md; a model trained from "
+      "random initialisation, without --init_checkpoint, keeps the "
+      "original's update); original: the original run_classifier's "
       "optimizer update, bit for bit. The two flags below override single "
       "parts.", choices=FINETUNING_RECIPES)
   adam_bias_correction: bool | None = setting(
@@ -99,8 +101,16 @@ class FinetuningSettings(DistributionSettings):
 
   def optimizer_options(self):
     """{bias_correction, head_learning_rate_multiplier}: the recipe's
-    values with the explicit flags on top."""
-    stable = self.finetuning_recipe == "stable"
+    values with the explicit flags on top.
+
+    The stable recipe is for fine-tuning pretrained weights: without an
+    --init_checkpoint every variable starts random, there is no pretrained
+    encoder to protect from the head, and the original's larger early steps
+    train faster (a tiny tagger from scratch, 200 steps: span F1 0.94 with
+    the original update, 0.81 with the stable one).
+    """
+    stable = (self.finetuning_recipe == "stable" and
+              bool(self.init_checkpoint))
     bias_correction = self.adam_bias_correction
     if bias_correction is None:
       bias_correction = stable
