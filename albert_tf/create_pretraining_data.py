@@ -60,6 +60,7 @@ from albert_tf.cli import flag_table
 from albert_tf.errors import FlagError
 from albert_tf.errors import InputFileError
 from albert_tf.errors import OutputLocationError
+from albert_tf.files import locations
 from albert_tf.files import output_lock
 from albert_tf.files import run_manifest
 from albert_tf.files.atomic_write import write_text_atomically
@@ -389,6 +390,8 @@ def _output_guard(settings, log):
     yield None, False
     return
   files = documents.expand_input_files(settings.input_file)
+  for path in files:  # An unreadable file: "permission denied", up front.
+    locations.check_readable(path, "input_file")
   generator.LineTokenizer(**settings.tokenizer_args())  # A bad vocab first.
   directory, name = _manifest_location(settings.output_file)
   with output_lock.lock_output_dir(
@@ -441,7 +444,6 @@ def run(settings, log=print, pipeline_args=()):
                     f"{os.path.join(settings.output_file, 'train.tfrecord')}")
   # Shards are written under the prefix's folder: a file in the way or a
   # read-only folder must stop the run before the corpus is read.
-  from albert_tf.files import locations  # pylint: disable=g-import-not-at-top
   locations.check_output_file(settings.output_file, "output_file")
   # The algorithm's own flags too, before the manifest records them.
   settings.generation_config().validate()

@@ -274,7 +274,22 @@ def checkpoint_cases(flag, make_args):
       Case(f"{flag}_missing", lambda i, d: make_args(
           i, d, **{flag: os.path.join(d, "absent", "model.ckpt")}),
            "absent"),
+      # Another user's checkpoint is not damaged: say "permission denied".
+      Case(f"{flag}_unreadable", lambda i, d: make_args(
+          i, d, **{flag: unreadable_checkpoint(i, d)}),
+           lambda i, d: os.path.join(d, "checkpoint_unreadable",
+                                     "model.ckpt.data-00000-of-00001")
+           + ": permission denied", needs_permissions=True),
   ]
+
+
+def unreadable_checkpoint(i, case_dir):
+  """A copy of the good checkpoint whose data file nobody but root may
+  read (mode 0), as another user's 0600 file is to us."""
+  directory = os.path.join(case_dir, "checkpoint_unreadable")
+  shutil.copytree(os.path.dirname(i.checkpoint), directory)
+  os.chmod(os.path.join(directory, "model.ckpt.data-00000-of-00001"), 0)
+  return os.path.join(directory, "model.ckpt")
 
 
 # --- run_pretraining ---------------------------------------------------------
@@ -709,7 +724,9 @@ TOOLS = {
 
 
 @pytest.mark.parametrize("module,case", [
-    pytest.param(module, case, id=f"{module.split('.')[-1]}-{case.name}")
+    pytest.param(module, case, id=f"{module.split('.')[-1]}-{case.name}",
+                 marks=[pytest.mark.permissions] if case.needs_permissions
+                 else [])
     for module, cases in TOOLS.items() for case in cases])
 def test_bad_input_is_refused(module, case, inputs, server_for):
   if case.needs_permissions and IS_ROOT:

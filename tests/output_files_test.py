@@ -131,6 +131,7 @@ except errors.UserError as e:
 """
 
 
+@pytest.mark.permissions
 def test_read_only_output_dirs_are_refused(shared_dir):
   read_only = os.path.join(shared_dir, "read_only")
   os.mkdir(read_only)
@@ -149,6 +150,7 @@ def test_read_only_output_dirs_are_refused(shared_dir):
   assert listing(read_only) == []
 
 
+@pytest.mark.permissions
 def test_unreadable_inputs_name_the_path(shared_dir, tmp_path):
   with pytest.raises(errors.InputFileError,
                      match=f"--train_file {tmp_path}/missing.tsv does not"):
