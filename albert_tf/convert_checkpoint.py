@@ -36,6 +36,7 @@ from albert_tf.checkpoints import tf1_checkpoint
 from albert_tf.checkpoints import tf2_checkpoint
 from albert_tf.cli import flag_table
 from albert_tf import files
+from albert_tf.files import output_lock
 from albert_tf.config import AlbertConfig
 from albert_tf.config import FLAVOR_ALBERT_ZH
 from albert_tf.errors import FlagError
@@ -164,9 +165,25 @@ def run(settings, log=print):
   return settings.output
 
 
+def run_locked(settings, log=print):
+  """run(), holding the output's lock: an export, or another conversion, to
+  the same path is refused instead of interleaving with this one. The
+  output (a checkpoint prefix or an hf directory) appears by renames in its
+  parent directory, so it is locked there, under its name, as
+  tfhub_export.export locks its --export_path."""
+  if not settings.output or "://" in settings.output:
+    return run(settings, log)  # Object stores have no file locks.
+  output = os.path.abspath(settings.output)
+  with files.lock_output_dir(
+      os.path.dirname(output), flag_name="output",
+      lock_filename=output_lock.lock_filename_for(os.path.basename(output))):
+    return run(settings, log)
+
+
 def main(argv):
   return flag_table.run_job(
-      lambda: run(flag_table.settings_from_flags(ConversionSettings)), argv)
+      lambda: run_locked(flag_table.settings_from_flags(ConversionSettings)),
+      argv)
 
 
 if __name__ == "__main__":

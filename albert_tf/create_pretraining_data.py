@@ -60,6 +60,7 @@ from albert_tf.cli import flag_table
 from albert_tf.errors import FlagError
 from albert_tf.errors import InputFileError
 from albert_tf.errors import OutputLocationError
+from albert_tf.files import disk_full
 from albert_tf.files import locations
 from albert_tf.files import output_lock
 from albert_tf.files import run_manifest
@@ -172,13 +173,15 @@ def run_shard(task):
     _count("instances", stats.instances - last[1])
     last[:] = [stats.documents, stats.instances]
 
-  stats = generator.write_shard(
-      output_file, shard_index, num_shards,
-      generator.shard_documents(files, shard_index, num_shards,
-                                on_bytes=lambda n: _count("bytes", n)),
-      tokenizer, config, on_example=on_example)
-  _count("shards", 1)
   path = shard_files.shard_paths(output_file, num_shards)[shard_index]
+  # A full disk names the shard, not its temporary (which is removed).
+  with disk_full.reported_as(path):
+    stats = generator.write_shard(
+        output_file, shard_index, num_shards,
+        generator.shard_documents(files, shard_index, num_shards,
+                                  on_bytes=lambda n: _count("bytes", n)),
+        tokenizer, config, on_example=on_example)
+  _count("shards", 1)
   return path, stats.as_dict()
 
 
