@@ -36,6 +36,7 @@ from albert_tf.checkpoints import tf1_checkpoint
 from albert_tf.checkpoints import tf2_checkpoint
 from albert_tf.cli import flag_table
 from albert_tf import files
+from albert_tf.files import atomic_directory
 from albert_tf.files import output_lock
 from albert_tf.config import AlbertConfig
 from albert_tf.config import FLAVOR_ALBERT_ZH
@@ -123,6 +124,9 @@ def run_output_format(settings, log=print):
   # Where the output goes is checked before the (slow) conversion.
   if settings.output_format == format_conversion.FORMAT_HF:
     files.check_output_dir(settings.output, "output")
+    # An existing directory: replaceable only when it is ours (and this
+    # user can remove it), known before the conversion.
+    atomic_directory.check_absent(settings.output, settings.overwrite)
   else:
     files.check_output_file(settings.output, "output")
   if (settings.output_format != format_conversion.FORMAT_HF and

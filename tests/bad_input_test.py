@@ -623,7 +623,21 @@ CONVERT = [
         i, d, input=i.corpus), "corpus.txt"),
     Case("direction_and_output_format", lambda i, d: convert_args(
         i, d, output_format="tf2"), "--direction"),
+    Case("hf_overwrite_not_ours", lambda i, d: convert_args(
+        i, d, direction=None, output_format="hf", output=i.sst2_dir,
+        overwrite=True), "not an output of albert_tf"),
 ]
+
+
+def export_not_removable(case_dir):
+  """An export of ours (it has the marker) with a folder this user may not
+  empty, as in another user's export."""
+  path = os.path.join(case_dir, "export")
+  os.makedirs(os.path.join(path, "variables"))
+  with open(os.path.join(path, ".albert_tf_output"), "w") as f:
+    f.write("albert_tf\n")
+  os.chmod(os.path.join(path, "variables"), 0o555)
+  return path
 
 
 # --- describe ---------------------------------------------------------------
@@ -695,6 +709,13 @@ EXPORT = [
         i, d, export_type="all", seq_length=128), "--seq_length"),
     Case("export_path_exists", lambda i, d: export_args(
         i, d, export_path=i.sst2_dir), "--overwrite"),
+    # --overwrite replaces only an export of ours, never a user's folder.
+    Case("overwrite_not_an_export", lambda i, d: export_args(
+        i, d, export_path=i.sst2_dir, overwrite=True),
+         "not an output of albert_tf"),
+    Case("overwrite_export_not_removable", lambda i, d: export_args(
+        i, d, export_path=export_not_removable(d), overwrite=True),
+         "is not writable", needs_permissions=True),
     Case("checkpoint_does_not_fit", lambda i, d: export_args(
         i, d, albert_config_file=i.config), "checkpoint_good"),
     Case("vocab_file_not_a_vocabulary", lambda i, d: export_args(

@@ -44,18 +44,27 @@ def path_in(error):
   text = getattr(error, "message", None) or str(error)
   # TensorFlow: "<path>; No space left on device" (or "...: <path>; ...").
   match = re.search(r"(/[^;:'\"\s]+)[;:]?\s*(?:No space|Disk quota)", text)
-  return match.group(1) if match else None
+  if not match:
+    return None
+  path = match.group(1)
+  # A TensorFlow checkpoint is staged as PREFIX_temp/part-...tempstate<n>:
+  # the user knows PREFIX.
+  staged = re.fullmatch(r"(.+)_temp/part-[^/]+", path)
+  if staged:
+    return staged.group(1)
+  return re.sub(r"\.tempstate\d+$", "", path)
 
 
 def disk_full_error(path, error):
   """The DiskFullError for writing `path` (None: the one `error` names)."""
   path = path or path_in(error) or "an output file"
-  cause = ("disk quota exceeded" if re.search("quota", str(error), re.I) or
-           getattr(error, "errno", None) == errno.EDQUOT
-           else "no space left on device")
+  cause = "no space left on device"
+  if (getattr(error, "errno", None) == errno.EDQUOT or
+      re.search("quota", str(error), re.I)):
+    cause += " (disk quota exceeded)"
   return DiskFullError(
       f"cannot write {path}: {cause}; free some space (or write elsewhere) "
-      "and run again (what was being written was discarded)")
+      "and run again (the incomplete write is not used)")
 
 
 @contextlib.contextmanager
