@@ -283,6 +283,12 @@ def checkpoint_cases(flag, make_args):
   ]
 
 
+def unreadable_spm_culprit(i, case_dir):
+  """Not "not a valid model": the file is fine, this user may not read it."""
+  return (os.path.join(case_dir, "unreadable-" + os.path.basename(
+      i.spm_model)) + " cannot be read: Permission denied")
+
+
 def unreadable_checkpoint(i, case_dir):
   """A copy of the good checkpoint whose data file nobody but root may
   read (mode 0), as another user's 0600 file is to us."""
@@ -402,6 +408,9 @@ DATA_GENERATION = [
          "--vocab_file"),
     Case("spm_model_not_a_model", lambda i, d: data_args(
         i, d, spm_model_file=i.corpus), "corpus.txt"),
+    Case("spm_model_unreadable", lambda i, d: data_args(
+        i, d, spm_model_file=unreadable_copy(i.spm_model, d)),
+         unreadable_spm_culprit, needs_permissions=True),
     Case("masked_lm_prob_above_one", lambda i, d: data_args(
         i, d, masked_lm_prob=1.5), "--masked_lm_prob"),
     Case("max_seq_length_zero", lambda i, d: data_args(
@@ -513,6 +522,9 @@ def finetuning_cases(make_args):
            "tiny-clean.vocab"),
       Case("spm_model_missing", lambda i, d: make_args(
           i, d, spm_model_file=d / "absent.model"), "absent.model"),
+      Case("spm_model_unreadable", lambda i, d: make_args(
+          i, d, spm_model_file=unreadable_copy(i.spm_model, d)),
+           unreadable_spm_culprit, needs_permissions=True),
       Case("learning_rate_negative", lambda i, d: make_args(
           i, d, learning_rate=-0.01), "--learning_rate"),
       Case("max_seq_length_above_positions", lambda i, d: make_args(

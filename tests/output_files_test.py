@@ -174,7 +174,8 @@ def test_unreadable_inputs_name_the_path(shared_dir, tmp_path):
 
 # -------------------------------------------------- umask and temporaries
 
-@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o027, 0o640)])
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o027, 0o640),
+                                        (0o002, 0o664)])
 def test_atomic_text_files_honour_the_umask(mask, mode, umask, tmp_path):
   umask(mask)
   path = tmp_path / "eval_results.txt"
@@ -186,7 +187,7 @@ def test_atomic_text_files_honour_the_umask(mask, mode, umask, tmp_path):
 
 
 @pytest.mark.parametrize("mask, dir_mode, file_mode", [
-    (0o022, 0o755, 0o644), (0o027, 0o750, 0o640)])
+    (0o022, 0o755, 0o644), (0o027, 0o750, 0o640), (0o002, 0o775, 0o664)])
 def test_exports_honour_the_umask(mask, dir_mode, file_mode, umask, tmp_path):
   from tfhub_export import export_utils  # pylint: disable=g-import-not-at-top
   umask(mask)
