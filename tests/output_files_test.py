@@ -163,12 +163,15 @@ def test_unreadable_inputs_name_the_path(shared_dir, tmp_path):
   secret = os.path.join(shared_dir, "secret.txt")
   with open(secret, "w") as f:
     f.write("data")
-  os.chmod(secret, 0o600)
+  # As root the child runs as nobody, for whom root's 0600 file is
+  # unreadable; another user's child runs as that user: mode 0 then.
+  os.chmod(secret, 0o600 if os.geteuid() == 0 else 0)
   code, out, _ = run_child(_CHECK, "check_readable", secret, "input_file",
                            unprivileged=True)
   assert code == 1
   assert out.startswith(f"InputFileError: --input_file {secret} cannot be "
                         "read: Permission denied")
+  os.chmod(secret, 0o600)
   assert files.check_readable(secret, "input_file") == secret
 
 
