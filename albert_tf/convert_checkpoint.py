@@ -178,10 +178,22 @@ def run_locked(settings, log=print):
   if not settings.output or "://" in settings.output:
     return run(settings, log)  # Object stores have no file locks.
   output = os.path.abspath(settings.output)
-  with files.lock_output_dir(
-      os.path.dirname(output), flag_name="output",
-      lock_filename=output_lock.lock_filename_for(os.path.basename(output))):
-    return run(settings, log)
+  parent = os.path.dirname(output)
+  made_parent = not os.path.exists(parent)
+  try:
+    with files.lock_output_dir(
+        parent, flag_name="output",
+        lock_filename=output_lock.lock_filename_for(os.path.basename(output))):
+      return run(settings, log)
+  except Exception:
+    # A refused conversion leaves nothing, not even the folder the lock
+    # needed (removed only when empty: nothing of anyone else's goes).
+    if made_parent:
+      try:
+        os.rmdir(parent)
+      except OSError:
+        pass
+    raise
 
 
 def main(argv):
