@@ -36,6 +36,8 @@ from albert_tf.checkpoints import tf1_checkpoint
 from albert_tf.checkpoints import tf2_checkpoint
 from albert_tf.cli import flag_table
 from albert_tf import files
+from albert_tf.files import atomic_directory
+from albert_tf.files import output_lock
 from albert_tf.config import AlbertConfig
 from albert_tf.config import FLAVOR_ALBERT_ZH
 from albert_tf.errors import FlagError
@@ -122,6 +124,9 @@ def run_output_format(settings, log=print):
   # Where the output goes is checked before the (slow) conversion.
   if settings.output_format == format_conversion.FORMAT_HF:
     files.check_output_dir(settings.output, "output")
+    # An existing directory: replaceable only when it is ours (and this
+    # user can remove it), known before the conversion.
+    atomic_directory.check_absent(settings.output, settings.overwrite)
   else:
     files.check_output_file(settings.output, "output")
   if (settings.output_format != format_conversion.FORMAT_HF and
@@ -164,9 +169,37 @@ def run(settings, log=print):
   return settings.output
 
 
+def run_locked(settings, log=print):
+  """run(), holding the output's lock: an export, or another conversion, to
+  the same path is refused instead of interleaving with this one. The
+  output (a checkpoint prefix or an hf directory) appears by renames in its
+  parent directory, so it is locked there, under its name, as
+  tfhub_export.export locks its --export_path."""
+  if not settings.output or "://" in settings.output:
+    return run(settings, log)  # Object stores have no file locks.
+  output = os.path.abspath(settings.output)
+  parent = os.path.dirname(output)
+  made_parent = not os.path.exists(parent)
+  try:
+    with files.lock_output_dir(
+        parent, flag_name="output",
+        lock_filename=output_lock.lock_filename_for(os.path.basename(output))):
+      return run(settings, log)
+  except Exception:
+    # A refused conversion leaves nothing, not even the folder the lock
+    # needed (removed only when empty: nothing of anyone else's goes).
+    if made_parent:
+      try:
+        os.rmdir(parent)
+      except OSError:
+        pass
+    raise
+
+
 def main(argv):
   return flag_table.run_job(
-      lambda: run(flag_table.settings_from_flags(ConversionSettings)), argv)
+      lambda: run_locked(flag_table.settings_from_flags(ConversionSettings)),
+      argv)
 
 
 if __name__ == "__main__":

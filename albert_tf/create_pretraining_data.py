@@ -62,6 +62,8 @@ from albert_tf.cli import flag_table
 from albert_tf.errors import FlagError
 from albert_tf.errors import InputFileError
 from albert_tf.errors import OutputLocationError
+from albert_tf.files import disk_full
+from albert_tf.files import locations
 from albert_tf.files import output_lock
 from albert_tf.files import run_manifest
 from albert_tf.files.atomic_write import write_text_atomically
@@ -174,13 +176,15 @@ def run_shard(task):
     _count("instances", stats.instances - last[1])
     last[:] = [stats.documents, stats.instances]
 
-  stats = generator.write_shard(
-      output_file, shard_index, num_shards,
-      generator.shard_documents(files, shard_index, num_shards,
-                                on_bytes=lambda n: _count("bytes", n)),
-      tokenizer, config, on_example=on_example)
-  _count("shards", 1)
   path = shard_files.shard_paths(output_file, num_shards)[shard_index]
+  # A full disk names the shard, not its temporary (which is removed).
+  with disk_full.reported_as(path):
+    stats = generator.write_shard(
+        output_file, shard_index, num_shards,
+        generator.shard_documents(files, shard_index, num_shards,
+                                  on_bytes=lambda n: _count("bytes", n)),
+        tokenizer, config, on_example=on_example)
+  _count("shards", 1)
   return path, stats.as_dict()
 
 
@@ -473,6 +477,8 @@ def _output_guard(settings, log):
     yield None, False
     return
   files = documents.expand_input_files(settings.input_file)
+  for path in files:  # An unreadable file: "permission denied", up front.
+    locations.check_readable(path, "input_file")
   generator.LineTokenizer(**settings.tokenizer_args())  # A bad vocab first.
   directory, name = os.path.split(os.path.abspath(settings.output_file))
   with output_lock.lock_output_dir(
@@ -532,7 +538,6 @@ def run(settings, log=print, pipeline_args=()):
                     f"{os.path.join(settings.output_file, 'train.tfrecord')}")
   # Shards are written under the prefix's folder: a file in the way or a
   # read-only folder must stop the run before the corpus is read.
-  from albert_tf.files import locations  # pylint: disable=g-import-not-at-top
   locations.check_output_file(settings.output_file, "output_file")
   # The algorithm's own flags too, before the manifest records them.
   settings.generation_config().validate()

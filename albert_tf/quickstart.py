@@ -59,6 +59,7 @@ from albert_tf.cli import log_verbosity
 from albert_tf.errors import FlagError
 from albert_tf.errors import OutputLocationError
 from albert_tf.files.atomic_write import write_text_atomically
+from albert_tf.files.locations import check_output_dir
 from albert_tf.settings import setting
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -162,6 +163,9 @@ def check_settings(settings):
         f"--num_train_steps must be positive, got {settings.num_train_steps}"
         " (leave it out for the tiny flagfile's steps; every later stage "
         "needs a pretrained model)")
+  # A read-only or foreign --output_dir: one line now, not a
+  # PermissionError at the first record written.
+  check_output_dir(settings.output_dir, "output_dir")
 
 
 # -- stages and their records -------------------------------------------------

@@ -49,12 +49,14 @@ import time
 from absl import app
 from absl import flags
 import sentencepiece as spm
+from google.protobuf.message import DecodeError
 from sentencepiece import sentencepiece_model_pb2
 import tensorflow as tf
 
 from albert_tf.cli import flag_table
 from albert_tf.errors import FlagError
 from albert_tf.errors import UserError
+from albert_tf.files import disk_full
 from albert_tf.files.file_patterns import expand_file_patterns
 from albert_tf.settings import setting
 from albert_tf.tokenization import python_tokenizer
@@ -314,6 +316,21 @@ def record_model_prefix(model_file, model_prefix):
     f.write(proto.SerializeToString())
 
 
+def check_space_left(directory, probe_bytes=1 << 20):
+  """Raises OSError(ENOSPC) when `probe_bytes` no longer fit in `directory`.
+
+  Writes (and removes) a probe file: free-space figures do not say whether
+  a write just failed for lack of space (quotas, reserved blocks).
+  """
+  fd, probe = tempfile.mkstemp(prefix=".space-probe-", dir=directory)
+  try:
+    os.write(fd, b"\0" * probe_bytes)
+    os.fsync(fd)
+  finally:
+    os.close(fd)
+    os.remove(probe)
+
+
 def check_model(sp_model, vocab_size):
   """Raises TrainError unless the model has the ALBERT layout."""
   if sp_model.GetPieceSize() != vocab_size:
@@ -436,16 +453,27 @@ def run(paths, model_prefix, vocab_size, do_lower_case=True,
         f"unigram model with {num_threads} threads")
     start = time.time()
     tmp_prefix = os.path.join(tmp_dir, "spm")
-    train_model(sentences, tmp_prefix, vocab_size, character_coverage,
-                num_threads, seed_sentencepiece_size, verbose)
+    with disk_full.reported_as(f"{model_prefix}.model"):
+      train_model(sentences, tmp_prefix, vocab_size, character_coverage,
+                  num_threads, seed_sentencepiece_size, verbose)
     if input_sentence_size and corpus.num_lines > input_sentence_size:
       log(f"trained on a sample of {input_sentence_size:,} lines "
           f"(--random_seed={random_seed})")
     log(f"trained in {time.time() - start:.1f}s")
     tmp_model, _ = output_paths(tmp_prefix)
-    record_model_prefix(tmp_model, model_prefix)
-    sp_model = spm.SentencePieceProcessor(model_file=tmp_model)
-    check_model(sp_model, vocab_size)
+    with disk_full.reported_as(f"{model_prefix}.model"):
+      try:
+        record_model_prefix(tmp_model, model_prefix)
+        sp_model = spm.SentencePieceProcessor(model_file=tmp_model)
+        check_model(sp_model, vocab_size)
+      except (DecodeError, RuntimeError, TrainError) as e:
+        # sentencepiece does not check its writes: on a full disk it leaves
+        # a cut-off .model and reports success.
+        check_space_left(tmp_dir)
+        if isinstance(e, TrainError):
+          raise
+        raise TrainError(f"sentencepiece wrote an unreadable model for "
+                         f"{model_prefix}.model: {e}") from None
     coverage = (measure_coverage(sp_model, corpus.head)
                 if corpus.head else None)
     # Outputs may have appeared while training ran.

@@ -308,7 +308,28 @@ def checkpoint_cases(flag, make_args):
       Case(f"{flag}_missing", lambda i, d: make_args(
           i, d, **{flag: os.path.join(d, "absent", "model.ckpt")}),
            "absent"),
+      # Another user's checkpoint is not damaged: say "permission denied".
+      Case(f"{flag}_unreadable", lambda i, d: make_args(
+          i, d, **{flag: unreadable_checkpoint(i, d)}),
+           lambda i, d: os.path.join(d, "checkpoint_unreadable",
+                                     "model.ckpt.data-00000-of-00001")
+           + ": permission denied", needs_permissions=True),
   ]
+
+
+def unreadable_spm_culprit(i, case_dir):
+  """Not "not a valid model": the file is fine, this user may not read it."""
+  return (os.path.join(case_dir, "unreadable-" + os.path.basename(
+      i.spm_model)) + " cannot be read: Permission denied")
+
+
+def unreadable_checkpoint(i, case_dir):
+  """A copy of the good checkpoint whose data file nobody but root may
+  read (mode 0), as another user's 0600 file is to us."""
+  directory = os.path.join(case_dir, "checkpoint_unreadable")
+  shutil.copytree(os.path.dirname(i.checkpoint), directory)
+  os.chmod(os.path.join(directory, "model.ckpt.data-00000-of-00001"), 0)
+  return os.path.join(directory, "model.ckpt")
 
 
 # --- run_pretraining ---------------------------------------------------------
@@ -442,6 +463,9 @@ DATA_GENERATION = [
          "--vocab_file"),
     Case("spm_model_not_a_model", lambda i, d: data_args(
         i, d, spm_model_file=i.corpus), "corpus.txt"),
+    Case("spm_model_unreadable", lambda i, d: data_args(
+        i, d, spm_model_file=unreadable_copy(i.spm_model, d)),
+         unreadable_spm_culprit, needs_permissions=True),
     Case("masked_lm_prob_above_one", lambda i, d: data_args(
         i, d, masked_lm_prob=1.5), "--masked_lm_prob"),
     Case("max_seq_length_zero", lambda i, d: data_args(
@@ -558,6 +582,9 @@ def finetuning_cases(make_args):
            "tiny-clean.vocab"),
       Case("spm_model_missing", lambda i, d: make_args(
           i, d, spm_model_file=d / "absent.model"), "absent.model"),
+      Case("spm_model_unreadable", lambda i, d: make_args(
+          i, d, spm_model_file=unreadable_copy(i.spm_model, d)),
+           unreadable_spm_culprit, needs_permissions=True),
       Case("learning_rate_negative", lambda i, d: make_args(
           i, d, learning_rate=-0.01), "--learning_rate"),
       Case("max_seq_length_above_positions", lambda i, d: make_args(
@@ -671,7 +698,21 @@ CONVERT = [
         i, d, input=i.corpus), "corpus.txt"),
     Case("direction_and_output_format", lambda i, d: convert_args(
         i, d, output_format="tf2"), "--direction"),
+    Case("hf_overwrite_not_ours", lambda i, d: convert_args(
+        i, d, direction=None, output_format="hf", output=i.sst2_dir,
+        overwrite=True), "not an output of albert_tf"),
 ]
+
+
+def export_not_removable(case_dir):
+  """An export of ours (it has the marker) with a folder this user may not
+  empty, as in another user's export."""
+  path = os.path.join(case_dir, "export")
+  os.makedirs(os.path.join(path, "variables"))
+  with open(os.path.join(path, ".albert_tf_output"), "w") as f:
+    f.write("albert_tf\n")
+  os.chmod(os.path.join(path, "variables"), 0o555)
+  return path
 
 
 # --- describe ---------------------------------------------------------------
@@ -746,6 +787,13 @@ EXPORT = [
         i, d, export_type="all", seq_length=128), "--seq_length"),
     Case("export_path_exists", lambda i, d: export_args(
         i, d, export_path=i.sst2_dir), "--overwrite"),
+    # --overwrite replaces only an export of ours, never a user's folder.
+    Case("overwrite_not_an_export", lambda i, d: export_args(
+        i, d, export_path=i.sst2_dir, overwrite=True),
+         "not an output of albert_tf"),
+    Case("overwrite_export_not_removable", lambda i, d: export_args(
+        i, d, export_path=export_not_removable(d), overwrite=True),
+         "is not writable", needs_permissions=True),
     Case("checkpoint_does_not_fit", lambda i, d: export_args(
         i, d, albert_config_file=i.config), "checkpoint_good"),
     Case("vocab_file_not_a_vocabulary", lambda i, d: export_args(
@@ -778,7 +826,9 @@ TOOLS = {
 
 
 @pytest.mark.parametrize("module,case", [
-    pytest.param(module, case, id=f"{module.split('.')[-1]}-{case.name}")
+    pytest.param(module, case, id=f"{module.split('.')[-1]}-{case.name}",
+                 marks=[pytest.mark.permissions] if case.needs_permissions
+                 else [])
     for module, cases in TOOLS.items() for case in cases])
 def test_bad_input_is_refused(module, case, inputs, server_for):
   if case.needs_permissions and IS_ROOT:

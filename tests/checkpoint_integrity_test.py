@@ -177,6 +177,36 @@ def test_latest_readable_checkpoint_falls_back_with_a_warning(tmp_path):
     checkpoints.latest_readable_checkpoint(directory, warn=lambda _: None)
 
 
+@pytest.mark.permissions
+@pytest.mark.skipif(os.geteuid() == 0,
+                    reason="file permissions do not apply to root")
+@pytest.mark.parametrize("unreadable", [DATA, ".index", "state"])
+def test_an_unreadable_newest_checkpoint_is_refused_not_skipped(
+    tmp_path, unreadable):
+  # Another user's checkpoint (mode 0600) is fine: calling it damaged would
+  # have users delete it, and resuming from an older one undoes its steps.
+  directory = str(tmp_path)
+  _, second = write_steps(directory, [1, 2])
+  path = (os.path.join(directory, "checkpoint") if unreadable == "state"
+          else second + unreadable)
+  os.chmod(path, 0)
+  warnings = []
+  with pytest.raises(checkpoints.UnreadableCheckpointError) as raised:
+    checkpoints.latest_readable_checkpoint(directory, repair_state=True,
+                                           warn=warnings.append)
+  message = str(raised.value)
+  assert path in message and "permission denied" in message, message
+  assert "damaged" not in message.replace("not damaged", "")
+  assert not warnings
+  assert not isinstance(raised.value, DamagedCheckpointError)
+  if unreadable != "state":
+    with pytest.raises(checkpoints.UnreadableCheckpointError,
+                       match="permission denied"):
+      checkpoints.verify_checkpoint(second)
+  os.chmod(path, 0o644)
+  assert checkpoints.latest_readable_checkpoint(directory) == second
+
+
 def test_repaired_state_lets_a_checkpoint_manager_resume(tmp_path):
   directory = str(tmp_path)
   first, second, third = write_steps(directory, [10, 20, 30])

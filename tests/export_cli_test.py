@@ -204,6 +204,8 @@ def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
   export_path = tmp_path / "out"
   export_path.mkdir()
   (export_path / "old.txt").write_text("previous export")
+  # An export of ours (--overwrite replaces nothing else).
+  (export_path / ".albert_tf_output").write_text("albert_tf\n")
   real_save = tf.saved_model.save
 
   def save_then_fail(obj, path, signatures=None):
@@ -217,7 +219,7 @@ def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
                   seq_length=32, overwrite=True, log=lambda _: None)
   # The previous export is untouched and no staging directory remains.
   assert sorted(os.listdir(tmp_path)) == ["out"]
-  assert os.listdir(export_path) == ["old.txt"]
+  assert sorted(os.listdir(export_path)) == [".albert_tf_output", "old.txt"]
   monkeypatch.setattr(tf.saved_model, "save", real_save)
   paths = export.export(ref.config_path(NAME), ref.checkpoint_prefix(NAME),
                         _spec(), str(export_path),

@@ -40,8 +40,8 @@ def hf_dir(tmp_path_factory):
 
 def test_cli_writes_hf_and_reads_it_back_without_a_config(hf_dir, tmp_path):
   assert sorted(os.listdir(hf_dir)) == [
-      "config.json", "model.safetensors", "special_tokens_map.json",
-      "spiece.model", "tokenizer_config.json"]
+      ".albert_tf_output", "config.json", "model.safetensors",
+      "special_tokens_map.json", "spiece.model", "tokenizer_config.json"]
   with open(os.path.join(hf_dir, "config.json")) as f:
     assert json.load(f)["architectures"] == ["AlbertForPreTraining"]
   output = str(tmp_path / "tf2" / "ckpt")

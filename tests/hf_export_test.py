@@ -28,8 +28,8 @@ def test_golden_checkpoint_as_hf_reproduces_original_outputs(name, tmp_path):
       config=AlbertConfig.from_json_file(ref.config_path(name)),
       tokenizer=format_conversion.TokenizerFiles(ref.SPM_MODEL))
   assert sorted(os.listdir(hf_dir)) == [
-      "config.json", "model.safetensors", "special_tokens_map.json",
-      "spiece.model", "tokenizer_config.json"]
+      ".albert_tf_output", "config.json", "model.safetensors",
+      "special_tokens_map.json", "spiece.model", "tokenizer_config.json"]
   with open(os.path.join(hf_dir, "config.json")) as f:
     assert json.load(f)["hidden_act"] == "gelu_new"  # The original's gelu.
 
@@ -140,8 +140,8 @@ def test_wordpiece_vocabulary_goes_along(tmp_path):
   hf_dir = checkpoints.save_hf_directory(
       AlbertEncoder(config), tmp_path / "hf", vocab_file=ref.ZH_VOCAB)
   assert sorted(os.listdir(hf_dir)) == [
-      "config.json", "model.safetensors", "special_tokens_map.json",
-      "tokenizer_config.json", "vocab.txt"]
+      ".albert_tf_output", "config.json", "model.safetensors",
+      "special_tokens_map.json", "tokenizer_config.json", "vocab.txt"]
   tokenizer = transformers.AutoTokenizer.from_pretrained(hf_dir)
   assert tokenizer.tokenize("我爱你") == ["我", "爱", "你"]
   with open(os.path.join(hf_dir, "config.json")) as f:

@@ -131,6 +131,7 @@ except errors.UserError as e:
 """
 
 
+@pytest.mark.permissions
 def test_read_only_output_dirs_are_refused(shared_dir):
   read_only = os.path.join(shared_dir, "read_only")
   os.mkdir(read_only)
@@ -149,6 +150,7 @@ def test_read_only_output_dirs_are_refused(shared_dir):
   assert listing(read_only) == []
 
 
+@pytest.mark.permissions
 def test_unreadable_inputs_name_the_path(shared_dir, tmp_path):
   with pytest.raises(errors.InputFileError,
                      match=f"--train_file {tmp_path}/missing.tsv does not"):
@@ -161,18 +163,22 @@ def test_unreadable_inputs_name_the_path(shared_dir, tmp_path):
   secret = os.path.join(shared_dir, "secret.txt")
   with open(secret, "w") as f:
     f.write("data")
-  os.chmod(secret, 0o600)
+  # As root the child runs as nobody, for whom root's 0600 file is
+  # unreadable; another user's child runs as that user: mode 0 then.
+  os.chmod(secret, 0o600 if os.geteuid() == 0 else 0)
   code, out, _ = run_child(_CHECK, "check_readable", secret, "input_file",
                            unprivileged=True)
   assert code == 1
   assert out.startswith(f"InputFileError: --input_file {secret} cannot be "
                         "read: Permission denied")
+  os.chmod(secret, 0o600)
   assert files.check_readable(secret, "input_file") == secret
 
 
 # -------------------------------------------------- umask and temporaries
 
-@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o027, 0o640)])
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o027, 0o640),
+                                        (0o002, 0o664)])
 def test_atomic_text_files_honour_the_umask(mask, mode, umask, tmp_path):
   umask(mask)
   path = tmp_path / "eval_results.txt"
@@ -184,7 +190,7 @@ def test_atomic_text_files_honour_the_umask(mask, mode, umask, tmp_path):
 
 
 @pytest.mark.parametrize("mask, dir_mode, file_mode", [
-    (0o022, 0o755, 0o644), (0o027, 0o750, 0o640)])
+    (0o022, 0o755, 0o644), (0o027, 0o750, 0o640), (0o002, 0o775, 0o664)])
 def test_exports_honour_the_umask(mask, dir_mode, file_mode, umask, tmp_path):
   from tfhub_export import export_utils  # pylint: disable=g-import-not-at-top
   umask(mask)

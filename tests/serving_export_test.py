@@ -258,6 +258,12 @@ def test_existing_versions_are_kept_or_replaced(tmp_path):
   with pytest.raises(FileExistsError, match="overwrite"):
     serving_export.export_serving_model(MeanId(), base, version=1, **kwargs)
   assert os.path.exists(stamp)
+  # Not an export of ours: --overwrite leaves it alone too.
+  with pytest.raises(OSError, match="not an output of albert_tf"):
+    serving_export.export_serving_model(MeanId(), base, version=1,
+                                        overwrite=True, **kwargs)
+  assert os.path.exists(stamp)
+  open(os.path.join(base, "1", ".albert_tf_output"), "w").close()
   again = serving_export.export_serving_model(MeanId(), base, version=1,
                                               overwrite=True, **kwargs)
   assert again == os.path.join(base, "1") and not os.path.exists(stamp)

@@ -3,6 +3,7 @@ both directions, and native TF2."""
 
 from albert_tf.checkpoints.integrity import CheckpointNotFoundError
 from albert_tf.checkpoints.integrity import DamagedCheckpointError
+from albert_tf.checkpoints.integrity import UnreadableCheckpointError
 from albert_tf.checkpoints.integrity import latest_readable_checkpoint
 from albert_tf.checkpoints.integrity import verify_checkpoint
 from albert_tf.checkpoints.integrity import write_checkpoint_state

@@ -33,6 +33,40 @@ class CheckpointNotFoundError(errors.CheckpointError,
   """Nothing that is a checkpoint exists at the path given."""
 
 
+class UnreadableCheckpointError(errors.CheckpointError):
+  """A checkpoint's files exist but this user may not read them.
+
+  Not a DamagedCheckpointError: the checkpoint is fine (do not delete it),
+  and a resuming run must not fall back to an older one.
+  """
+
+
+def _unreadable(path):
+  """The strerror of opening local file `path` for reading, or None."""
+  if "://" in path or not os.path.lexists(path):
+    return None
+  try:
+    with open(path, "rb"):
+      return None
+  except IsADirectoryError:
+    return None
+  except OSError as e:
+    return e.strerror
+
+
+def check_files_readable(prefix, what="checkpoint"):
+  """Raises UnreadableCheckpointError when a file of `prefix` exists but
+  cannot be read (another user's, mode 0600): TensorFlow reports that as
+  "not found" or as a corrupt file."""
+  for path in checkpoint_files(prefix):
+    cause = _unreadable(path)
+    if cause is not None:
+      raise UnreadableCheckpointError(
+          f"{what} {prefix} cannot be read: {path}: {cause.lower()} (the "
+          "checkpoint is not damaged; read it as its owner or fix its "
+          "permissions)")
+
+
 def checkpoint_files(prefix):
   """The files of the checkpoint at `prefix`: its .index and .data shards."""
   return sorted(tf.io.gfile.glob(prefix + ".data-*")) + [prefix + ".index"]
@@ -51,6 +85,7 @@ def open_checkpoint(prefix):
   try:
     return tf.train.load_checkpoint(prefix)
   except READ_ERRORS as e:
+    check_files_readable(prefix)
     raise damaged_checkpoint_error(prefix, e) from e
 
 
@@ -59,6 +94,7 @@ def read_tensor(reader, prefix, name):
   try:
     return reader.get_tensor(name)
   except READ_ERRORS as e:
+    check_files_readable(prefix)
     raise damaged_checkpoint_error(prefix, e) from e
 
 
@@ -93,6 +129,11 @@ def read_checkpoint_state(directory):
   state_path = checkpoint_state_path(directory)
   if not tf.io.gfile.exists(state_path):
     return None
+  cause = _unreadable(state_path)
+  if cause is not None:
+    raise UnreadableCheckpointError(
+        f"checkpoint state file {state_path} cannot be read: "
+        f"{cause.lower()}")
   try:
     # Logs a warning and returns None for text that does not parse.
     state = tf.train.get_checkpoint_state(directory)
@@ -181,6 +222,8 @@ def latest_readable_checkpoint(directory, prefix="model.ckpt",
     except DamagedCheckpointError as e:
       damaged.append(candidate)
       warn(f"{e}; falling back to the previous checkpoint")
+    # UnreadableCheckpointError propagates: an older checkpoint would
+    # silently undo the work of the newest one, which is not damaged.
   if candidates and readable is None:
     raise DamagedCheckpointError(
         f"every checkpoint in {directory} is damaged: {', '.join(damaged)}; "

@@ -21,6 +21,7 @@ from absl import logging
 from albert_tf import settings as settings_lib
 from albert_tf.cli import log_verbosity
 from albert_tf.errors import UserError
+from albert_tf.files import disk_full
 
 FLAGS = flags.FLAGS
 
@@ -81,7 +82,8 @@ def report_user_error(error):
 
 
 def run_job(job, argv=None):
-  """Runs job(); a UserError becomes `error: ...` and exit status 1.
+  """Runs job(); a UserError (or a full disk) becomes `error: ...` and exit
+  status 1.
 
   The absl log stays at WARNING, with progress lines on stdout, unless
   --verbosity was given (cli/log_verbosity.py).
@@ -97,5 +99,12 @@ def run_job(job, argv=None):
       result = job()
   except UserError as e:
     report_user_error(e)
+    return 1
+  except Exception as e:  # pylint: disable=broad-except
+    # A full disk is the machine's fault, not the program's: one line naming
+    # the path, wherever the write was (the writer has cleaned up).
+    if not disk_full.is_disk_full(e):
+      raise
+    report_user_error(disk_full.disk_full_error(None, e))
     return 1
   return result if isinstance(result, int) else 0

@@ -8,6 +8,7 @@ removed by the next write (see temporaries.py).
 import os
 import shutil
 
+from albert_tf.files import disk_full
 from albert_tf.files import temporaries
 
 
@@ -27,7 +28,8 @@ def write_checkpoint_atomically(path, write_fn):
                                                  os.path.basename(path))
   try:
     staged_prefix = os.path.join(staging, "ckpt")
-    write_fn(staged_prefix)
+    with disk_full.reported_as(path):
+      write_fn(staged_prefix)
     staged = sorted((f for f in os.listdir(staging) if f.startswith("ckpt")),
                     key=lambda f: f.endswith(".index"))
     for filename in staged:
@@ -42,8 +44,8 @@ def write_text_atomically(path, text):
   """Writes `text` to a temporary file beside `path`, then renames it.
 
   Readers see the old file or the whole new one, never a part; a failed
-  write leaves no temporary file behind. The file's mode is 0666 less the
-  umask, like any other new file.
+  write leaves no temporary file behind (a full disk: DiskFullError naming
+  `path`). The file's mode is 0666 less the umask, like any other new file.
   """
   path = os.path.abspath(os.fspath(path))
   directory, name = os.path.split(path)
@@ -51,8 +53,9 @@ def write_text_atomically(path, text):
   temporaries.remove_stale_temporaries(directory, name)
   fd, tmp = temporaries.make_temporary_file(directory, name)
   try:
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-      f.write(text)
+    with disk_full.reported_as(path):
+      with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
     os.replace(tmp, path)
   except BaseException:
     if os.path.exists(tmp):

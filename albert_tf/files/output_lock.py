@@ -24,6 +24,7 @@ import sys
 import threading
 
 from albert_tf import errors
+from albert_tf.files import disk_full
 from albert_tf.files import locations
 from albert_tf.files import temporaries
 
@@ -140,7 +141,16 @@ def _acquire(directory, lock_path, command, flag_name, warn):
       if previous:
         warn(f"recovered the lock of a run that ended without releasing it "
              f"({_holder_text(previous)}): {lock_path}")
-      _write_holder(fd, command)
+      try:
+        _write_holder(fd, command)
+      except OSError as e:
+        # A full disk: no empty lock file left for the next run to puzzle
+        # over (we hold the lock, so removing it is ours to do).
+        os.remove(lock_path)
+        if disk_full.is_disk_full(e):
+          raise disk_full.disk_full_error(lock_path, e) from e
+        raise errors.OutputLocationError(
+            f"cannot write the lock file {lock_path}: {e.strerror}") from e
       return fd
     except BaseException:
       os.close(fd)

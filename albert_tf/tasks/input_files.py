@@ -28,6 +28,12 @@ class InputFormatError(errors.InputFileError):
 def require_file(path, what="input file"):
   if not os.path.isfile(path):
     raise InputFormatError(path, f"{what} not found")
+  try:  # Another user's file: say so here, not a PermissionError later.
+    with open(path, "rb"):
+      pass
+  except OSError as e:
+    raise InputFormatError(path, f"{what} cannot be read: "
+                           f"{e.strerror}") from None
   if os.path.getsize(path) == 0:
     raise InputFormatError(path, f"{what} is empty")
   return path

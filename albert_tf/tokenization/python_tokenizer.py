@@ -153,6 +153,12 @@ def load_sentencepiece_model(spm_model_file):
   """A SentencePieceProcessor, with a clear error for a bad file."""
   if not os.path.isfile(spm_model_file):
     raise TokenizerError(f"SentencePiece model {spm_model_file} not found")
+  try:  # Another user's file is not an invalid model: say what it is.
+    with open(spm_model_file, "rb"):
+      pass
+  except OSError as e:
+    raise TokenizerError(f"SentencePiece model {spm_model_file} cannot be "
+                         f"read: {e.strerror}") from None
   processor = spm.SentencePieceProcessor()
   try:
     processor.Load(spm_model_file)
