@@ -114,6 +114,12 @@ def create_strategy(distribution_strategy=None, use_tpu=False, tpu_name=None,
   return distribute_utils.get_distribution_strategy(name)
 
 
+def is_tpu_strategy(strategy):
+  """Whether `strategy` runs on TPUs (static shapes: whole batches only)."""
+  return isinstance(strategy, (tf.distribute.TPUStrategy,
+                               tf.distribute.experimental.TPUStrategy))
+
+
 def _check_tf_config(text):
   try:
     config = json.loads(text)
