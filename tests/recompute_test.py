@@ -180,38 +180,44 @@ def test_dropout_rate_is_kept():
                              rtol=1e-6)
 
 
-def _seeded_step(mode, step, weights, dropout=0.1):
-  """A training step's (gradients, loss) with `dropout` drawn from the
-  seed scope of (seed 11, `step`), as the trainers draw it."""
-  config = dict(CONFIG, hidden_dropout_prob=dropout,
-                attention_probs_dropout_prob=dropout)
+def _seeded_steps(mode, steps, weights):
+  """[(gradients, loss)] of training steps with dropout 0.1 drawn from the
+  seed scope of (seed 11, step) for each of `steps`, as the trainers draw
+  it."""
+  config = dict(CONFIG, hidden_dropout_prob=0.1,
+                attention_probs_dropout_prob=0.1)
   model = AlbertPretrainer(config, recompute_activations=mode)
   model.set_weights(weights)
   trainer = PretrainingTrainer(tf.distribute.get_strategy(), model,
                                tf_keras.optimizers.SGD(), BATCH, seed=11)
   features = _features()
-  gradients, sums = trainer._forward_backward(  # pylint: disable=protected-access
-      features, tf.reduce_sum(features["masked_lm_weights"]),
-      seeded_dropout.step_seed(11, step))
-  return ([tf.convert_to_tensor(g).numpy() for g in gradients],
-          float(sums["mlm_share"] + sums["sop_share"]))
+  results = []
+  for step in steps:
+    gradients, sums = trainer._forward_backward(  # pylint: disable=protected-access
+        features, tf.reduce_sum(features["masked_lm_weights"]),
+        seeded_dropout.step_seed(11, step))
+    results.append(([tf.convert_to_tensor(g).numpy() for g in gradients],
+                    float(sums["mlm_share"] + sums["sop_share"])))
+  return results
 
 
-def test_seeded_dropout_is_the_same_in_every_mode_and_on_every_run():
+def test_seeded_dropout_is_the_same_in_every_mode_and_on_every_call():
   """In training, the masks are a function of (seed, step, ...): every
-  recompute mode draws the same ones (same gradients), a fresh model draws
-  them again (what resuming needs), another step draws others."""
+  recompute mode draws the same ones (same gradients), a step computed
+  again draws them again (what resuming needs), another step draws
+  others."""
   tf_keras.utils.set_random_seed(3)
   weights = AlbertPretrainer(CONFIG).get_weights()
-  gradients, loss = _seeded_step("none", 4, weights)
-  assert abs(loss - _seeded_step("none", 4, weights, dropout=0)[1]) > 1e-3
-  again = _seeded_step("none", 4, weights)
+  (gradients, loss), again, other_step = _seeded_steps("none", [4, 4, 5],
+                                                        weights)
   assert again[1] == loss
   for a, b in zip(again[0], gradients):
     np.testing.assert_array_equal(a, b)
+  # Another step's masks: another loss (so dropout is on).
+  assert abs(other_step[1] - loss) > 1e-4
   for mode in ("attention", "block"):
-    _assert_close(_seeded_step(mode, 4, weights), (gradients, loss))
-  assert abs(_seeded_step("none", 5, weights)[1] - loss) > 1e-4
+    (got,) = _seeded_steps(mode, [4], weights)
+    _assert_close(got, (gradients, loss))
 
 
 # -- construction -------------------------------------------------------------------

@@ -364,8 +364,9 @@ def test_eval_on_fewer_examples_than_a_batch_evaluates_them(
   (output_dir / "best_checkpoint.json").unlink()
   partial = _evaluate(data, output_dir, 5, eval_batch_size=8)
   whole = _evaluate(data, output_dir, 5, eval_batch_size=5)
-  assert partial["masked_lm_accuracy"] > 0.2, partial
-  assert partial["masked_lm_loss"] > 0.01, partial
+  # Losses of an evaluated batch (was: 0.0 for every metric).
+  assert partial["masked_lm_loss"] > 0.1, partial
+  assert partial["sentence_order_loss"] > 0.1, partial
   for name, value in whole.items():
     assert partial[name] == pytest.approx(value, abs=1e-6), name
 

@@ -90,8 +90,6 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
     with strategy.scope():
       self.eval_metrics = {name: tf_keras.metrics.Mean(name, dtype=tf.float32)
                            for name in EVAL_METRICS}
-      self.eval_examples = tf_keras.metrics.Sum("eval_examples",
-                                                dtype=tf.float32)
     self._forward_backward = tf.function(self._local_loss_and_gradients,
                                          jit_compile=use_xla)
     self.worker_index, self.num_workers = worker_position(strategy)
@@ -239,7 +237,7 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
   # -- evaluation -----------------------------------------------------------
 
   def eval_begin(self):
-    for metric in (*self.eval_metrics.values(), self.eval_examples):
+    for metric in self.eval_metrics.values():
       metric.reset_states()
 
   def eval_step(self, iterator):
@@ -258,7 +256,6 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
       metrics["sentence_order_accuracy"].update_state(
           _correct(outputs["sop_logits"], labels))
       metrics["sentence_order_loss"].update_state(sop_ce)
-      self.eval_examples.update_state(tf.cast(tf.size(sop_ce), tf.float32))
       # divide_no_nan: a replica can get an empty last batch.
       metrics["loss"].update_state(
           tf.reduce_sum(weights * mlm_ce) / (tf.reduce_sum(weights) + 1e-5) +
@@ -269,7 +266,10 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
     self.strategy.run(step_fn, args=(next(iterator),))
 
   def eval_end(self):
-    if not self.eval_examples.result().numpy():
+    # The examples evaluated: the count of a per-example mean. (A counter of
+    # its own, fed the batch's static size, would be updated even when the
+    # step finds no batch.)
+    if not self.eval_metrics["sentence_order_loss"].count.numpy():
       # The means of nothing read 0: they would pass for results (and make
       # a best checkpoint).
       raise NothingEvaluatedError(
