@@ -126,7 +126,8 @@ class Dropout(tf_keras.layers.Dropout):
   """Keras' Dropout, drawing its training masks from the seed scope.
 
   Within a scope (the training steps of our trainers) the mask is
-  stateless, so a resumed run draws it again; otherwise, Keras' own.
+  stateless, so a resumed run draws it again; otherwise (and with a
+  noise_shape, which our layers do not use), Keras' own.
   """
 
   def call(self, inputs, training=None):
