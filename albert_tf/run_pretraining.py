@@ -385,14 +385,18 @@ def whole_eval_batches(strategy):
 
 
 def check_eval_size(values, strategy):
-  """Refuses an evaluation that would see no example: metrics of nothing
-  would read 0 and make a meaningless model.ckpt-best."""
+  """Refuses an evaluation that would see no example where only whole
+  batches are evaluated: metrics of nothing would read 0 and make a
+  meaningless model.ckpt-best. (Elsewhere every example is evaluated; the
+  trainer still refuses to report an evaluation of nothing.)"""
+  if not whole_eval_batches(strategy):
+    return
   flag_name = "eval_input_file" if values.eval_input_file else "input_file"
   pattern = getattr(values, flag_name)
   available = count_records(record_files(pattern, flag_name,
                                          error=UsageError),
                             values.eval_batch_size)
-  if available < values.eval_batch_size and whole_eval_batches(strategy):
+  if available < values.eval_batch_size:
     raise UsageError(
         f"--{flag_name} {pattern} holds {available} records, fewer than "
         f"--eval_batch_size={values.eval_batch_size}: on TPU evaluation runs "
