@@ -48,6 +48,7 @@ from albert_tf.config import AlbertConfig
 from albert_tf.config import AlbertConfigError
 from albert_tf.modeling import AlbertPretrainer
 from albert_tf.modeling.layers.recompute import RECOMPUTE_MODES
+from albert_tf.pretraining_data.input_pipeline import count_records
 from albert_tf.pretraining_data.input_pipeline import decode_record
 from albert_tf.pretraining_data.input_pipeline import find_corrupt_file
 from albert_tf.pretraining_data.input_pipeline import pretraining_dataset
@@ -400,10 +401,37 @@ def dataset_fns(values, strategy, masker):
     return pretraining_dataset(
         eval_file, values.eval_batch_size // replicas, values.max_seq_length,
         values.max_predictions_per_seq, is_training=False,
-        input_context=context, flag_name="eval_input_file").take(
+        input_context=context, flag_name="eval_input_file",
+        drop_remainder=whole_eval_batches(strategy)).take(
             values.max_eval_steps * per_step)
 
   return train_fn, eval_fn
+
+
+def whole_eval_batches(strategy):
+  """Whether evaluation drops a partial last batch: only on TPU (static
+  shapes), as the original did there; elsewhere every example counts."""
+  return distribution.is_tpu_strategy(strategy)
+
+
+def check_eval_size(values, strategy):
+  """Refuses an evaluation that would see no example where only whole
+  batches are evaluated: metrics of nothing would read 0 and make a
+  meaningless model.ckpt-best. (Elsewhere every example is evaluated; the
+  trainer still refuses to report an evaluation of nothing.)"""
+  if not whole_eval_batches(strategy):
+    return
+  flag_name = "eval_input_file" if values.eval_input_file else "input_file"
+  pattern = getattr(values, flag_name)
+  available = count_records(record_files(pattern, flag_name,
+                                         error=UsageError),
+                            values.eval_batch_size)
+  if available < values.eval_batch_size:
+    raise UsageError(
+        f"--{flag_name} {pattern} holds {available} records, fewer than "
+        f"--eval_batch_size={values.eval_batch_size}: on TPU evaluation runs "
+        "whole batches only (there would be nothing to evaluate); lower "
+        "--eval_batch_size")
 
 
 def initializer(model, values, print_fn):
@@ -479,6 +507,8 @@ def _run(values, print_fn, held):
         record_files(values.input_file, "input_file", error=UsageError)[0],
         masker)
   train_fn, eval_fn = dataset_fns(values, strategy, masker)
+  if values.do_eval:
+    check_eval_size(values, strategy)
   try:
     verify_init_checkpoint(values.init_checkpoint, values.output_dir)
   except CheckpointError as e:
@@ -531,7 +561,8 @@ def _run(values, print_fn, held):
       train_dataset_fn=train_fn if values.do_train else None,
       eval_dataset_fn=eval_fn if values.do_eval else None,
       use_xla=values.use_xla,
-      gradient_accumulation_steps=values.gradient_accumulation_steps)
+      gradient_accumulation_steps=values.gradient_accumulation_steps,
+      seed=values.seed)
   global_step = optimizer.iterations
   tracked = {"model": model, "optimizer": optimizer}
   if values.do_train:

@@ -9,6 +9,7 @@ import albert_tf
 from albert_tf.errors import UserError
 from albert_tf.modeling import AlbertPretrainer
 from albert_tf.modeling.layers import recompute as recompute_lib
+from albert_tf.modeling.layers import seeded_dropout
 from albert_tf.modeling.layers import TransformerBlock
 from albert_tf.training.pretraining_trainer import PretrainingTrainer
 
@@ -177,6 +178,46 @@ def test_dropout_rate_is_kept():
   assert kept == pytest.approx(0.7, abs=0.01)
   np.testing.assert_allclose(dropped.numpy()[dropped.numpy() > 0], 1 / 0.7,
                              rtol=1e-6)
+
+
+def _seeded_steps(mode, steps, weights):
+  """[(gradients, loss)] of training steps with dropout 0.1 drawn from the
+  seed scope of (seed 11, step) for each of `steps`, as the trainers draw
+  it."""
+  config = dict(CONFIG, hidden_dropout_prob=0.1,
+                attention_probs_dropout_prob=0.1)
+  model = AlbertPretrainer(config, recompute_activations=mode)
+  model.set_weights(weights)
+  trainer = PretrainingTrainer(tf.distribute.get_strategy(), model,
+                               tf_keras.optimizers.SGD(), BATCH, seed=11)
+  features = _features()
+  results = []
+  for step in steps:
+    gradients, sums = trainer._forward_backward(  # pylint: disable=protected-access
+        features, tf.reduce_sum(features["masked_lm_weights"]),
+        seeded_dropout.step_seed(11, step))
+    results.append(([tf.convert_to_tensor(g).numpy() for g in gradients],
+                    float(sums["mlm_share"] + sums["sop_share"])))
+  return results
+
+
+def test_seeded_dropout_is_the_same_in_every_mode_and_on_every_call():
+  """In training, the masks are a function of (seed, step, ...): every
+  recompute mode draws the same ones (same gradients), a step computed
+  again draws them again (what resuming needs), another step draws
+  others."""
+  tf_keras.utils.set_random_seed(3)
+  weights = AlbertPretrainer(CONFIG).get_weights()
+  (gradients, loss), again, other_step = _seeded_steps("none", [4, 4, 5],
+                                                        weights)
+  assert again[1] == loss
+  for a, b in zip(again[0], gradients):
+    np.testing.assert_array_equal(a, b)
+  # Another step's masks: another loss (so dropout is on).
+  assert abs(other_step[1] - loss) > 1e-4
+  for mode in ("attention", "block"):
+    (got,) = _seeded_steps(mode, [4], weights)
+    _assert_close(got, (gradients, loss))
 
 
 # -- construction -------------------------------------------------------------------

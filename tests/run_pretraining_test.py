@@ -16,6 +16,7 @@ import tensorflow as tf
 from albert_tf import files
 from albert_tf import run_pretraining
 from albert_tf.cli import flag_table
+from albert_tf.training.pretraining_trainer import NothingEvaluatedError
 from cli_helpers import flag_list
 from cli_helpers import run_module
 import fault_injection as fi
@@ -24,7 +25,8 @@ import reference_data as ref
 
 SEQ = 32
 PRED = 5
-# Dropout 0 (as in every v2 config): a resumed run then replays exactly.
+# Dropout 0 (as in every v2 config): runs on other numbers of replicas then
+# follow the same trajectory (with dropout each replica draws its own masks).
 TINY_CONFIG = {
     "attention_probs_dropout_prob": 0.0, "embedding_size": 16,
     "hidden_act": "gelu", "hidden_dropout_prob": 0.0, "hidden_size": 32,
@@ -68,9 +70,14 @@ def data(tmp_path_factory):
   root = tmp_path_factory.mktemp("pretraining")
   for shard in range(2):
     write_records(str(root / f"train-{shard}.tfrecord"), 96, seed=shard)
-  write_records(str(root / "eval.tfrecord"), 40, seed=7)
+  # 36: 4 batches of 8 and a partial one, which on 2 replicas is 4 examples
+  # on the first and none on the second.
+  write_records(str(root / "eval.tfrecord"), 36, seed=7)
   config = root / "albert_config.json"
   config.write_text(json.dumps(TINY_CONFIG))
+  (root / DROPOUT_CONFIG).write_text(json.dumps(dict(
+      TINY_CONFIG, hidden_dropout_prob=0.1,
+      attention_probs_dropout_prob=0.1)))
   return root
 
 
@@ -157,6 +164,29 @@ def test_training_reduces_the_loss_and_writes_everything(baseline):
           "examples_per_second"} <= tags
 
 
+# TINY_CONFIG with dropout 0.1, as in the v1 configs.
+DROPOUT_CONFIG = "albert_config_dropout.json"
+# The resumed runs: dropout on, recomputation, two micro-batches per step.
+DROPOUT_RUN = dict(recompute_activations="block",
+                   gradient_accumulation_steps=2)
+
+
+@pytest.fixture(scope="module")
+def dropout_baseline(data, tmp_path_factory):
+  """An uninterrupted run with dropout (DROPOUT_CONFIG, DROPOUT_RUN)."""
+  output_dir = tmp_path_factory.mktemp("dropout_baseline")
+  train_in_process(data, output_dir, do_eval=True,
+                   albert_config_file=data / DROPOUT_CONFIG, **DROPOUT_RUN)
+  return output_dir
+
+
+def last_eval_results(output_dir):
+  """{key: value} of the last block of output_dir/eval_results.txt."""
+  block = (output_dir / "eval_results.txt").read_text().split("*****\n")[-1]
+  return {key: float(value) for key, value in
+          (line.split(" = ") for line in block.splitlines())}
+
+
 def _subprocess_env(**extra):
   return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
               PYTHONPATH=PROJECT_ROOT, **extra)
@@ -174,6 +204,14 @@ def test_mirrored_two_devices_matches_one_device(baseline, data, tmp_path):
   for name, value in final_weights(output_dir).items():
     np.testing.assert_allclose(final_weights(tmp_path / "mirrored")[name],
                                value, atol=2e-4, err_msg=name)
+  # Every eval example counted once (the last step's partial batch is all
+  # on the first replica). `loss` is a mean over the replicas' batches, of
+  # another size on 2 replicas: not comparable.
+  expected = last_eval_results(output_dir)
+  got = last_eval_results(tmp_path / "mirrored")
+  assert sorted(got) == sorted(expected)
+  for name in set(expected) - {"loss"}:
+    assert got[name] == pytest.approx(expected[name], abs=2e-4), name
 
 
 def _free_ports(count):
@@ -214,15 +252,18 @@ _TF_CHECKPOINTS = "tensorflow.python.checkpoint.checkpoint_management"
 
 
 @pytest.mark.slow
-def test_killed_anywhere_resumes_to_the_same_weights(baseline, data,
+def test_killed_anywhere_resumes_to_the_same_weights(dropout_baseline, data,
                                                      tmp_path):
   """kill -9 at random steps and at each step of writing a checkpoint; every
-  rerun resumes from what the killed one left, the last one finishes."""
+  rerun resumes from what the killed one left, the last one finishes. With
+  dropout on: a resumed run draws the uninterrupted run's masks."""
   rng = random.Random(5)
   resumed = tmp_path / "resumed"
   # Checkpoints: after a new run's first step, then 10 steps after the last
   # one (saved or resumed from), and at the end.
-  args = flag_args(data, resumed, do_eval=True, iterations_per_loop=1)
+  dropout = dict(albert_config_file=data / DROPOUT_CONFIG, **DROPOUT_RUN)
+  args = flag_args(data, resumed, do_eval=True, iterations_per_loop=1,
+                   **dropout)
   # At a random moment of a random step.
   run = fi.KilledRun("albert_tf.run_pretraining", args)
   run.kill_when(run.printed(f"step {rng.randint(3, 9)}/"),
@@ -250,12 +291,15 @@ def test_killed_anywhere_resumes_to_the_same_weights(baseline, data,
   assert start < 25, line
   run.kill_when(run.printed(f"step {rng.randint(start + 2, 29)}/"),
                 delay=rng.uniform(0, 0.5))
-  _, lines = train_in_process(data, resumed, do_eval=True)
+  _, lines = train_in_process(data, resumed, do_eval=True, **dropout)
   assert any(line.startswith("resuming from") for line in lines), lines
-  expected = final_weights(baseline[0])
+  expected = final_weights(dropout_baseline)
   got = final_weights(resumed)
-  for name, value in expected.items():
-    np.testing.assert_allclose(got[name], value, atol=1e-6, err_msg=name)
+  differences = {name: float(np.abs(got[name] - value).max())
+                 for name, value in expected.items()}
+  worst = max(differences, key=differences.get)
+  assert differences[worst] <= 1e-6, (
+      f"max difference {differences[worst]:.3g} ({worst})")
   assert fi.leftovers(resumed) == []
 
 
@@ -294,6 +338,61 @@ def test_a_run_with_other_settings_is_refused_before_writing(
   with pytest.raises(files.RunManifestMismatchError, match="seed"):
     train_in_process(data, output_dir, do_eval=True, seed=4)
   assert _snapshot(output_dir) == before
+
+
+def _evaluate(data, output_dir, eval_records, **overrides):
+  """Evaluates output_dir's newest checkpoint on the first `eval_records`
+  records of eval.tfrecord; returns the results."""
+  eval_file = output_dir / f"eval-{eval_records}.tfrecord"
+  with tf.io.TFRecordWriter(str(eval_file)) as writer:
+    for record in tf.data.TFRecordDataset(str(data / "eval.tfrecord")).take(
+        eval_records):
+      writer.write(record.numpy())
+  (_, results), _ = train_in_process(data, output_dir, do_train=False,
+                                     do_eval=True, eval_input_file=eval_file,
+                                     **overrides)
+  return results
+
+
+def test_eval_on_fewer_examples_than_a_batch_evaluates_them(
+    baseline, data, tmp_path):
+  """5 examples, --eval_batch_size=8: the partial batch is evaluated (was:
+  zeros for every metric, and a model.ckpt-best of them)."""
+  output_dir = _copy_of(baseline[0], tmp_path)
+  for name in output_dir.glob("model.ckpt-best*"):
+    name.unlink()
+  (output_dir / "best_checkpoint.json").unlink()
+  partial = _evaluate(data, output_dir, 5, eval_batch_size=8)
+  whole = _evaluate(data, output_dir, 5, eval_batch_size=5)
+  # Losses of an evaluated batch (was: 0.0 for every metric).
+  assert partial["masked_lm_loss"] > 0.1, partial
+  assert partial["sentence_order_loss"] > 0.1, partial
+  for name, value in whole.items():
+    assert partial[name] == pytest.approx(value, abs=1e-6), name
+
+
+def test_eval_that_would_see_nothing_is_refused(baseline, data, tmp_path,
+                                                monkeypatch):
+  """Where whole batches are needed (TPU), fewer records than a batch are
+  refused before anything runs; an evaluation that saw no example all the
+  same writes nothing."""
+  output_dir = _copy_of(baseline[0], tmp_path)
+  before = _snapshot(output_dir)
+  monkeypatch.setattr(run_pretraining, "whole_eval_batches", lambda _: True)
+  with pytest.raises(run_pretraining.UsageError,
+                     match=r"eval-5\.tfrecord holds 5 records, fewer than "
+                     "--eval_batch_size=8: on TPU"):
+    _evaluate(data, output_dir, 5, eval_batch_size=8)
+  monkeypatch.setattr(run_pretraining, "check_eval_size", lambda *_: None)
+  with pytest.raises(NothingEvaluatedError, match="read no examples"):
+    _evaluate(data, output_dir, 5, eval_batch_size=8)
+  (output_dir / "eval-5.tfrecord").unlink()
+  # No results, no best checkpoint: only TensorBoard's writer has opened an
+  # (empty) event file of the evaluation.
+  after = _snapshot(output_dir)
+  assert [name for name in set(after) - set(before)
+          if not name.startswith("summaries/eval/")] == []
+  assert {name: after[name] for name in before} == before
 
 
 def test_a_second_writer_is_refused(data, tmp_path):

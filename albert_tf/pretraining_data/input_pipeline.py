@@ -160,10 +160,18 @@ def find_corrupt_file(files, seed=None, repeat=True, time_budget_s=300.0,
   return None
 
 
+def count_records(files, limit):
+  """How many records `files` hold, counting up to `limit` at most (reads
+  at most `limit` records)."""
+  return int(tf.data.TFRecordDataset(files).take(limit).reduce(
+      tf.constant(0, tf.int64), lambda count, _: count + 1).numpy())
+
+
 def pretraining_dataset(file_patterns, batch_size, max_seq_length,
                         max_predictions_per_seq, is_training=True,
                         input_context=None, num_cpu_threads=4, seed=None,
-                        masker=None, flag_name="input_file"):
+                        masker=None, flag_name="input_file",
+                        drop_remainder=True):
   """Batches of pretraining features, as the original input_fn builds them.
 
   `file_patterns`: a list of globs, or one comma-separated string.
@@ -178,8 +186,10 @@ def pretraining_dataset(file_patterns, batch_size, max_seq_length,
   workers and replicas — what makes runs comparable across strategies.
 
   Evaluation reads each file once, in order; pipelines split the files.
-  Its batches drop the remainder too (as the original's on TPU), and come in
-  whole steps, so no replica is handed an empty batch.
+  With `drop_remainder` (the original's, and what TPUs need: static shapes)
+  its batches drop the remainder too, and come in whole steps, so no
+  replica is handed an empty batch. Without, the last batch is partial (and
+  some replicas' last batch may be empty): every example is evaluated.
   """
   files = record_files(file_patterns, flag_name)
   pipelines = input_context.num_input_pipelines if input_context else 1
@@ -192,9 +202,9 @@ def pretraining_dataset(file_patterns, batch_size, max_seq_length,
       dataset = dataset.shard(pipelines, input_context.input_pipeline_id)
     dataset = tf.data.TFRecordDataset(dataset).map(
         lambda r: decode_record(r, max_seq_length, max_predictions_per_seq),
-        num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size,
-                                                   drop_remainder=True)
-    if replicas_per_pipeline > 1:
+        num_parallel_calls=tf.data.AUTOTUNE).batch(
+            batch_size, drop_remainder=drop_remainder)
+    if replicas_per_pipeline > 1 and drop_remainder:
       dataset = dataset.batch(replicas_per_pipeline,
                               drop_remainder=True).unbatch()
     return dataset.prefetch(tf.data.AUTOTUNE)

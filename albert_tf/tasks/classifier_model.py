@@ -4,6 +4,7 @@ import tensorflow as tf
 import tf_keras
 
 from albert_tf.modeling.layers.initializers import truncated_normal
+from albert_tf.modeling.layers import seeded_dropout
 from albert_tf.modeling.albert_encoder import INPUT_KEYS
 from albert_tf.modeling.albert_encoder import set_save_spec
 
@@ -15,7 +16,7 @@ HEAD_INITIALIZER_RANGE = 0.02
 
 def head_layers(units, input_shape):
   """(dropout, dense "output" layer) of an original fine-tuning head."""
-  dropout = tf_keras.layers.Dropout(HEAD_DROPOUT)
+  dropout = seeded_dropout.Dropout(HEAD_DROPOUT)
   dense = tf_keras.layers.Dense(
       units, kernel_initializer=truncated_normal(HEAD_INITIALIZER_RANGE),
       name="output")

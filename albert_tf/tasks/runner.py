@@ -132,7 +132,16 @@ def manifest_settings(settings, config):
           "tokenizer": os.path.basename(settings.spm_model_file or
                                         settings.vocab_file or ""),
           "do_lower_case": settings.do_lower_case,
-          "labels": list(getattr(settings, "labels", None) or []) or None}
+          "labels": list(getattr(settings, "labels", None) or []) or None,
+          # Training only: with the step in the checkpoint, the seed fixes
+          # the input order and the dropout masks, so a resumed run goes on
+          # as the uninterrupted one would. Evaluating or predicting does not
+          # depend on it.
+          **({"seed": settings.seed} if settings.do_train else {})}
+
+
+# A run that does not train may use any seed (see manifest_settings).
+MAY_CHANGE_WITHOUT_TRAINING = ("seed",)
 
 
 def with_hugging_face_files(settings):
@@ -184,9 +193,10 @@ class FinetuningJob:
                                                    flag_name="output_dir"))
     try:
       manifest = manifest_settings(settings, self.config)
+      may_change = () if settings.do_train else MAY_CHANGE_WITHOUT_TRAINING
       files.check_or_record(settings.output_dir, manifest,
-                            name="finetuning", flag_name="output_dir",
-                            record=False)
+                            name="finetuning", may_change=may_change,
+                            flag_name="output_dir", record=False)
       # prepare() may derive settings from the data (SQuAD's epochs →
       # steps).
       self.task.prepare()
@@ -198,7 +208,8 @@ class FinetuningJob:
       self.trainer = FinetuningTrainer(
           strategy, self.task.build_model, self.task.build_losses, settings)
       files.check_or_record(settings.output_dir, manifest,
-                            name="finetuning", flag_name="output_dir")
+                            name="finetuning", may_change=may_change,
+                            flag_name="output_dir")
     except BaseException:
       self.close()
       raise

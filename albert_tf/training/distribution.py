@@ -142,6 +142,12 @@ def _tpu_unreachable(tpu_name, master, error):
           "--tpu_name=grpc://IP:8470")
 
 
+def is_tpu_strategy(strategy):
+  """Whether `strategy` runs on TPUs (static shapes: whole batches only)."""
+  return isinstance(strategy, (tf.distribute.TPUStrategy,
+                               tf.distribute.experimental.TPUStrategy))
+
+
 def _check_tf_config(text):
   try:
     config = json.loads(text)

@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from albert_tf import checkpoints
 from albert_tf.errors import UserError
+from albert_tf.modeling.layers import seeded_dropout
 from albert_tf.training import optimization
 from albert_tf.training.best_checkpoint import BestCheckpointKeeper
 from albert_tf.training.orbit_trainer import StrategyTrainer
@@ -233,10 +234,14 @@ class FinetuningTrainer(StrategyTrainer):
       return gradients, {"loss": loss}
 
     def replica_step(features, labels):
-      gradients, sums = gradient_accumulation.accumulate_gradients(
-          micro_batch_step, (features, labels),
-          self.settings.gradient_accumulation_steps,
-          variables=model.trainable_variables)
+      # Dropout masks: a function of (seed, step, replica, micro-batch), so
+      # that a resumed run draws those of the uninterrupted one.
+      with seeded_dropout.step_scope(self.settings.seed,
+                                     optimizer.iterations):
+        gradients, sums = gradient_accumulation.accumulate_gradients(
+            micro_batch_step, (features, labels),
+            self.settings.gradient_accumulation_steps,
+            variables=model.trainable_variables)
       apply_connected_gradients(optimizer, gradients,
                                 model.trainable_variables)
       context = tf.distribute.get_replica_context()

@@ -30,6 +30,7 @@ inside its replica step, e.g.
 import tensorflow as tf
 
 from albert_tf.errors import FlagError
+from albert_tf.modeling.layers import seeded_dropout
 
 
 class AccumulationError(FlagError):
@@ -131,6 +132,11 @@ def accumulate_gradients(fn, batch, num_micro_batches, variables=None):
   body of the loop. The K micro-batches then run one after the other in a
   tf.while_loop (no parallel iterations), so a micro-batch's activations
   are freed before the next one starts.
+
+  Dropout: within a training step's seed scope (seeded_dropout), every
+  micro-batch draws its own masks, from the step's seed folded with the
+  micro-batch's index: deterministic per step, so a resumed run draws them
+  again.
   """
   if num_micro_batches < 1:
     raise AccumulationError(
@@ -140,8 +146,13 @@ def accumulate_gradients(fn, batch, num_micro_batches, variables=None):
   split = tf.nest.map_structure(lambda t: _split(t, num_micro_batches), batch)
   micro_specs = tf.nest.map_structure(
       lambda t: tf.TensorSpec(t.shape[1:], t.dtype), split)
-  gradient_specs, output_specs = tf.function(fn, autograph=False)\
-      .get_concrete_function(micro_specs).structured_outputs
+  def micro_batch_fn(micro_batch, index):
+    with seeded_dropout.fold(index):
+      return fn(micro_batch)
+
+  gradient_specs, output_specs = tf.function(
+      lambda micro_batch: micro_batch_fn(micro_batch, 0), autograph=False
+  ).get_concrete_function(micro_specs).structured_outputs
   if variables is not None:
     variables = list(variables)
     if len(variables) != len(gradient_specs):
@@ -158,7 +169,7 @@ def accumulate_gradients(fn, batch, num_micro_batches, variables=None):
 
   def body(index, gradient_sums, output_sums):
     micro_batch = tf.nest.map_structure(lambda t: t[index], split)
-    gradients, outputs = fn(micro_batch)
+    gradients, outputs = micro_batch_fn(micro_batch, index)
     gradients = [_dense(gradients[i], variables[i]) for i in present]
     gradient_sums = [s + tf.cast(g, s.dtype)
                      for s, g in zip(gradient_sums, gradients)]

@@ -9,11 +9,16 @@ gradients. On one device this is exactly the original formula; on many it
 is the same number, so trajectories agree across strategies.
 """
 
+import contextlib
+
 import orbit
 import tensorflow as tf
 import tf_keras
 
+from albert_tf.errors import UserError
+from albert_tf.modeling.layers import seeded_dropout
 from albert_tf.modeling.losses import cross_entropy
+from albert_tf.training.distribution import is_tpu_strategy
 from albert_tf.training.gradient_accumulation import accumulate_gradients
 from albert_tf.training.orbit_trainer import apply_connected_gradients
 from albert_tf.training.orbit_trainer import StrategyTrainer
@@ -24,6 +29,10 @@ TRAIN_METRICS = ("total_loss", "mlm_loss", "sop_loss", "masked_lm_accuracy",
                  "sentence_order_accuracy")
 EVAL_METRICS = ("masked_lm_accuracy", "masked_lm_loss",
                 "sentence_order_accuracy", "sentence_order_loss", "loss")
+
+
+class NothingEvaluatedError(UserError, RuntimeError):
+  """An evaluation saw no example."""
 
 
 def _model_inputs(features):
@@ -67,12 +76,15 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
   micro-batches run one after the other, then takes ONE optimizer step: the
   same update as the whole batch (the loss is still normalised over the
   global batch), with a K-th of the activation memory.
+  `seed` (the run's) and the global step choose the dropout masks (see
+  modeling/layers/seeded_dropout.py): a resumed run draws them again.
   """
 
   def __init__(self, strategy, model, optimizer, global_batch_size,
                train_dataset_fn=None, eval_dataset_fn=None, use_xla=False,
-               gradient_accumulation_steps=1):
+               gradient_accumulation_steps=1, seed=0):
     self.strategy = strategy
+    self.seed = seed
     self.gradient_accumulation_steps = gradient_accumulation_steps
     self.use_xla = use_xla
     with strategy.scope():
@@ -121,8 +133,7 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
 
   @property
   def is_tpu(self):
-    return isinstance(self.strategy, (tf.distribute.TPUStrategy,
-                                      tf.distribute.experimental.TPUStrategy))
+    return is_tpu_strategy(self.strategy)
 
   @property
   def train_iterator(self):
@@ -143,13 +154,21 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
 
   # -- training -------------------------------------------------------------
 
-  def _local_loss_and_gradients(self, features, global_weight_sum):
+  def _local_loss_and_gradients(self, features, global_weight_sum,
+                                dropout_seed=None):
     """This replica's share of the global loss, and its gradients, summed
-    over its micro-batches (one micro-batch without accumulation)."""
+    over its micro-batches (one micro-batch without accumulation).
+
+    `dropout_seed`: the replica's step seed (seeded_dropout.step_seed), an
+    argument, not a capture, because the replicas share this function;
+    None: Keras' stateful dropout."""
     variables = self.model.trainable_variables
-    return accumulate_gradients(
-        lambda micro: self._micro_batch_step(micro, global_weight_sum),
-        features, self.gradient_accumulation_steps, variables=variables)
+    scope = (contextlib.nullcontext() if dropout_seed is None
+             else seeded_dropout.seed_scope(dropout_seed))
+    with scope:
+      return accumulate_gradients(
+          lambda micro: self._micro_batch_step(micro, global_weight_sum),
+          features, self.gradient_accumulation_steps, variables=variables)
 
   def _micro_batch_step(self, features, global_weight_sum):
     """A batch's share of the global loss: (gradients, sums for metrics)."""
@@ -189,7 +208,10 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
       weights = tf.cast(features["masked_lm_weights"], tf.float32)
       global_weight_sum = context.all_reduce(tf.distribute.ReduceOp.SUM,
                                              tf.reduce_sum(weights))
-      gradients, sums = self._forward_backward(features, global_weight_sum)
+      dropout_seed = seeded_dropout.step_seed(self.seed,
+                                              self.optimizer.iterations)
+      gradients, sums = self._forward_backward(features, global_weight_sum,
+                                               dropout_seed)
       mlm_share, sop_share = sums["mlm_share"], sums["sop_share"]
       apply_connected_gradients(self.optimizer, gradients,
                                 self.model.trainable_variables)
@@ -244,5 +266,14 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
     self.strategy.run(step_fn, args=(next(iterator),))
 
   def eval_end(self):
+    # The examples evaluated: the count of a per-example mean. (A counter of
+    # its own, fed the batch's static size, would be updated even when the
+    # step finds no batch.)
+    if not self.eval_metrics["sentence_order_loss"].count.numpy():
+      # The means of nothing read 0: they would pass for results (and make
+      # a best checkpoint).
+      raise NothingEvaluatedError(
+          "the evaluation read no examples (the evaluation data holds fewer "
+          "records than one batch, or none); no results written")
     return {name: float(metric.result().numpy())
             for name, metric in self.eval_metrics.items()}

@@ -6,6 +6,7 @@ import tf_keras
 from albert_tf.modeling.layers.build_utils import build_in_scope
 from albert_tf.modeling.layers.initializers import truncated_normal
 from albert_tf.modeling.layers.layer_norm import Tf1LayerNorm
+from albert_tf.modeling.layers import seeded_dropout
 
 
 class AlbertEmbeddings(tf_keras.layers.Layer):
@@ -36,7 +37,7 @@ class AlbertEmbeddings(tf_keras.layers.Layer):
     self.initializer_range = initializer_range
     self.dropout_rate = dropout_rate
     self.layer_norm = Tf1LayerNorm(name="LayerNorm")
-    self.dropout = tf_keras.layers.Dropout(dropout_rate)
+    self.dropout = seeded_dropout.Dropout(dropout_rate)
 
   @property
   def output_width(self):

@@ -16,18 +16,22 @@ less and runs the forward pass again during the backward pass
 
 Dropout and recomputation: the recomputed forward pass must drop the same
 units as the first one, or the gradients are those of another network.
-Keras' Dropout draws from a stateful generator that would advance between
-the two passes, so under recomputation the block uses stateless dropout
-instead: one seed per block call, drawn (statefully, so every call and step
-differs) OUTSIDE the recomputed function and passed in; each dropout site
-derives its own seed from it with stateless_fold_in, and both passes draw
-the same mask. The masks differ from those of `none` (another random
-stream), the distribution is the same.
+So a training block draws ONE seed per call, OUTSIDE the recomputed
+function, and passes it in; each dropout site derives its own seed from it
+(stateless_fold_in) and both passes draw the same mask. In our trainers the
+seed comes from the step's seed scope (seeded_dropout.py: a function of the
+run seed, step, replica, micro-batch and call, so that resuming draws it
+again too), in every recompute mode: recomputation then changes neither
+the masks nor the gradients. Outside a scope (user code calling the model
+with training=True), recomputing blocks draw the call's seed statefully.
 """
 
 import tensorflow as tf
 
 from albert_tf.errors import UserError
+from albert_tf.modeling.layers import seeded_dropout
+# Re-exported: the blocks' dropout sites use it.
+from albert_tf.modeling.layers.seeded_dropout import stateless_dropout  # pylint: disable=unused-import
 
 RECOMPUTE_MODES = ("none", "attention", "block")
 
@@ -51,16 +55,19 @@ def check_recompute_mode(mode):
 
 
 def new_dropout_seed():
-  """A fresh [2] int32 seed for one block call (a stateful draw)."""
+  """A fresh [2] int32 seed for one block call (a stateful draw), for
+  recomputing blocks trained outside a seed scope."""
   return tf.random.uniform([2], minval=0, maxval=2**31 - 1, dtype=tf.int32)
 
 
-def stateless_dropout(x, rate, seed, site):
-  """Dropout whose mask is a pure function of (seed, site) and the shape."""
-  if not rate:
-    return x
-  site_seed = tf.random.experimental.stateless_fold_in(seed, site)
-  return tf.nn.experimental.stateless_dropout(x, rate=rate, seed=site_seed)
+def block_dropout_seed(recompute_mode):
+  """The seed of a training block call's dropout: the seed scope's next
+  one, else (recomputing blocks only) a stateful draw, else None (Keras'
+  dropout)."""
+  seed = seeded_dropout.next_seed()
+  if seed is None and recompute_mode != "none":
+    seed = new_dropout_seed()
+  return seed
 
 
 def recompute(fn, *tensors):

@@ -8,6 +8,7 @@ import tf_keras
 from albert_tf.modeling.layers.build_utils import build_in_scope
 from albert_tf.modeling.layers.initializers import truncated_normal
 from albert_tf.modeling.layers import recompute as recompute_lib
+from albert_tf.modeling.layers import seeded_dropout
 
 
 def attention_mask_adder(input_mask, dtype=tf.float32):
@@ -58,7 +59,7 @@ class SelfAttention(tf_keras.layers.Layer):
     self.query = dense("query")
     self.key = dense("key")
     self.value = dense("value")
-    self.dropout = tf_keras.layers.Dropout(dropout_rate)
+    self.dropout = seeded_dropout.Dropout(dropout_rate)
 
   def build(self, input_shape):
     for dense in (self.query, self.key, self.value):

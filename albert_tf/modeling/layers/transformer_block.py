@@ -8,6 +8,7 @@ from albert_tf.modeling.layers.build_utils import build_in_scope
 from albert_tf.modeling.layers.initializers import truncated_normal
 from albert_tf.modeling.layers.layer_norm import Tf1LayerNorm
 from albert_tf.modeling.layers import recompute as recompute_lib
+from albert_tf.modeling.layers import seeded_dropout
 from albert_tf.modeling.layers.self_attention import SelfAttention
 
 
@@ -61,7 +62,7 @@ class TransformerBlock(tf_keras.layers.Layer):
         hidden_size, kernel_initializer=truncated_normal(initializer_range),
         name="output")
     self.output_layer_norm = Tf1LayerNorm(name="output_layer_norm")
-    self.dropout = tf_keras.layers.Dropout(hidden_dropout_prob)
+    self.dropout = seeded_dropout.Dropout(hidden_dropout_prob)
 
   def build(self, input_shape):
     hidden_shape = [None, None, self.hidden_size]
@@ -76,13 +77,14 @@ class TransformerBlock(tf_keras.layers.Layer):
   def call(self, hidden_states, mask_adder, training=None, query_rows=None):
     """`query_rows`: compute only these rows of the flattened [B·S,H] output
     (see SelfAttention); every later step of the block is row-wise."""
+    dropout_seed = None
+    if training and (self.hidden_dropout_prob or
+                     self.attention_probs_dropout_prob):
+      # Drawn outside any recomputed function: both passes see this seed.
+      dropout_seed = recompute_lib.block_dropout_seed(self.recompute)
     if self.recompute == "none" or not training:
       return self._forward(hidden_states, mask_adder, training, query_rows,
-                           dropout_seed=None)
-    dropout_seed = None
-    if self.hidden_dropout_prob or self.attention_probs_dropout_prob:
-      # Drawn outside the recomputed function: both passes see this seed.
-      dropout_seed = recompute_lib.new_dropout_seed()
+                           dropout_seed)
     if self.recompute == "block":
       return recompute_lib.recompute(
           lambda states: self._forward(states, mask_adder, training,

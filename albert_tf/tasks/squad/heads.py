@@ -22,6 +22,7 @@ import tf_keras
 
 from albert_tf.modeling.layers.initializers import truncated_normal
 from albert_tf.modeling.layers.layer_norm import Tf1LayerNorm
+from albert_tf.modeling.layers import seeded_dropout
 
 _NEG = 1e30
 
@@ -85,7 +86,7 @@ class SquadV2Head(tf_keras.layers.Layer):
     self.end_dense_1 = dense(1, "end_logits_dense_1")
     self.answer_dense_0 = dense(hidden_size, "answer_class_dense_0",
                                 activation="tanh")
-    self.answer_dropout = tf_keras.layers.Dropout(dropout_prob)
+    self.answer_dropout = seeded_dropout.Dropout(dropout_prob)
     self.answer_dense_1 = dense(1, "answer_class_dense_1", use_bias=False)
 
   def _end_logits(self, end_input):
