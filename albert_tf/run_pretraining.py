@@ -539,7 +539,7 @@ def _run(values, print_fn, held):
     files.check_or_record(output_dir, manifest_settings(values, config),
                           name="pretraining", flag_name="output_dir",
                           record=False)
-  tf.io.gfile.makedirs(output_dir)
+  files.make_directories(output_dir)
   set_mixed_precision(values.mixed_precision)
   tf_keras.utils.set_random_seed(values.seed)
 
@@ -584,6 +584,10 @@ def _run(values, print_fn, held):
 
   import orbit  # pylint: disable=g-import-not-at-top
   summaries = os.path.join(output_dir, "summaries")
+  # Made by TensorFlow, they would be 0755 whatever the umask.
+  for name, wanted in (("train", values.do_train), ("eval", values.do_eval)):
+    if chief and wanted:
+      files.make_directories(os.path.join(summaries, name))
   progress = ProgressReporter(global_step, values.num_train_steps, print_fn)
   results = EvalResultsWriter(output_dir, global_step, model,
                               is_chief=chief, print_fn=print_fn)

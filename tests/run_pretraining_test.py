@@ -395,6 +395,24 @@ def test_eval_that_would_see_nothing_is_refused(baseline, data, tmp_path,
   assert {name: after[name] for name in before} == before
 
 
+def test_output_directories_honour_the_umask(data, tmp_path):
+  """TensorFlow makes its directories 0755 whatever the umask: under umask
+  002 every directory of the run must still be group-writable."""
+  old = os.umask(0o002)
+  try:
+    output_dir = tmp_path / "out" / "run"
+    train_in_process(data, output_dir, do_eval=True, num_train_steps=4,
+                     save_checkpoints_steps=2, iterations_per_loop=2,
+                     max_eval_steps=1)
+  finally:
+    os.umask(old)
+  modes = {str(path.relative_to(tmp_path)): oct(path.stat().st_mode & 0o777)
+           for path in [output_dir.parent, *output_dir.parent.rglob("*")]
+           if path.is_dir()}
+  assert "out/run/summaries/eval" in modes
+  assert set(modes.values()) == {"0o775"}, modes
+
+
 def test_a_second_writer_is_refused(data, tmp_path):
   output_dir = tmp_path / "out"
   holder = subprocess.Popen(

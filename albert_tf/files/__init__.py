@@ -5,6 +5,7 @@ and comma-separated globs (file_patterns, which needs TensorFlow)."""
 from albert_tf.files.locations import check_output_dir
 from albert_tf.files.locations import check_output_file
 from albert_tf.files.locations import check_readable
+from albert_tf.files.locations import make_directories
 from albert_tf.files.output_lock import OutputLockedError
 from albert_tf.files.output_lock import lock_output_dir
 from albert_tf.files.run_manifest import RunManifestMismatchError

@@ -16,6 +16,22 @@ def _is_remote(path):
   return "://" in path
 
 
+def make_directories(path):
+  """Creates `path` and its parents with modes that honour the umask.
+
+  TensorFlow's own directory creation (tf.io.gfile.makedirs, summary
+  writers, checkpoint writes) makes 0755 directories whatever the umask, so
+  a group-writable umask (002) would not give the group its write bit.
+  Local directories are made here first; TensorFlow leaves existing ones
+  alone. Remote paths (gs://...) have no modes.
+  """
+  if _is_remote(path):
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    tf.io.gfile.makedirs(path)
+  else:
+    os.makedirs(path, exist_ok=True)
+
+
 def _nearest_existing(path):
   """The path itself or its closest ancestor that exists."""
   current = path

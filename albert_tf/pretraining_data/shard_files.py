@@ -27,6 +27,8 @@ import uuid
 
 import tensorflow as tf
 
+from albert_tf.files.locations import make_directories
+
 # Fields of a shard's statistics (ShardStats) that the stats file sums.
 STAT_FIELDS = ("documents", "empty_documents", "skipped_lines", "instances",
                "masked_tokens")
@@ -44,7 +46,7 @@ def make_output_directory(output_file):
   """Creates the directory of `output_file` (local or gs://...)."""
   directory = posixpath.dirname(output_file) if "://" in output_file else (
       os.path.dirname(os.path.abspath(output_file)))
-  tf.io.gfile.makedirs(directory)
+  make_directories(directory)
 
 
 def _split(path):
@@ -196,7 +198,7 @@ def _write_text(path, text):
 def record_shard_stats(output_file, shard_path, stats):
   """Keeps one finished shard's statistics (a dict) until finalize_stats."""
   directory = _parts_dir(output_file)
-  tf.io.gfile.makedirs(directory)
+  make_directories(directory)
   _write_text(posixpath.join(directory, shard_name(shard_path) + ".json"),
               json.dumps(stats, sort_keys=True))
 

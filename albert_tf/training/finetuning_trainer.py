@@ -26,6 +26,7 @@ import orbit
 import tensorflow as tf
 
 from albert_tf import checkpoints
+from albert_tf import files
 from albert_tf.errors import UserError
 from albert_tf.modeling.layers import seeded_dropout
 from albert_tf.training import optimization
@@ -306,6 +307,11 @@ class FinetuningTrainer(StrategyTrainer):
   def best_metrics(self):
     return read_best_metrics(self.output_dir)
 
+  def _save_best(self):
+    # best/ made here honours the umask (TensorFlow would make it 0755).
+    files.make_directories(os.path.dirname(self.best_prefix))
+    checkpoints.save_tf2_checkpoint(self.model, self.best_prefix)
+
   def record_evaluation(self, step, metrics, metric_name,
                         higher_is_better=True):
     """Logs `metrics`, and keeps the model as best when metric_name improves.
@@ -317,8 +323,7 @@ class FinetuningTrainer(StrategyTrainer):
     keeper = BestCheckpointKeeper(
         os.path.join(self.output_dir, BEST_DIR, BEST_METRICS_FILE),
         metric_name,
-        save_fn=lambda _: checkpoints.save_tf2_checkpoint(self.model,
-                                                          self.best_prefix),
+        save_fn=lambda _: self._save_best(),
         make_record=lambda step, metrics: {
             "step": step, "metric": metric_name, "metrics": metrics},
         value_of=lambda record: record["metrics"][metric_name],
