@@ -235,7 +235,7 @@ FULL_DISK_CASES = [
                    "--max_predictions_per_seq=5", "--dupe_factor=4"],
      lambda f: f / "data" / "train.tfrecord",
      # The settings' record stays: a rerun with room finishes the shards.
-     {"data", "data/train.tfrecord.manifest.json"}),
+     {"data", "data/.train.tfrecord.manifest.json"}),
     ("train_sentencepiece", 100, "albert_tf.train_sentencepiece",
      lambda i, f: [f"--input={i['corpus']}",
                    f"--model_prefix={f / 'spm' / 'sp'}", "--vocab_size=40"],
