@@ -113,6 +113,21 @@ TAGGING_REVIEWS = (quickstart_reviews.DEMO_REVIEW,
 TAGGER_SETTINGS = dict(max_seq_length=64, train_batch_size=32,
                        eval_batch_size=32, learning_rate=1e-3,
                        optimizer="adamw", finetuning_recipe="stable")
+
+
+def tagger_settings(steps):
+  """The dish tagger's run_token_classification settings other than its
+  files and what to do (also the stability benchmark's quick start
+  scenario)."""
+  return dict(entity_type=quickstart_reviews.ENTITY_TYPE,
+              text_column=quickstart_reviews.TEXT_COLUMN,
+              entity_column=quickstart_reviews.ENTITY_COLUMN,
+              train_step=steps, warmup_step=steps // 10,
+              # Evaluated halfway and at the end; the better one is kept.
+              save_checkpoints_steps=-(-steps // 2),
+              iterations_per_loop=min(50, steps), **TAGGER_SETTINGS)
+
+
 # Fields of the pretraining settings that are paths (not part of what
 # makes a run differ).
 PATH_FIELDS = ("albert_config_file", "input_file", "eval_input_file",
@@ -505,14 +520,7 @@ class Quickstart:
         data_dir=self.reviews_dir, albert_config_file=self.config_file,
         spm_model_file=self.spm_model, init_checkpoint=self.best_checkpoint,
         output_dir=self.tagger_dir, export_dir=self.tagger_serving,
-        entity_type=quickstart_reviews.ENTITY_TYPE,
-        text_column=quickstart_reviews.TEXT_COLUMN,
-        entity_column=quickstart_reviews.ENTITY_COLUMN,
-        do_train=True, do_eval=True, train_step=steps,
-        warmup_step=steps // 10,
-        # Evaluated halfway and at the end; the better one is kept.
-        save_checkpoints_steps=-(-steps // 2),
-        iterations_per_loop=min(50, steps), **TAGGER_SETTINGS)
+        do_train=True, do_eval=True, **tagger_settings(steps))
     key = {"pretraining": self.records.key("pretraining"),
            "reviews": digest.hexdigest(), "steps": steps,
            "settings": TAGGER_SETTINGS}

@@ -237,10 +237,7 @@ def scenarios(work_dir, names):
     reviews.write_dataset(data_dir)
     found["quickstart_tagger"] = Scenario(
         "quickstart_tagger", "f1", "run_token_classification", dict(
-            model, data_dir=data_dir, train_step=steps,
-            warmup_step=steps // 10, save_checkpoints_steps=-(-steps // 2),
-            iterations_per_loop=min(50, steps), **tagger_columns,
-            **quickstart.TAGGER_SETTINGS))
+            model, data_dir=data_dir, **quickstart.tagger_settings(steps)))
   if "sentiment" in names:
     found["sentiment"] = Scenario(
         "sentiment", "accuracy", "run_classifier", dict(
