@@ -30,14 +30,15 @@ EXTRAS_REQUIRE = {
     # Flink, Spark, or DirectRunner on one machine). GCS access goes through
     # TensorFlow's tf.io.gfile, so Beam's [gcp] extra is not needed for it.
     "beam": ["apache-beam", BEAM_COMPATIBLE_SENTENCEPIECE],
+    # pytest-xdist: pytest.ini spreads the suite over the cores.
     # sklearn / scipy / seqeval: reference implementations the metric tests
     # compare against (run-time metrics do not use them);
     # tensorflow-serving-api: PredictRequest protos in the serving tests.
     # transformers / torch / keras-hub: the Hugging Face interop tests load
     # what albert_tf writes in the libraries users will load it in. torch is
     # pinned so pip takes the CPU wheel rather than a multi-GB CUDA build.
-    "test": ["pytest", "hypothesis", "jieba", "scikit-learn", "scipy",
-             "seqeval", "tensorflow-serving-api~=2.20.0", "apache-beam",
+    "test": ["pytest", "pytest-xdist", "hypothesis", "jieba", "scikit-learn",
+             "scipy", "seqeval", "tensorflow-serving-api~=2.20.0", "apache-beam",
              BEAM_COMPATIBLE_SENTENCEPIECE,
              "transformers", "torch==2.13.0", "keras-hub", "safetensors"],
 }
