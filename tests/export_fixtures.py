@@ -103,7 +103,7 @@ def tokenizer_file(name):
   lines = [re.sub(r"[^a-z0-9 ,.()\-]", " ", line) for line in lines]
   prefix = os.path.join(directory, "tiny")
   sentencepiece_training.train_model(iter(lines), prefix, vocab_size,
-                                  character_coverage=1.0, num_threads=1)
+                                     character_coverage=1.0, num_threads=1)
   return prefix + ".model"
 
 

@@ -313,8 +313,7 @@ def test_job_refuses_settings_that_cannot_work(tmp_path, overrides, message):
                  if not isinstance(v, str)})
   before = sorted(p.name for p in tmp_path.rglob("*"))
   with pytest.raises(UserError, match=message):
-    cpd.run(DataGenerationSettings(**values),
-        log=lambda line: None)
+    cpd.run(DataGenerationSettings(**values), log=lambda line: None)
   # Nothing is left behind, not even an empty shard.
   after = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
   assert after == [name for name in before if name == "empty.txt"]
