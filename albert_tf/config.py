@@ -14,7 +14,9 @@ import json
 import math
 import os
 
-from albert_tf import errors
+from albert_tf import hf_config_keys
+# Defined in errors.py (hf_config_keys raises it too); callers import it here.
+from albert_tf.errors import AlbertConfigError
 from albert_tf.files.atomic_write import write_text_atomically
 from albert_tf.files.json_files import read_json
 
@@ -86,10 +88,6 @@ _WEIGHT_BYTES = 4
 # How alike an unknown key and a known one must be (difflib ratio) for the
 # unknown one to count as a misspelling: num_hidden_layer, hiden_size.
 _NEAR_MISS_CUTOFF = 0.8
-
-
-class AlbertConfigError(errors.ConfigError):
-  """An ALBERT config is malformed; the message names the key and the source."""
 
 
 class AlbertConfig:
@@ -266,9 +264,8 @@ class AlbertConfig:
       raise AlbertConfigError(
           f"{source}: expected a JSON object, got {type(json_object).__name__}")
     # A Hugging Face config.json: its names and defaults differ in places.
-    from albert_tf.checkpoints import hf_config  # pylint: disable=g-import-not-at-top
-    if hf_config.is_hf_config(json_object):
-      return hf_config.albert_config_from_hf(json_object, source=source)
+    if hf_config_keys.is_hf_config(json_object):
+      return cls.from_hf_dict(json_object, source=source)
     missing = [k for k in REQUIRED_KEYS if k not in json_object]
     if missing:
       raise AlbertConfigError(
@@ -279,6 +276,19 @@ class AlbertConfig:
     known = {k: v for k, v in json_object.items() if k in KNOWN_KEYS}
     extra = {k: v for k, v in json_object.items() if k not in KNOWN_KEYS}
     return cls(**known, extra=extra, source=source)
+
+  @classmethod
+  def from_hf_dict(cls, json_object, source="<config.json>"):
+    """The config (Google flavor) of a transformers ALBERT config dict.
+
+    Raises AlbertConfigError naming the key when the config is not ALBERT's
+    or asks for something albert_tf cannot compute exactly, CheckpointError
+    when transformers would group the layers differently.
+    """
+    config = cls(source=source,
+                 **hf_config_keys.albert_values_from_hf(json_object, source))
+    hf_config_keys.check_group_assignment(config, source)
+    return config
 
   @classmethod
   def from_json_file(cls, json_file):

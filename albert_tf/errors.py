@@ -31,6 +31,13 @@ class ConfigError(InputFileError):
   """An ALBERT config file is unreadable, malformed, or misses a key."""
 
 
+class AlbertConfigError(ConfigError):
+  """An ALBERT config is malformed; the message names the key and the source.
+
+  Defined here rather than in config.py so that hf_config_keys.py, which
+  config.py imports, can raise it too."""
+
+
 class CheckpointError(UserError, ValueError):
   """A checkpoint is missing, damaged, or does not fit the model."""
 

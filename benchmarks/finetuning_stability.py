@@ -79,8 +79,8 @@ def cpu_flags():
 
 def quickstart_model(work_dir):
   """The quick start's pretrained tiny ALBERT (its stages 1-4)."""
-  from albert_tf import quickstart  # pylint: disable=g-import-not-at-top
-  run = quickstart.Quickstart(quickstart.defaults(
+  from albert_tf import quickstart_job  # pylint: disable=g-import-not-at-top
+  run = quickstart_job.Quickstart(quickstart_job.defaults(
       output_dir=os.path.join(work_dir, "quickstart")))
   run.corpus()
   run.vocabulary()
@@ -95,12 +95,15 @@ def quickstart_model(work_dir):
 def reviews_model(work_dir):
   """A tiny ALBERT pretrained 150 LAMB steps on 3,000 generated reviews
   (every dish, held-out ones included: raw text is not labelled)."""
-  from albert_tf import create_pretraining_data  # pylint: disable=g-import-not-at-top
-  from albert_tf import quickstart  # pylint: disable=g-import-not-at-top
-  from albert_tf import quickstart_reviews as reviews  # pylint: disable=g-import-not-at-top
-  from albert_tf import run_pretraining  # pylint: disable=g-import-not-at-top
-  from albert_tf import settings as settings_lib  # pylint: disable=g-import-not-at-top
-  from albert_tf import train_sentencepiece  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from albert_tf import quickstart_job
+  from albert_tf import quickstart_reviews as reviews
+  from albert_tf.pretraining_data import data_generation_job
+  from albert_tf.pretraining_data import data_generation_settings
+  from albert_tf.tokenization import sentencepiece_training
+  from albert_tf.tokenization import sentencepiece_training_settings
+  from albert_tf.training import pretraining_job
+  from albert_tf.training import pretraining_settings
   out = os.path.join(work_dir, "reviews_model")
   model = {"albert_config_file": os.path.join(out, "pretraining",
                                               "albert_config.json"),
@@ -120,22 +123,20 @@ def reviews_model(work_dir):
         f.write("\n")
   # The templates yield about 350 pieces at most.
   vocab_size = 300
-  train_sentencepiece.train(settings_lib.defaults(
-      train_sentencepiece.SentencePieceTrainingSettings,
+  sentencepiece_training.train(sentencepiece_training_settings.defaults(
       input=os.path.join(out, "train.txt"), model_prefix=os.path.join(
           out, "spm"), vocab_size=vocab_size, num_threads=2, overwrite=True))
   for name in ("train", "eval"):
-    create_pretraining_data.run(settings_lib.defaults(
-        create_pretraining_data.DataGenerationSettings,
+    data_generation_job.run(data_generation_settings.defaults(
         input_file=os.path.join(out, f"{name}.txt"),
         output_file=os.path.join(out, "data", name),
         spm_model_file=model["spm_model_file"], do_lower_case=True,
         max_seq_length=64, max_predictions_per_seq=10, dupe_factor=4))
-  with open(quickstart.TINY_CONFIG, encoding="utf-8") as f:
+  with open(quickstart_job.TINY_CONFIG, encoding="utf-8") as f:
     config = dict(json.load(f), vocab_size=vocab_size)
   with open(model["albert_config_file"], "w", encoding="utf-8") as f:
     json.dump(config, f, indent=2)
-  run_pretraining.run(run_pretraining.defaults(
+  pretraining_job.run(pretraining_settings.defaults(
       albert_config_file=model["albert_config_file"],
       input_file=os.path.join(out, "data", "train*"),
       eval_input_file=os.path.join(out, "data", "eval*"),
@@ -223,7 +224,7 @@ class Scenario:
 
 def scenarios(work_dir, names):
   """{name: Scenario}, building the pretrained models they need."""
-  from albert_tf import quickstart  # pylint: disable=g-import-not-at-top
+  from albert_tf import quickstart_job  # pylint: disable=g-import-not-at-top
   from albert_tf import quickstart_reviews as reviews  # pylint: disable=g-import-not-at-top
   found = {}
   tagger_columns = dict(entity_type=reviews.ENTITY_TYPE,
@@ -232,12 +233,12 @@ def scenarios(work_dir, names):
   if {"quickstart_tagger", "sentiment"} & set(names):
     model = quickstart_model(work_dir)
   if "quickstart_tagger" in names:
-    steps = quickstart.QuickstartSettings.finetune_steps
+    steps = quickstart_job.QuickstartSettings.finetune_steps
     data_dir = os.path.join(work_dir, "data", "quickstart_reviews")
     reviews.write_dataset(data_dir)
     found["quickstart_tagger"] = Scenario(
         "quickstart_tagger", "f1", "run_token_classification", dict(
-            model, data_dir=data_dir, **quickstart.tagger_settings(steps)))
+            model, data_dir=data_dir, **quickstart_job.tagger_settings(steps)))
   if "sentiment" in names:
     found["sentiment"] = Scenario(
         "sentiment", "accuracy", "run_classifier", dict(

@@ -22,7 +22,7 @@ import time
 from absl import app
 from absl import flags
 
-from albert_tf import create_pretraining_data as cpd
+from albert_tf.pretraining_data import data_generation_job as cpd
 from albert_tf.pretraining_data.generator import GenerationConfig
 
 FLAGS = flags.FLAGS

@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from albert_tf import create_pretraining_data as cpd
+from albert_tf.pretraining_data import data_generation_job as cpd
 from albert_tf.errors import FlagError
 from albert_tf.errors import UserError
 from albert_tf.pretraining_data import beam_pipeline

@@ -4,7 +4,7 @@ import multiprocessing
 import re
 import time
 
-from albert_tf import create_pretraining_data as cpd
+from albert_tf.pretraining_data import data_generation_job as cpd
 
 
 def _counters(read_bytes):

@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from albert_tf import quickstart
+from albert_tf import quickstart_job
 from albert_tf.cli import quiet_startup
 from cli_helpers import _user_environment
 from quiet_tools_test import assert_quiet
@@ -84,10 +84,10 @@ def quickstart_outputs(tmp_path_factory):
   stages up to pretraining with 2 steps, and testdata/; the run of the
   export page's example there)."""
   root = tmp_path_factory.mktemp("docs")
-  settings = quickstart.defaults(
+  settings = quickstart_job.defaults(
       output_dir=str(root / "albert_quickstart"), num_train_steps=2,
       vocab_size=500, dupe_factor=1)
-  run = quickstart.Quickstart(settings)
+  run = quickstart_job.Quickstart(settings)
   run.corpus()
   run.vocabulary()
   run.pretraining = run.pretraining_settings()
@@ -115,15 +115,15 @@ def test_the_first_example_runs(page, quickstart_outputs, monkeypatch):
 
 
 def _demo_path():
-  return os.path.join(os.path.dirname(quickstart.__file__), "quickstart_data",
-                      quickstart.ENCODER_DEMO)
+  return os.path.join(os.path.dirname(quickstart_job.__file__), "quickstart_data",
+                      quickstart_job.ENCODER_DEMO)
 
 
 def _encoder_demo(workdir, *args):
   return subprocess.run(
       [sys.executable, _demo_path(), EXPORTS, "Open the file.",
-       f"--fill_in={quickstart.FILL_IN_SENTENCE}",
-       f"--mask_word={quickstart.FILL_IN_WORD}", *args],
+       f"--fill_in={quickstart_job.FILL_IN_SENTENCE}",
+       f"--mask_word={quickstart_job.FILL_IN_WORD}", *args],
       cwd=workdir, capture_output=True, text=True, timeout=300,
       env=_user_environment(), check=False)
 
@@ -150,10 +150,10 @@ def test_the_serving_hint_has_a_python_client_that_needs_no_server(
     quickstart_outputs):
   workdir, _ = quickstart_outputs
   serving = str(workdir / EXPORTS / "serving")
-  hint = quickstart.serving_help(serving, "albert", "Open the file.")
+  hint = quickstart_job.serving_help(serving, "albert", "Open the file.")
   assert "tensorflow/serving:2.20.0" in hint
   command = hint.splitlines()[-1].strip()
-  assert command == quickstart.python_client(serving, "Open the file.")
+  assert command == quickstart_job.python_client(serving, "Open the file.")
   result = subprocess.run(
       ["bash", "-c", command.replace("python -c", f"{sys.executable} -c", 1)],
       cwd=workdir, capture_output=True, text=True, timeout=300,

@@ -19,7 +19,7 @@ import tempfile
 import numpy as np
 
 from albert_tf import tokenization
-from albert_tf import train_sentencepiece
+from albert_tf.tokenization import sentencepiece_training
 from albert_tf.config import AlbertConfig
 import reference_data as ref
 
@@ -102,8 +102,8 @@ def tokenizer_file(name):
     lines = [line.strip().lower() for line in f if line.strip()][:400]
   lines = [re.sub(r"[^a-z0-9 ,.()\-]", " ", line) for line in lines]
   prefix = os.path.join(directory, "tiny")
-  train_sentencepiece.train_model(iter(lines), prefix, vocab_size,
-                                  character_coverage=1.0, num_threads=1)
+  sentencepiece_training.train_model(iter(lines), prefix, vocab_size,
+                                     character_coverage=1.0, num_threads=1)
   return prefix + ".model"
 
 

@@ -7,12 +7,13 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
-from albert_tf import run_pretraining
 from albert_tf.errors import UserError
 from albert_tf.modeling import AlbertPretrainer
 from albert_tf.training.gradient_accumulation import AccumulationError
 from albert_tf.training.gradient_accumulation import accumulate_gradients
 from albert_tf.training.gradient_accumulation import check_divisible
+from albert_tf.training import pretraining_job
+from albert_tf.training.pretraining_settings import UsageError
 from albert_tf.training.pretraining_trainer import PretrainingTrainer
 from cli_helpers import run_module
 from run_pretraining_test import TINY_CONFIG
@@ -252,7 +253,7 @@ def test_kill_mid_accumulation_resumes_to_the_uninterrupted_weights(
       return super().call(inputs, training=training, heads_only=heads_only)
 
   resumed = tmp_path / "resumed"
-  monkeypatch.setattr(run_pretraining, "AlbertPretrainer", DyingPretrainer)
+  monkeypatch.setattr(pretraining_job, "AlbertPretrainer", DyingPretrainer)
   with pytest.raises(Exception, match="_KilledMidAccumulation"):
     train_in_process(data, resumed, gradient_accumulation_steps=k, **RUN)
   assert calls["count"] == calls["die_at"]
@@ -268,12 +269,12 @@ def test_kill_mid_accumulation_resumes_to_the_uninterrupted_weights(
 
 
 def test_accumulation_flag_errors(data, tmp_path):
-  with pytest.raises(run_pretraining.UsageError,
+  with pytest.raises(UsageError,
                      match="--train_batch_size=8 is not divisible by "
                      "--gradient_accumulation_steps=3"):
     train_in_process(data, tmp_path / "out",
                      **dict(RUN, gradient_accumulation_steps=3))
-  with pytest.raises(run_pretraining.UsageError,
+  with pytest.raises(UsageError,
                      match="--gradient_accumulation_steps must be at least 1"):
     train_in_process(data, tmp_path / "out",
                      **dict(RUN, gradient_accumulation_steps=0))

@@ -24,7 +24,8 @@ import fault_injection as fi
 import finetuning_data
 import reference_data as ref
 from cli_helpers import run_module
-from albert_tf import create_pretraining_data as cpd
+from albert_tf.pretraining_data import data_generation_job as cpd
+from albert_tf.pretraining_data.data_generation_settings import DataGenerationSettings
 from albert_tf.pretraining_data import documents
 from albert_tf.pretraining_data import generator
 from albert_tf import run_classifier
@@ -75,7 +76,7 @@ def as_flags(settings):
 
 def run_cpd_in_process(settings):
   lines = []
-  cpd.run(cpd.DataGenerationSettings(**settings), log=lines.append)
+  cpd.run(DataGenerationSettings(**settings), log=lines.append)
   return lines
 
 

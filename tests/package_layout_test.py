@@ -60,6 +60,32 @@ def test_the_flag_check_catches_a_library_module(tmp_path):
       "albert_tf/run_thing.py", "albert_tf/training/sneaky.py"]
 
 
+def _albert_tf_imports(relative):
+  """The albert_tf modules a file imports, at any level (function bodies
+  included: an import moved into a function still closes a circle)."""
+  with open(os.path.join(PROJECT_ROOT, relative), encoding="utf-8") as f:
+    tree = ast.parse(f.read(), relative)
+  found = set()
+  for node in ast.walk(tree):
+    if isinstance(node, ast.Import):
+      found.update(alias.name for alias in node.names)
+    elif isinstance(node, ast.ImportFrom) and node.module:
+      found.add(node.module)
+      found.update(f"{node.module}.{alias.name}" for alias in node.names)
+  return {name for name in found if name.startswith("albert_tf")}
+
+
+def test_config_and_the_hugging_face_config_do_not_import_each_other():
+  # config.py reads a transformers config.json through hf_config_keys.py;
+  # checkpoints/hf_config.py (the writer) imports config. Nothing leads back.
+  config = _albert_tf_imports("albert_tf/config.py")
+  keys = _albert_tf_imports("albert_tf/hf_config_keys.py")
+  assert "albert_tf.hf_config_keys" in config
+  assert not {m for m in config | keys
+              if m.startswith("albert_tf.checkpoints")}
+  assert not {m for m in keys if m.startswith("albert_tf.config")}
+
+
 @pytest.mark.slow
 def test_wheel_ships_the_package_without_benchmarks(tmp_path):
   subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",

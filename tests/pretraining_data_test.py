@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from albert_tf import create_pretraining_data as cpd
+from albert_tf.pretraining_data import data_generation_job as cpd
+from albert_tf.pretraining_data.data_generation_settings import DataGenerationSettings
 from albert_tf.pretraining_data import documents
 from albert_tf.pretraining_data import tfrecord_features
 from albert_tf.pretraining_data import generator
@@ -312,8 +313,7 @@ def test_job_refuses_settings_that_cannot_work(tmp_path, overrides, message):
                  if not isinstance(v, str)})
   before = sorted(p.name for p in tmp_path.rglob("*"))
   with pytest.raises(UserError, match=message):
-    cpd.run(cpd.DataGenerationSettings(**values),
-        log=lambda line: None)
+    cpd.run(DataGenerationSettings(**values), log=lambda line: None)
   # Nothing is left behind, not even an empty shard.
   after = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
   assert after == [name for name in before if name == "empty.txt"]
@@ -478,7 +478,7 @@ def _small_run_settings(tmp_path, **overrides):
             "max_predictions_per_seq": 10, "dupe_factor": 1,
             "output_shards": 2}
   values.update(overrides)
-  return cpd.DataGenerationSettings(**values)
+  return DataGenerationSettings(**values)
 
 
 def _shard_bytes(settings):

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from albert_tf import quickstart
+from albert_tf import quickstart_job
 from albert_tf import quickstart_reviews
 from albert_tf.errors import FlagError
 from albert_tf.errors import OutputLocationError
@@ -29,7 +29,7 @@ from reference_data import PROJECT_ROOT
     ("albert_tiny_cpu.json", "run_scripts/configs/albert_tiny_cpu.json"),
 ])
 def test_run_scripts_copies_agree_with_the_package_data(shipped, copy):
-  assert filecmp.cmp(os.path.join(quickstart.DATA_DIR, shipped),
+  assert filecmp.cmp(os.path.join(quickstart_job.DATA_DIR, shipped),
                      os.path.join(PROJECT_ROOT, copy), shallow=False)
 
 
@@ -37,17 +37,18 @@ def test_setup_ships_the_quickstart_data():
   with open(os.path.join(PROJECT_ROOT, "setup.py"), encoding="utf-8") as f:
     assert '"quickstart_data/*"' in f.read()
   names = {os.path.basename(p) for p in glob.glob(
-      os.path.join(quickstart.DATA_DIR, "*"))}
-  assert {os.path.basename(quickstart.TINY_FLAGFILE),
-          os.path.basename(quickstart.TINY_CONFIG), quickstart.ENCODER_DEMO,
-          quickstart.TAGGER_DEMO} <= names
+      os.path.join(quickstart_job.DATA_DIR, "*"))}
+  assert {os.path.basename(quickstart_job.TINY_FLAGFILE),
+          os.path.basename(quickstart_job.TINY_CONFIG),
+          quickstart_job.ENCODER_DEMO, quickstart_job.TAGGER_DEMO} <= names
 
 
-@pytest.mark.parametrize("script", [quickstart.ENCODER_DEMO,
-                                    quickstart.TAGGER_DEMO])
+@pytest.mark.parametrize("script", [quickstart_job.ENCODER_DEMO,
+                                    quickstart_job.TAGGER_DEMO])
 def test_demo_scripts_import_only_tensorflow_and_the_standard_library(
     script):
-  with open(os.path.join(quickstart.DATA_DIR, script), encoding="utf-8") as f:
+  with open(os.path.join(quickstart_job.DATA_DIR, script),
+            encoding="utf-8") as f:
     tree = ast.parse(f.read())
   imported = set()
   for node in ast.walk(tree):
@@ -65,19 +66,21 @@ def test_demo_scripts_import_only_tensorflow_and_the_standard_library(
 
 def test_zero_pretraining_steps_is_an_error_not_the_default():
   with pytest.raises(FlagError, match="--num_train_steps must be positive"):
-    quickstart.check_settings(quickstart.defaults(num_train_steps=0))
-  quickstart.check_settings(quickstart.defaults())  # None: the flagfile's
+    quickstart_job.check_settings(quickstart_job.defaults(num_train_steps=0))
+  # None: the flagfile's.
+  quickstart_job.check_settings(quickstart_job.defaults())
 
 
 @pytest.mark.parametrize("name", ["vocab_size", "dupe_factor",
                                   "finetune_steps"])
 def test_non_positive_counts_are_errors(name):
   with pytest.raises(FlagError, match=f"--{name} must be positive"):
-    quickstart.check_settings(quickstart.defaults(**{name: 0}))
+    quickstart_job.check_settings(quickstart_job.defaults(**{name: 0}))
 
 
 def test_pretraining_settings_come_from_the_flagfile(tmp_path):
-  run = quickstart.Quickstart(quickstart.defaults(output_dir=str(tmp_path)))
+  run = quickstart_job.Quickstart(
+      quickstart_job.defaults(output_dir=str(tmp_path)))
   settings = run.pretraining_settings()
   assert (settings.num_train_steps, settings.num_warmup_steps,
           settings.save_checkpoints_steps,
@@ -93,7 +96,7 @@ def test_pretraining_settings_come_from_the_flagfile(tmp_path):
 
 
 def test_fewer_pretraining_steps_scale_the_intervals(tmp_path):
-  run = quickstart.Quickstart(quickstart.defaults(
+  run = quickstart_job.Quickstart(quickstart_job.defaults(
       output_dir=str(tmp_path), num_train_steps=20))
   settings = run.pretraining_settings()
   assert (settings.num_train_steps, settings.num_warmup_steps,
@@ -113,11 +116,11 @@ def _output(path, text="x"):
 
 def test_a_finished_stage_is_reused_with_the_same_settings(tmp_path):
   out = str(tmp_path / "stage")
-  records = quickstart.StageRecords(str(tmp_path))
+  records = quickstart_job.StageRecords(str(tmp_path))
   assert records.begin("vocabulary", {"vocab_size": 2000}, [out])
   _output(out)
   records.finish("vocabulary", pieces=2000)
-  again = quickstart.StageRecords(str(tmp_path))  # as a rerun reads them
+  again = quickstart_job.StageRecords(str(tmp_path))  # as a rerun reads them
   assert not again.begin("vocabulary", {"vocab_size": 2000}, [out])
   assert again.results("vocabulary") == {"pieces": 2000}
   assert os.path.exists(os.path.join(out, "file"))
@@ -125,7 +128,7 @@ def test_a_finished_stage_is_reused_with_the_same_settings(tmp_path):
 
 def test_other_settings_redo_the_stage(tmp_path):
   out = str(tmp_path / "stage")
-  records = quickstart.StageRecords(str(tmp_path))
+  records = quickstart_job.StageRecords(str(tmp_path))
   records.begin("vocabulary", {"vocab_size": 2000}, [out])
   _output(out)
   records.finish("vocabulary")
@@ -135,27 +138,27 @@ def test_other_settings_redo_the_stage(tmp_path):
 
 def test_a_failed_stage_is_not_reused_with_other_settings(tmp_path):
   out = str(tmp_path / "stage")
-  records = quickstart.StageRecords(str(tmp_path))
+  records = quickstart_job.StageRecords(str(tmp_path))
   records.begin("vocabulary", {"vocab_size": 99999}, [out])
   _output(out, "half-written")  # ...and the stage failed here.
-  again = quickstart.StageRecords(str(tmp_path))
+  again = quickstart_job.StageRecords(str(tmp_path))
   assert again.begin("vocabulary", {"vocab_size": 2000}, [out])
   assert not os.path.exists(out)
 
 
 def test_an_interrupted_stage_keeps_its_outputs_to_resume(tmp_path):
   out = str(tmp_path / "stage")
-  records = quickstart.StageRecords(str(tmp_path))
+  records = quickstart_job.StageRecords(str(tmp_path))
   records.begin("pretraining", {"steps": 600}, [out])
   _output(out, "checkpoint")
-  again = quickstart.StageRecords(str(tmp_path))
+  again = quickstart_job.StageRecords(str(tmp_path))
   assert again.begin("pretraining", {"steps": 600}, [out])
   assert os.path.exists(os.path.join(out, "file"))
 
 
 def test_a_finished_stage_with_missing_outputs_runs_again(tmp_path):
   out = str(tmp_path / "stage")
-  records = quickstart.StageRecords(str(tmp_path))
+  records = quickstart_job.StageRecords(str(tmp_path))
   records.begin("export", {"seq_length": 128}, [out])
   records.finish("export")
   assert records.begin("export", {"seq_length": 128}, [out])
@@ -163,17 +166,17 @@ def test_a_finished_stage_with_missing_outputs_runs_again(tmp_path):
 
 def test_keys_compare_as_json(tmp_path):
   out = str(tmp_path / "stage")
-  records = quickstart.StageRecords(str(tmp_path))
+  records = quickstart_job.StageRecords(str(tmp_path))
   records.begin("corpus", {"modules": ("abc", "ast")}, [out])
   _output(out)
   records.finish("corpus")
-  again = quickstart.StageRecords(str(tmp_path))
+  again = quickstart_job.StageRecords(str(tmp_path))
   assert not again.begin("corpus", {"modules": ("abc", "ast")}, [out])
 
 
 def test_outputs_it_did_not_write_are_left_alone(tmp_path):
   out = _output(tmp_path / "data", "the user's own data")
-  records = quickstart.StageRecords(str(tmp_path))
+  records = quickstart_job.StageRecords(str(tmp_path))
   with pytest.raises(OutputLocationError, match="no record of the quick "
                      "start writing it"):
     records.begin("data", {"dupe_factor": 4}, [out])
@@ -181,21 +184,21 @@ def test_outputs_it_did_not_write_are_left_alone(tmp_path):
 
 
 def test_an_unreadable_record_is_a_user_error(tmp_path):
-  (tmp_path / quickstart.STATE_FILE).write_text("{not json")
+  (tmp_path / quickstart_job.STATE_FILE).write_text("{not json")
   with pytest.raises(OutputLocationError, match="unreadable"):
-    quickstart.StageRecords(str(tmp_path))
+    quickstart_job.StageRecords(str(tmp_path))
 
 
 def test_a_failed_vocabulary_size_is_not_kept(tmp_path, capsys):
   # Stages 1 and 2 for real: a vocabulary size the corpus cannot give
   # fails; the next run with another size trains a new vocabulary.
-  settings = quickstart.defaults(output_dir=str(tmp_path),
-                                 vocab_size=1_000_000)
-  run = quickstart.Quickstart(settings)
+  settings = quickstart_job.defaults(output_dir=str(tmp_path),
+                                     vocab_size=1_000_000)
+  run = quickstart_job.Quickstart(settings)
   run.corpus()
   with pytest.raises(UserError):
     run.vocabulary()
-  run = quickstart.Quickstart(dataclasses.replace(settings, vocab_size=300))
+  run = quickstart_job.Quickstart(dataclasses.replace(settings, vocab_size=300))
   run.corpus()
   run.vocabulary()
   assert "reusing" in capsys.readouterr().out  # the corpus
@@ -314,7 +317,7 @@ def test_the_int64_notice_of_the_demo_processes_is_dropped():
 def test_training_progress_reaches_the_terminal_while_orbit_redirects_stdout(
     capsys):
   from absl import logging  # pylint: disable=g-import-not-at-top
-  with quickstart.log_lines_of({"quickstart_test"}):
+  with quickstart_job.log_lines_of({"quickstart_test"}):
     # What orbit does around training: prints go into the log.
     with contextlib.redirect_stdout(io.StringIO()):
       logging.info("step %d/%d: loss %.5f", 50, 300, 0.25)

@@ -58,7 +58,7 @@ def installed(tmp_path_factory):
 def test_the_wheel_is_what_runs(installed, tmp_path):
   site, env = installed
   result = _run([sys.executable, "-c",
-                 "import albert_tf, albert_tf.quickstart as q; "
+                 "import albert_tf, albert_tf.quickstart_job as q; "
                  "print(albert_tf.__file__); print(q.TINY_FLAGFILE)"],
                 cwd=tmp_path, env=env)
   module_file, flagfile = result.stdout.split()

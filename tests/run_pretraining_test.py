@@ -16,7 +16,10 @@ import tensorflow as tf
 from albert_tf import files
 from albert_tf import run_pretraining
 from albert_tf.cli import flag_table
+from albert_tf.training import pretraining_job
+from albert_tf.training import pretraining_settings
 from albert_tf.training.pretraining_trainer import NothingEvaluatedError
+from albert_tf.training.pretraining_trainer import TrainingDivergedError
 from cli_helpers import flag_list
 from cli_helpers import run_module
 import fault_injection as fi
@@ -378,12 +381,12 @@ def test_eval_that_would_see_nothing_is_refused(baseline, data, tmp_path,
   same writes nothing."""
   output_dir = _copy_of(baseline[0], tmp_path)
   before = _snapshot(output_dir)
-  monkeypatch.setattr(run_pretraining, "whole_eval_batches", lambda _: True)
-  with pytest.raises(run_pretraining.UsageError,
+  monkeypatch.setattr(pretraining_job, "whole_eval_batches", lambda _: True)
+  with pytest.raises(pretraining_settings.UsageError,
                      match=r"eval-5\.tfrecord holds 5 records, fewer than "
                      "--eval_batch_size=8: on TPU"):
     _evaluate(data, output_dir, 5, eval_batch_size=8)
-  monkeypatch.setattr(run_pretraining, "check_eval_size", lambda *_: None)
+  monkeypatch.setattr(pretraining_job, "check_eval_size", lambda *_: None)
   with pytest.raises(NothingEvaluatedError, match="read no examples"):
     _evaluate(data, output_dir, 5, eval_batch_size=8)
   (output_dir / "eval-5.tfrecord").unlink()
@@ -467,7 +470,7 @@ def test_mixed_bfloat16_trains(data, tmp_path):
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
   out = tmp_path / "nan"
-  with pytest.raises(run_pretraining.TrainingDivergedError,
+  with pytest.raises(TrainingDivergedError,
                      match="not finite.*last good checkpoint"):
     train_in_process(data, out, optimizer="adamw", learning_rate=1e35,
                      num_warmup_steps=2, iterations_per_loop=1,
@@ -499,7 +502,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
      "given vocabulary's \\[CLS\\] and \\[SEP\\] are 101 and 102"),
 ])
 def test_bad_flags_are_reported(data, tmp_path, overrides, message):
-  with pytest.raises(run_pretraining.UsageError, match=message):
+  with pytest.raises(pretraining_settings.UsageError, match=message):
     train_in_process(data, tmp_path / "out", **overrides)
   assert not (tmp_path / "out" / "checkpoint").exists()
 
@@ -507,14 +510,14 @@ def test_bad_flags_are_reported(data, tmp_path, overrides, message):
 def test_corrupt_records_are_reported(data, tmp_path):
   garbage = tmp_path / "garbage.tfrecord"
   garbage.write_bytes(b"this is not a TFRecord file at all" * 10)
-  with pytest.raises(run_pretraining.UsageError,
+  with pytest.raises(pretraining_settings.UsageError,
                      match="garbage.tfrecord is not a readable TFRecord"):
     train_in_process(data, tmp_path / "out", input_file=garbage)
   # A good first record followed by corruption fails during training.
   broken = tmp_path / "broken.tfrecord"
   good = (data / "train-0.tfrecord").read_bytes()
   broken.write_bytes(good[:len(good) // 2] + b"\x00garbage" * 50)
-  with pytest.raises(run_pretraining.UsageError,
+  with pytest.raises(pretraining_settings.UsageError,
                      match="corrupt record in .*broken.tfrecord .*no "
                      "checkpoint was written"):
     train_in_process(data, tmp_path / "out2", input_file=broken,
@@ -526,7 +529,7 @@ def test_corrupt_records_are_reported(data, tmp_path):
   mixed.mkdir()
   (mixed / "train-0.tfrecord").write_bytes(good)
   write_records(str(mixed / "train-1.tfrecord"), 96, seed=1, seq=2 * SEQ)
-  with pytest.raises(run_pretraining.UsageError,
+  with pytest.raises(pretraining_settings.UsageError,
                      match=r"the records of .*mixed/train-1\.tfrecord do not "
                      f"parse with --max_seq_length={SEQ} and "
                      f"--max_predictions_per_seq={PRED}"):
@@ -539,9 +542,9 @@ def test_corrupt_records_are_reported(data, tmp_path):
     if f.endswith(".flags")))
 def test_shipped_flagfiles_parse_and_pass_checks(flagfile):
   values = parse([f"--flagfile={os.path.join(PROJECT_ROOT, 'run_scripts', flagfile)}"])
-  run_pretraining.check_flags(values)
+  pretraining_settings.check_flags(values)
   config_file = os.path.join(PROJECT_ROOT, values.albert_config_file)
-  run_pretraining.read_config(config_file, values.max_seq_length)
+  pretraining_job.read_config(config_file, values.max_seq_length)
   if "tpu" in flagfile:
     assert values.use_tpu and values.train_batch_size == 4096
     assert values.learning_rate == pytest.approx(0.00176)
@@ -549,11 +552,11 @@ def test_shipped_flagfiles_parse_and_pass_checks(flagfile):
     assert values.num_warmup_steps == 3125
     # Their placeholders are for the user to replace: run as written, they
     # stop there (one error: line, see bad_input_test).
-    with pytest.raises(run_pretraining.UsageError,
+    with pytest.raises(pretraining_settings.UsageError,
                        match="YOUR_BUCKET and YOUR_TPU"):
-      run_pretraining.check_placeholders(values)
+      pretraining_settings.check_placeholders(values)
   else:
-    run_pretraining.check_placeholders(values)
+    pretraining_settings.check_placeholders(values)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2
 
 from albert_tf.tokenization import python_tokenizer
-from albert_tf import train_sentencepiece as tsp
+from albert_tf.tokenization import sentencepiece_training as tsp
 from cli_helpers import run_module
 import reference_data as ref
 

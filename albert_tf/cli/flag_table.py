@@ -58,6 +58,16 @@ def settings_from_flags(settings_cls, flag_values=FLAGS, **fixed):
   return settings_cls(**{k: v for k, v in values.items() if k in names})
 
 
+def settings_from_flagfile(settings_cls, flagfile):
+  """The settings a flagfile's lines describe over the flag defaults, read
+  into flag values of their own (the process's flags are not touched), for
+  library code that ships a flagfile (the quick start's tiny pretraining)."""
+  values = flags.FlagValues()
+  define_flags(settings_cls, values)
+  values(["flagfile", f"--flagfile={flagfile}"])
+  return settings_from_flags(settings_cls, values)
+
+
 def parse_flags(argv, flag_values=FLAGS, known_only=False):
   """absl's flags parser, with a bad flag (unknown name, value not one of
   the choices, not a number) as one `error:` line and exit status 1.
