@@ -12,9 +12,12 @@ import pytest
 import tensorflow as tf
 
 import finetuning_data
+import squad_synthetic
 from cli_helpers import run_module
 from reference_data import SPM_MODEL
 from albert_tf import run_classifier
+from albert_tf import run_race
+from albert_tf import run_squad
 from albert_tf import run_token_classification
 from albert_tf.cli import flag_table
 from albert_tf.tasks import runner
@@ -218,6 +221,145 @@ def test_token_classification_distils_per_token(tmp_path):
     assert 0.0 <= job.evaluate()["f1"] <= 1.0
   finally:
     job.close()
+
+
+def _history(values, task=run_classifier.TASK):
+  job = runner.FinetuningJob(task, values)
+  try:
+    return np.array(_quiet(job.train))
+  finally:
+    job.close()
+
+
+def test_alpha_zero_is_plain_training_and_the_soft_loss_counts(
+    classifier_teacher):
+  tmp, data_dir, teacher_dir = classifier_teacher
+
+  def student(output, **overrides):
+    # Same init, same seed, dropout on: only the loss may differ.
+    return _classifier_values(tmp, data_dir, output, STUDENT_LAYERS,
+                              init_checkpoint=teacher_dir, train_step=4,
+                              save_checkpoints_steps=2,
+                              iterations_per_loop=2, do_eval=False,
+                              **overrides)
+  plain = _history(student("plain"))
+  alpha_zero = _history(student("alpha0", teacher_checkpoint=teacher_dir,
+                                distillation_alpha=0.0))
+  np.testing.assert_allclose(alpha_zero, plain, rtol=1e-5)
+  soft_only = _history(student("alpha1", teacher_checkpoint=teacher_dir,
+                               distillation_alpha=1.0))
+  assert np.all(np.isfinite(soft_only))
+  assert not np.allclose(soft_only[:, 1], plain[:, 1], rtol=1e-3)
+
+
+def test_race_distils_per_choice_set(tmp_path):
+  tmp = str(tmp_path)
+  data_dir = finetuning_data.write_race(os.path.join(tmp, "data"),
+                                        (32, 8, 4))
+
+  def values(output, layers, **overrides):
+    return run_race.defaults(**dict(dict(
+        data_dir=data_dir, output_dir=os.path.join(tmp, output),
+        albert_config_file=_config(tmp, f"config{layers}.json",
+                                   num_hidden_layers=layers),
+        spm_model_file=SPM_MODEL, max_seq_length=40, max_qa_length=16,
+        do_train=True, do_eval=False, train_batch_size=8,
+        learning_rate=1e-3, train_step=2, warmup_step=0,
+        save_checkpoints_steps=2, iterations_per_loop=2, seed=1),
+        **overrides))
+  teacher = values("teacher", TEACHER_LAYERS)
+  _quiet(lambda: run_race.run(teacher))
+  job = runner.FinetuningJob(run_race.TASK, values(
+      "student", STUDENT_LAYERS, teacher_checkpoint=teacher.output_dir))
+  try:
+    features, labels = next(iter(job.task.build_inputs(
+        "train", 8, is_training=False)))
+    outputs = job.trainer.model(features, training=False)
+    teacher_outputs = job.trainer.teacher(features, training=False)
+    t, s = teacher_outputs["logits"].numpy(), outputs["logits"].numpy()
+    assert t.shape == s.shape == (8, 4)  # One distribution per question.
+    np.testing.assert_allclose(
+        job.task.distillation_losses(labels, outputs, teacher_outputs,
+                                     2.0).numpy(),
+        -(_softmax(t / 2) * _log_softmax(s / 2)).sum(-1) * 4, rtol=1e-4)
+    assert np.isfinite(_quiet(job.train)[-1][1])
+  finally:
+    job.close()
+
+
+@pytest.fixture(scope="module")
+def squad_files(tmp_path_factory):
+  tmp = tmp_path_factory.mktemp("squad")
+  files = {}
+  for version_2, version in ((False, "1.1"), (True, "2.0")):
+    files[version_2] = tuple(squad_synthetic.write_squad_file(
+        tmp / f"{split}{version}.json",
+        squad_synthetic.make_dataset(size, seed, version_2, max_words=30),
+        version) for split, size, seed in (("train", 32, 1), ("dev", 8, 2)))
+  return str(tmp), files
+
+
+def _squad_values(tmp, files, output, layers, version_2, **overrides):
+  train_file, predict_file = files[version_2]
+  return run_squad.defaults(**dict(dict(
+      albert_config_file=_config(tmp, f"config{layers}.json",
+                                 num_hidden_layers=layers),
+      spm_model_file=SPM_MODEL, output_dir=os.path.join(tmp, output),
+      train_file=train_file, predict_file=predict_file, do_train=True,
+      version_2_with_negative=version_2, train_batch_size=8,
+      learning_rate=1e-3, train_step=2, warmup_step=0,
+      save_checkpoints_steps=2, iterations_per_loop=2, seed=1,
+      max_seq_length=48, doc_stride=16, max_query_length=12),
+      **overrides))
+
+
+@pytest.mark.parametrize("version_2", [False, True], ids=["v1", "v2"])
+def test_squad_distils_start_end_and_answerability(squad_files, version_2):
+  tmp, files = squad_files
+  name = "v2" if version_2 else "v1"
+  teacher = _squad_values(tmp, files, f"teacher_{name}", TEACHER_LAYERS,
+                          version_2)
+  _quiet(lambda: run_squad.run(teacher))
+  job = runner.FinetuningJob(run_squad.TASK, _squad_values(
+      tmp, files, f"student_{name}", STUDENT_LAYERS, version_2,
+      teacher_checkpoint=teacher.output_dir))
+  try:
+    features, labels = next(iter(job.task.build_inputs(
+        "train", 8, is_training=True)))
+    outputs = job.trainer.model(features, training=False)
+    teacher_outputs = job.trainer.teacher(features, training=False)
+    soft = job.task.distillation_losses(labels, outputs, teacher_outputs,
+                                        2.0).numpy()
+
+    def per_position(key):
+      t, s = teacher_outputs[key].numpy(), outputs[key].numpy()
+      # Masked positions: no teacher mass (0 * -inf counts 0).
+      with np.errstate(divide="ignore", invalid="ignore"):
+        p, log_q = _softmax(t / 2), _log_softmax(s / 2)
+        return -np.where(p > 0, p * log_q, 0).sum(-1) * 4
+    if version_2:
+      expected = (per_position("start_log_probs") +
+                  per_position("end_log_probs")) / 2
+      t = teacher_outputs["cls_logits"].numpy() / 2
+      s = outputs["cls_logits"].numpy() / 2
+      q = 1 / (1 + np.exp(-t))
+      expected += 0.5 * 4 * -(q * -np.log1p(np.exp(-s)) +
+                              (1 - q) * -np.log1p(np.exp(s)))
+    else:
+      expected = (per_position("start_logits") +
+                  per_position("end_logits")) / 2
+    np.testing.assert_allclose(soft, expected, rtol=1e-4)
+    assert np.isfinite(_quiet(job.train)[-1][1])
+  finally:
+    job.close()
+  if version_2:
+    # A v1.1 teacher has no answerability head: not this task's model.
+    v1_teacher = os.path.join(tmp, "teacher_v1")
+    if os.path.isdir(v1_teacher):
+      error = _refusal(_squad_values(
+          tmp, files, "refused_v2", STUDENT_LAYERS, True,
+          teacher_checkpoint=v1_teacher), run_squad)
+      assert "SQuAD 1.1" in error and "SQuAD 2.0" in error, error
 
 
 def _refusal(values, module=run_classifier):

@@ -61,6 +61,14 @@ class FinetuningTask:
     settings.check(needs_data_dir=cls.needs_data_dir)
     return settings
 
+  @classmethod
+  def model_kind(cls, settings):
+    """What the task's model is, as recorded in the finetuning manifest: a
+    teacher (--teacher_checkpoint) must be of the same kind (same heads,
+    same outputs)."""
+    del settings  # The class says it; tasks with variants add theirs.
+    return cls.__name__
+
   def prepare(self):
     """Called once output_dir exists, before the model is built."""
 

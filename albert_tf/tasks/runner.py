@@ -128,7 +128,8 @@ def write_eval_results(path, metrics, step=None):
 def manifest_settings(settings, config, task_class=None):
   """What a fine-tuning output_dir's contents depend on (the schedule and
   the number of steps may change between runs)."""
-  task = {"task": task_class.__name__} if task_class is not None else {}
+  task = ({"task": task_class.model_kind(settings)}
+          if task_class is not None else {})
   teacher = {}
   if settings.do_train and settings.teacher_checkpoint:
     # The soft targets shape the weights as the data do: a resumed run

@@ -106,11 +106,15 @@ def check_teacher(teacher, student_manifest, config):
   problems = []
   # "task" (the task class) is recorded by runs since distillation came;
   # older directories are told apart by task_name only.
-  for key in ("task", "task_name"):
-    if key in recorded and recorded[key] != student_manifest.get(key):
-      problems.append(_differs(f"task {key}" if key == "task" else key,
-                               recorded[key], student_manifest.get(key)))
-      break
+  if "task" in recorded and recorded["task"] != student_manifest.get("task"):
+    problems.append(
+        f"{FLAG} {{directory}} is a {recorded['task']} model but this run "
+        f"trains a {student_manifest.get('task')}: expected the output "
+        "directory of a fine-tuning run of the same task")
+  elif ("task_name" in recorded and
+        recorded["task_name"] != student_manifest.get("task_name")):
+    problems.append(_differs("--task_name", recorded["task_name"],
+                             student_manifest.get("task_name")))
   if not problems and teacher.config.vocab_size != config.vocab_size:
     problems.append(
         f"{FLAG} {{directory}} has vocab_size {teacher.config.vocab_size} "

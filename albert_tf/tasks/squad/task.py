@@ -150,6 +150,13 @@ class SquadTask(base_task.FinetuningTask):
   metric_line = "eval {key} = {value}"
   needs_data_dir = False
 
+  @classmethod
+  def model_kind(cls, settings):
+    # v2's head (answerability, end conditioned on the start) is another
+    # model than v1's.
+    version = "2.0" if settings.version_2_with_negative else "1.1"
+    return f"{cls.__name__} (SQuAD {version})"
+
   def __init__(self, settings, config, tokenizer):
     super().__init__(settings, config, tokenizer)
     self.is_v2 = bool(settings.version_2_with_negative)
