@@ -75,13 +75,13 @@ def init_encoder(encoder, init_checkpoint):
 def _source_config(path):
   """The config of the checkpoint at `path`, or None when unknown."""
   folder = path if os.path.isdir(path) else os.path.dirname(path)
-  for candidate in (os.path.join(folder, CONFIG_FILE),):
-    if os.path.isfile(candidate):
-      try:
-        return AlbertConfig.from_json_file(candidate)
-      except UserError:
-        return None  # Not ours to judge: the weights still decide.
-  return None
+  candidate = os.path.join(folder, CONFIG_FILE)
+  if not os.path.isfile(candidate):
+    return None
+  try:
+    return AlbertConfig.from_json_file(candidate)
+  except UserError:
+    return None  # Not ours to judge: the weights still decide.
 
 
 def resolve_init_source(path):
