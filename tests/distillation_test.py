@@ -252,6 +252,30 @@ def test_alpha_zero_is_plain_training_and_the_soft_loss_counts(
   assert not np.allclose(soft_only[:, 1], plain[:, 1], rtol=1e-3)
 
 
+def test_teacher_under_accumulation_and_recomputation(classifier_teacher,
+                                                     monkeypatch):
+  """Micro-batches each call the teacher on their share: two of them give
+  the full batch's distilled loss (no dropout, so the same trajectory)."""
+  from albert_tf.tasks import classifier_model  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(classifier_model, "HEAD_DROPOUT", 0.0)
+  tmp, data_dir, teacher_dir = classifier_teacher
+  config = _config(tmp, "config2_no_dropout.json",
+                   num_hidden_layers=STUDENT_LAYERS)
+
+  def student(output, **overrides):
+    return _classifier_values(tmp, data_dir, output, STUDENT_LAYERS,
+                              albert_config_file=config,
+                              teacher_checkpoint=teacher_dir,
+                              distillation_alpha=0.7, train_step=4,
+                              save_checkpoints_steps=2,
+                              iterations_per_loop=2, do_eval=False,
+                              **overrides)
+  whole = _history(student("whole_batch"))
+  split = _history(student("micro_batches", gradient_accumulation_steps=2,
+                           recompute_activations="block"))
+  np.testing.assert_allclose(split, whole, rtol=2e-4)
+
+
 def test_race_distils_per_choice_set(tmp_path):
   tmp = str(tmp_path)
   data_dir = finetuning_data.write_race(os.path.join(tmp, "data"),
