@@ -72,6 +72,19 @@ def test_masked_positions_and_the_binary_loss_match_numpy():
       [2.5, 0.0])
 
 
+def test_regression_distils_the_teachers_score():
+  from albert_tf.tasks.classification import ClassificationTask  # pylint: disable=g-import-not-at-top
+  task = ClassificationTask.__new__(ClassificationTask)
+  task.is_regression = True
+  student = {"predictions": tf.constant([1.0, 2.5, 4.0])}
+  teacher = {"predictions": tf.constant([1.5, 2.5, 3.0])}
+  # One score, no distribution: squared error to the teacher's score,
+  # whatever the temperature.
+  np.testing.assert_allclose(
+      task.distillation_losses({}, student, teacher, 4.0).numpy(),
+      [0.25, 0.0, 1.0])
+
+
 def _config(tmp, name, **overrides):
   return finetuning_data.write_tiny_config(os.path.join(tmp, name),
                                            **overrides)
