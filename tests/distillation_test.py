@@ -191,6 +191,15 @@ def test_distilled_student_starts_from_teacher_and_leaves_it_alone(
     assert 0.0 <= job.evaluate()["accuracy"] <= 1.0
   finally:
     job.close()
+  # ... and only with the same teacher, the same way.
+  for changed in (dict(distillation_alpha=0.2),
+                  dict(teacher_checkpoint=None)):
+    error = _refusal(dataclasses.replace(longer, train_step=12, **changed))
+    assert "teacher" in error, error
+  # Evaluation needs no teacher.
+  job = runner.FinetuningJob(run_classifier.TASK, dataclasses.replace(
+      longer, do_train=False, teacher_checkpoint=None))
+  job.close()
 
 
 def test_token_classification_distils_per_token(tmp_path):

@@ -131,10 +131,11 @@ def manifest_settings(settings, config, task_class=None):
   task = ({"task": task_class.model_kind(settings)}
           if task_class is not None else {})
   teacher = {}
-  if settings.do_train and settings.teacher_checkpoint:
+  if settings.do_train:
     # The soft targets shape the weights as the data do: a resumed run
-    # must distil from the same teacher, the same way.
-    teacher = {"teacher": {
+    # must distil from the same teacher, the same way, and a plain run
+    # (teacher None) may not go on distilled, nor the other way round.
+    teacher = {"teacher": None if not settings.teacher_checkpoint else {
         "checkpoint": os.path.abspath(settings.teacher_checkpoint),
         "temperature": settings.distillation_temperature,
         "alpha": settings.distillation_alpha}}
