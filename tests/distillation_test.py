@@ -294,7 +294,7 @@ def test_teacher_under_accumulation_and_recomputation(classifier_teacher,
                               **overrides)
   whole = _history(student("whole_batch"))
   split = _history(student("micro_batches", gradient_accumulation_steps=2,
-                           recompute_activations="block"))
+                           recompute_activations="attention"))
   np.testing.assert_allclose(split, whole, rtol=2e-4)
 
 
