@@ -33,7 +33,8 @@ PAGES = ("README.md",) + tuple(sorted(
 QUICKSTART_BLOCK_FIRST = {"README.md": 1, "docs/quickstart.md": None}
 # Pages whose first example needs data or machines a test cannot have
 # (GLUE, SQuAD, RACE, a TPU, minutes of benchmarking, the [test] extras).
-NEEDS_FILES = ("docs/finetuning.md", "docs/huggingface.md", "docs/memory.md",
+NEEDS_FILES = ("docs/distillation.md", "docs/finetuning.md",
+               "docs/huggingface.md", "docs/memory.md",
                "docs/pretraining.md", "docs/speed.md", "docs/squad.md")
 RUN = tuple(page for page in PAGES if page not in NEEDS_FILES and
             QUICKSTART_BLOCK_FIRST.get(page, 0) is not None)

@@ -6,7 +6,15 @@
     prefix; a pretrainer's `encoder` is taken), or a fine-tuning checkpoint,
   - an encoder SavedModel (TF Hub style) written by tfhub_export (a directory
     holding saved_model.pb),
-  - a Hugging Face ALBERT directory (config.json + model.safetensors).
+  - a Hugging Face ALBERT directory (config.json + model.safetensors),
+  - a fine-tuning output directory: its best/ checkpoint (else its newest).
+
+ALBERT shares one transformer block across its layers, so a model with
+fewer (or more) num_hidden_layers and the same widths has exactly the same
+variables: a 6-layer student starts from a 12-layer teacher's encoder.
+When the source's config is known (a fine-tuning directory's manifest, an
+albert_config.json beside the checkpoint), widths that differ are one clear
+error, and a different depth is said in the returned description.
 """
 
 import os
@@ -16,6 +24,15 @@ import tensorflow as tf
 
 from albert_tf import checkpoints
 from albert_tf.checkpoints import integrity
+from albert_tf.config import AlbertConfig
+from albert_tf.errors import UserError
+
+# What must agree between a checkpoint's config and the model it loads into;
+# num_hidden_layers may differ (the block is shared).
+WIDTH_KEYS = ("vocab_size", "embedding_size", "hidden_size",
+              "intermediate_size", "num_attention_heads", "num_hidden_groups",
+              "inner_group_num", "type_vocab_size", "max_position_embeddings")
+CONFIG_FILE = "albert_config.json"
 
 
 def is_saved_model(path):
@@ -38,16 +55,78 @@ def init_encoder(encoder, init_checkpoint):
       path + ".index"):
     raise checkpoints.CheckpointNotFoundError(
         f"--init_checkpoint {path} does not exist")
-  result = checkpoints.load_checkpoint(encoder, path)
+  source, source_config = resolve_init_source(path)
+  depth = check_widths(encoder.config, source_config, path)
+  result = checkpoints.load_checkpoint(encoder, source)
   if isinstance(result, checkpoints.LoadReport):
-    return (f"loaded {len(result.loaded)} encoder variables ({result.flavor} "
-            f"flavor, TF1 names) from {result.checkpoint}")
-  if isinstance(result, checkpoints.HfLoadReport):
-    return str(result).splitlines()[0]
-  return f"restored the encoder from TF2 checkpoint {result}"
+    message = (f"loaded {len(result.loaded)} encoder variables "
+               f"({result.flavor} flavor, TF1 names) from {result.checkpoint}")
+  elif isinstance(result, checkpoints.HfLoadReport):
+    message = str(result).splitlines()[0]
+  else:
+    message = f"restored the encoder from TF2 checkpoint {result}"
+  if depth:
+    message = (f"loaded encoder from {path} ({depth[0]} layers) into a "
+               f"{depth[1]}-layer student (one shared block: the same "
+               f"variables); {message}")
+  return message
 
 
-def verify_init_checkpoint(init_checkpoint, output_dir=None):
+def _source_config(path):
+  """The config of the checkpoint at `path`, or None when unknown."""
+  folder = path if os.path.isdir(path) else os.path.dirname(path)
+  candidate = os.path.join(folder, CONFIG_FILE)
+  if not os.path.isfile(candidate):
+    return None
+  try:
+    return AlbertConfig.from_json_file(candidate)
+  except UserError:
+    return None  # Not ours to judge: the weights still decide.
+
+
+def resolve_init_source(path):
+  """(what to load, its AlbertConfig or None) for an --init_checkpoint.
+
+  A fine-tuning output directory means its best model (the one it
+  reports), with the config its manifest recorded; otherwise the path
+  itself, with an albert_config.json found in or beside it.
+  """
+  # The fine-tuning layout is the tasks' (best/, the manifest).
+  from albert_tf.tasks import teacher  # pylint: disable=g-import-not-at-top
+  manifest = teacher.read_finetuning_manifest(path)
+  if manifest is not None:
+    checkpoint = teacher.find_finetuned_checkpoint(path)
+    if checkpoint is not None:
+      try:
+        config = AlbertConfig.from_dict(manifest["albert_config"],
+                                        source=path)
+      except UserError:
+        config = None
+      return checkpoint, config
+  if checkpoints.is_hf_directory(path):
+    return path, None
+  return path, _source_config(path)
+
+
+def check_widths(config, source_config, path):
+  """Raises CheckpointMismatchError (one line) when the source's widths are
+  not the model's; returns (source layers, model layers) when only the
+  depth differs, else None."""
+  if source_config is None:
+    return None
+  differing = [f"{key} {getattr(source_config, key)} there, "
+               f"{getattr(config, key)} here" for key in WIDTH_KEYS
+               if getattr(source_config, key) != getattr(config, key)]
+  if differing:
+    raise checkpoints.CheckpointMismatchError(
+        f"--init_checkpoint {path} does not fit the model's config: "
+        f"{'; '.join(differing)} (a shallower student may differ from its "
+        "teacher in num_hidden_layers only)")
+  layers = (source_config.num_hidden_layers, config.num_hidden_layers)
+  return layers if layers[0] != layers[1] else None
+
+
+def verify_init_checkpoint(init_checkpoint, output_dir=None, config=None):
   """Reads every tensor of an --init_checkpoint (TF1 or ours) up front.
 
   Loading happens only once the model is built, after the run has set up
@@ -55,7 +134,10 @@ def verify_init_checkpoint(init_checkpoint, output_dir=None):
   before it writes anything. Skipped when `output_dir` already holds a
   checkpoint (the run resumes from it and ignores --init_checkpoint).
   SavedModels and Hugging Face directories are left to their loaders.
-  Raises CheckpointNotFoundError or DamagedCheckpointError naming the files.
+  With `config` (the model's), a source whose config is known must have
+  its widths (check_widths).
+  Raises CheckpointNotFoundError or DamagedCheckpointError naming the files,
+  CheckpointMismatchError for other widths.
   """
   if not init_checkpoint:
     return
@@ -70,7 +152,10 @@ def verify_init_checkpoint(init_checkpoint, output_dir=None):
     raise checkpoints.CheckpointNotFoundError(
         f"checkpoint {path} does not exist (neither a file, a directory nor "
         "a checkpoint prefix)")
-  integrity.verify_checkpoint(checkpoints.resolve_checkpoint(path))
+  source, source_config = resolve_init_source(path)
+  if config is not None:
+    check_widths(config, source_config, path)
+  integrity.verify_checkpoint(checkpoints.resolve_checkpoint(source))
 
 
 def _init_from_saved_model(encoder, path):

@@ -15,6 +15,7 @@ arrays over all examples of a split, in input order.
 
 import os
 
+from albert_tf.errors import FlagError
 from albert_tf.files.atomic_write import write_text_atomically
 from albert_tf.modeling import AlbertEncoder
 from albert_tf.tasks import feature_cache
@@ -59,6 +60,14 @@ class FinetuningTask:
     """Checks the settings; returns them with derived values filled in."""
     settings.check(needs_data_dir=cls.needs_data_dir)
     return settings
+
+  @classmethod
+  def model_kind(cls, settings):
+    """What the task's model is, as recorded in the finetuning manifest: a
+    teacher (--teacher_checkpoint) must be of the same kind (same heads,
+    same outputs)."""
+    del settings  # The class says it; tasks with variants add theirs.
+    return cls.__name__
 
   def prepare(self):
     """Called once output_dir exists, before the model is built."""
@@ -129,6 +138,14 @@ class FinetuningTask:
   def build_losses(self, labels, outputs):
     """Per-example loss [B]; the trainer averages it over the global batch."""
     raise NotImplementedError
+
+  def distillation_losses(self, labels, outputs, teacher_outputs,
+                          temperature):
+    """Per-example soft loss [B] of the student's outputs against the
+    frozen teacher's (--teacher_checkpoint; see training/distillation_loss:
+    the runner weighs it with the gold loss by --distillation_alpha)."""
+    raise FlagError(f"{type(self).__name__} does not support "
+                    "--teacher_checkpoint")
 
   # -- evaluation and prediction -------------------------------------------
 

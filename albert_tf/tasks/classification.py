@@ -32,6 +32,7 @@ from albert_tf.tasks.classifier_model import regression_loss
 from albert_tf.tasks.finetuning_settings import FinetuningSettings
 from albert_tf.tasks.input_files import require_file
 from albert_tf.tokenization.python_input_packer import Packer
+from albert_tf.training import distillation_loss
 
 LABEL_LIST_FILE = "label_list.txt"
 _DEFAULT_COLUMNS = classifier_data.DEFAULT_COLUMNS
@@ -173,6 +174,16 @@ class ClassificationTask(base_task.FinetuningTask):
     if self.is_regression:
       return regression_loss(labels, outputs)
     return classification_loss(labels, outputs)
+
+  def distillation_losses(self, labels, outputs, teacher_outputs,
+                          temperature):
+    if self.is_regression:
+      # One score, no distribution to soften: the teacher's score is the
+      # soft target (squared error, as the gold loss).
+      return tf.square(outputs["predictions"] -
+                       tf.stop_gradient(teacher_outputs["predictions"]))
+    return distillation_loss.soft_cross_entropy(
+        teacher_outputs["logits"], outputs["logits"], temperature)
 
   # Evaluation and prediction.
 

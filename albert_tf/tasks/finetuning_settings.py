@@ -96,6 +96,18 @@ class FinetuningSettings(DistributionSettings):
   export_dir: str | None = setting(
       None, "Write a TF Serving SavedModel of the best fine-tuned model here "
       "(serving_default takes raw text).")
+  teacher_checkpoint: str | None = setting(
+      None, "Distil from a teacher: a fine-tuning output directory of the "
+      "same task (its config, labels and best checkpoint). The student "
+      "(--albert_config_file) learns from the teacher's soft targets and "
+      "the gold labels (docs/distillation.md); teacher and student share "
+      "the tokenizer.")
+  distillation_temperature: float = setting(
+      2.0, "With --teacher_checkpoint: the softmax temperature of the soft "
+      "targets (the soft loss is scaled by its square).")
+  distillation_alpha: float = setting(
+      0.5, "With --teacher_checkpoint: the weight of the soft loss; the "
+      "gold loss gets 1 - alpha.")
   # Not a flag: the original's weight decay of AdamW/LAMB.
   weight_decay_rate: float = 0.01
 
@@ -168,6 +180,12 @@ class FinetuningSettings(DistributionSettings):
       raise FlagError(f"--finetuning_recipe must be one of "
                       f"{', '.join(FINETUNING_RECIPES)}, got "
                       f"{self.finetuning_recipe!r}")
+    if not self.distillation_temperature > 0:
+      raise FlagError(f"--distillation_temperature must be positive, got "
+                      f"{self.distillation_temperature}")
+    if not 0.0 <= self.distillation_alpha <= 1.0:
+      raise FlagError(f"--distillation_alpha must be in [0, 1], got "
+                      f"{self.distillation_alpha}")
     if (self.head_learning_rate_multiplier is not None and
         not self.head_learning_rate_multiplier > 0):
       raise FlagError(f"--head_learning_rate_multiplier must be positive, "

@@ -26,6 +26,7 @@ from albert_tf.tasks.finetuning_settings import FinetuningSettings
 from albert_tf.tasks.finetuning_settings import task_default
 from albert_tf.tasks.multiple_choice_model import MultipleChoiceModel
 from albert_tf.tokenization.python_input_packer import Packer
+from albert_tf.training import distillation_loss
 
 # The model's outputs → the names the TF Serving export gives them.
 SERVING_OUTPUTS = {"logits": "logits", "probabilities": "probabilities",
@@ -100,6 +101,12 @@ class MultipleChoiceTask(base_task.FinetuningTask):
 
   def build_losses(self, labels, outputs):
     return classification_loss(labels, outputs)
+
+  def distillation_losses(self, labels, outputs, teacher_outputs,
+                          temperature):
+    # Over the options of each question.
+    return distillation_loss.soft_cross_entropy(
+        teacher_outputs["logits"], outputs["logits"], temperature)
 
   def aggregate(self, split, outputs):
     metrics_dict = None

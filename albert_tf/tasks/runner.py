@@ -24,8 +24,10 @@ from albert_tf.checkpoints import hf_checkpoint
 from albert_tf.errors import FlagError
 from albert_tf.errors import UserError
 from albert_tf.tasks import base_task
+from albert_tf.tasks import teacher as teacher_lib
 from albert_tf.files.atomic_write import write_text_atomically
 from albert_tf.tokenization import python_input_packer
+from albert_tf.training import distillation_loss
 from albert_tf.training import distribution
 from albert_tf.training import finetuning_trainer
 from albert_tf.training import gradient_accumulation
@@ -123,10 +125,22 @@ def write_eval_results(path, metrics, step=None):
   write_text_atomically(path, "\n".join(lines) + "\n")
 
 
-def manifest_settings(settings, config):
+def manifest_settings(settings, config, task_class=None):
   """What a fine-tuning output_dir's contents depend on (the schedule and
   the number of steps may change between runs)."""
-  return {"task_name": getattr(settings, "task_name", None),
+  task = ({"task": task_class.model_kind(settings)}
+          if task_class is not None else {})
+  teacher = {}
+  if settings.do_train:
+    # The soft targets shape the weights as the data do: a resumed run
+    # must distil from the same teacher, the same way, and a plain run
+    # (teacher None) may not go on distilled, nor the other way round.
+    teacher = {"teacher": None if not settings.teacher_checkpoint else {
+        "checkpoint": os.path.abspath(settings.teacher_checkpoint),
+        "temperature": settings.distillation_temperature,
+        "alpha": settings.distillation_alpha}}
+  return {**task, **teacher,
+          "task_name": getattr(settings, "task_name", None),
           "albert_config": config.to_dict(),
           "max_seq_length": settings.max_seq_length,
           "tokenizer": os.path.basename(settings.spm_model_file or
@@ -140,8 +154,23 @@ def manifest_settings(settings, config):
           **({"seed": settings.seed} if settings.do_train else {})}
 
 
-# A run that does not train may use any seed (see manifest_settings).
-MAY_CHANGE_WITHOUT_TRAINING = ("seed",)
+# A run that does not train may use any seed and needs no teacher (see
+# manifest_settings).
+MAY_CHANGE_WITHOUT_TRAINING = ("seed", "teacher")
+
+
+def distillation_loss_fn(task, settings):
+  """(labels, outputs, teacher_outputs) → per-example
+  alpha * soft loss + (1 - alpha) * gold loss (training/distillation_loss)."""
+  alpha = settings.distillation_alpha
+  temperature = settings.distillation_temperature
+
+  def loss_fn(labels, outputs, teacher_outputs):
+    return distillation_loss.combine(
+        task.distillation_losses(labels, outputs, teacher_outputs,
+                                 temperature),
+        task.build_losses(labels, outputs), alpha)
+  return loss_fn
 
 
 def with_hugging_face_files(settings):
@@ -178,8 +207,14 @@ class FinetuningJob:
         settings.train_batch_size, settings.gradient_accumulation_steps,
         strategy.num_replicas_in_sync)
     encoder_init.verify_init_checkpoint(settings.init_checkpoint,
-                                        settings.output_dir)
+                                        settings.output_dir, self.config)
     check_inference_source(settings)
+    self.teacher = None  # Read and checked only for training.
+    if settings.do_train and settings.teacher_checkpoint:
+      self.teacher = teacher_lib.read_teacher(settings.teacher_checkpoint)
+      teacher_lib.check_teacher(
+          self.teacher, manifest_settings(settings, self.config, task_class),
+          self.config)
     self.task = task_class(settings, self.config, self.tokenizer)
     for split in self.task.splits_used():
       self.task.check_split_files(split)
@@ -192,7 +227,7 @@ class FinetuningJob:
     self._held.enter_context(files.lock_output_dir(settings.output_dir,
                                                    flag_name="output_dir"))
     try:
-      manifest = manifest_settings(settings, self.config)
+      manifest = manifest_settings(settings, self.config, task_class)
       may_change = () if settings.do_train else MAY_CHANGE_WITHOUT_TRAINING
       files.check_or_record(settings.output_dir, manifest,
                             name="finetuning", may_change=may_change,
@@ -204,9 +239,24 @@ class FinetuningJob:
       # The files read after training are read (and checked) now.
       for split in self.task.inference_splits():
         self.task.read_split(split)
+      loss_fn, build_teacher = self.task.build_losses, None
+      if self.teacher is not None:
+        teacher_lib.check_labels(self.teacher,
+                                 getattr(self.task, "label_list", None))
+        loss_fn = distillation_loss_fn(self.task, settings)
+        build_teacher = lambda: teacher_lib.build_teacher(self.task,
+                                                          self.teacher)
       tf_keras.utils.set_random_seed(settings.seed)
       self.trainer = FinetuningTrainer(
-          strategy, self.task.build_model, self.task.build_losses, settings)
+          strategy, self.task.build_model, loss_fn, settings,
+          build_teacher=build_teacher)
+      if self.teacher is not None:
+        logging.info("distilling from %s (%d layers, hidden size %d): "
+                     "temperature %g, alpha %g", self.teacher.checkpoint,
+                     self.teacher.config.num_hidden_layers,
+                     self.teacher.config.hidden_size,
+                     settings.distillation_temperature,
+                     settings.distillation_alpha)
       files.check_or_record(settings.output_dir, manifest,
                             name="finetuning", may_change=may_change,
                             flag_name="output_dir")

@@ -35,6 +35,7 @@ from albert_tf.tasks.finetuning_settings import task_default
 from albert_tf.tasks.token_classifier_model import TokenClassifierModel
 from albert_tf.tasks.token_classifier_model import token_classification_loss
 from albert_tf.tokenization.python_input_packer import Packer
+from albert_tf.training import distillation_loss
 
 LABEL_LIST_FILE = "label_list.txt"
 
@@ -139,6 +140,14 @@ class TokenClassificationTask(base_task.FinetuningTask):
 
   def build_losses(self, labels, outputs):
     return token_classification_loss(labels, outputs)
+
+  def distillation_losses(self, labels, outputs, teacher_outputs,
+                          temperature):
+    # Per word (its first piece), averaged over the labelled pieces as the
+    # gold loss: [CLS], [SEP], padding and later pieces (-1) add nothing.
+    per_piece = distillation_loss.soft_cross_entropy(
+        teacher_outputs["logits"], outputs["logits"], temperature)
+    return distillation_loss.masked_mean(per_piece, labels["label_ids"] >= 0)
 
   def aggregate(self, split, outputs):
     chunk_tag_ids = iter(outputs["tag_ids"])

@@ -141,9 +141,15 @@ class FinetuningTrainer(StrategyTrainer):
     settings: a FinetuningSettings (output_dir, train_step, warmup_step,
       learning_rate, optimizer, train_batch_size, save_checkpoints_steps,
       keep_checkpoint_max, iterations_per_loop, weight_decay_rate).
+    build_teacher: None, or () → a frozen model with the student's inputs
+      (distillation, tasks/teacher.py); called in the strategy's scope. It
+      runs in inference mode on every training batch, and loss_fn then
+      takes (labels, outputs, teacher_outputs). The teacher is no part of
+      the checkpoints: resuming rebuilds it from its own directory.
   """
 
-  def __init__(self, strategy, build_model, loss_fn, settings):
+  def __init__(self, strategy, build_model, loss_fn, settings,
+               build_teacher=None):
     settings.check_training()
     gradient_accumulation.check_divisible(
         settings.train_batch_size, settings.gradient_accumulation_steps,
@@ -154,6 +160,7 @@ class FinetuningTrainer(StrategyTrainer):
     options = settings.optimizer_options()
     with strategy.scope():
       model = build_model()
+      self.teacher = build_teacher() if build_teacher else None
       variable_names = original_variable_names(model)
       optimizer = optimization.create_optimizer(
           settings.optimizer, settings.learning_rate,
@@ -212,6 +219,7 @@ class FinetuningTrainer(StrategyTrainer):
 
   def train_step(self, iterator):
     model, optimizer, loss_fn = self.model, self.optimizer, self.loss_fn
+    teacher = self.teacher
     global_batch_size = self.global_batch_size
 
     def micro_batch_step(batch):
@@ -219,11 +227,17 @@ class FinetuningTrainer(StrategyTrainer):
 
       def compute_loss():
         outputs = model(features, training=True)
+        if teacher is None:
+          losses = loss_fn(labels, outputs)
+        else:
+          # Inference mode: no dropout in the soft targets.
+          teacher_outputs = tf.nest.map_structure(
+              tf.stop_gradient, teacher(features, training=False))
+          losses = loss_fn(labels, outputs, teacher_outputs)
         # Normalised over the GLOBAL batch, so the micro-batches' (and the
         # replicas') shares add up to the full batch's loss.
         return tf.nn.compute_average_loss(
-            loss_fn(labels, outputs),
-            global_batch_size=global_batch_size), None
+            losses, global_batch_size=global_batch_size), None
 
       loss, _, gradients = loss_and_gradients(
           compute_loss, model.trainable_variables, optimizer)

@@ -35,6 +35,7 @@ from albert_tf.tasks.squad.heads import squad_v1_loss
 from albert_tf.tasks.squad.heads import squad_v2_loss
 from albert_tf.tasks.squad.model import SquadModel
 from albert_tf.tasks.squad.serving import SquadServingModel
+from albert_tf.training import distillation_loss
 from albert_tf.training import finetuning_trainer
 
 PREDICT = "predict"
@@ -148,6 +149,13 @@ class SquadTask(base_task.FinetuningTask):
   predict_split = PREDICT
   metric_line = "eval {key} = {value}"
   needs_data_dir = False
+
+  @classmethod
+  def model_kind(cls, settings):
+    # v2's head (answerability, end conditioned on the start) is another
+    # model than v1's.
+    version = "2.0" if settings.version_2_with_negative else "1.1"
+    return f"{cls.__name__} (SQuAD {version})"
 
   def __init__(self, settings, config, tokenizer):
     super().__init__(settings, config, tokenizer)
@@ -274,6 +282,25 @@ class SquadTask(base_task.FinetuningTask):
                            labels["end_positions"], labels["is_impossible"])
     return squad_v1_loss(outputs, labels["start_positions"],
                          labels["end_positions"])
+
+  def distillation_losses(self, labels, outputs, teacher_outputs,
+                          temperature):
+    # Per start and per end distribution over the window's positions, as
+    # the gold loss. v2: the log-probabilities (logits up to a constant,
+    # masked by p_mask) with the end conditioned on the gold start for
+    # teacher and student alike, plus the answerability logit.
+    soft = distillation_loss.soft_cross_entropy
+    if self.is_v2:
+      span = (soft(teacher_outputs["start_log_probs"],
+                   outputs["start_log_probs"], temperature) +
+              soft(teacher_outputs["end_log_probs"],
+                   outputs["end_log_probs"], temperature)) * 0.5
+      return span + 0.5 * distillation_loss.soft_binary_cross_entropy(
+          teacher_outputs["cls_logits"], outputs["cls_logits"], temperature)
+    return (soft(teacher_outputs["start_logits"], outputs["start_logits"],
+                 temperature) +
+            soft(teacher_outputs["end_logits"], outputs["end_logits"],
+                 temperature)) * 0.5
 
   # Evaluation and prediction.
 
