@@ -14,7 +14,7 @@ benchmarks/finetuning_stability's tagger scenarios (--scenario):
                      training; run_token_classification with batch 16,
                      learning rate 1e-3, 300 steps, 30 warmup, seq 64
   quickstart_tagger  the quick start's own pretrained 4-layer model, data
-                     and tagger settings (quickstart.tagger_settings)
+                     and tagger settings (quickstart_job.tagger_settings)
 
 Per seed, one after the other (so a busy machine slows every variant alike):
 
@@ -96,8 +96,8 @@ def variant_settings(name, scenario, seed, work_dir, student_config_file,
   if values.train_step:
     # The quick start's schedule for that many steps (warmup a tenth,
     # evaluated halfway and at the end).
-    from albert_tf import quickstart  # pylint: disable=g-import-not-at-top
-    schedule = quickstart.tagger_settings(values.train_step)
+    from albert_tf import quickstart_job  # pylint: disable=g-import-not-at-top
+    schedule = quickstart_job.tagger_settings(values.train_step)
     settings.update({key: schedule[key] for key in (
         "train_step", "warmup_step", "save_checkpoints_steps",
         "iterations_per_loop")})
