@@ -42,11 +42,21 @@ import numpy as np
 import tensorflow as tf
 
 from albert_tf.files import atomic_directory
+from albert_tf.tasks import token_serving
 from albert_tf.tokenization import graph_input_packer
 from tfhub_export import export_utils
 from tfhub_export import tflite_tokenizer
 
 MODEL_FILENAME = "model.tflite"
+# Outputs of the TF Serving exports that need ops without TFLite kernels
+# (string joins, regex splits): left out of the TFLite export, which keeps
+# the numeric outputs they are computed from.
+#   answer_text      SQuAD: the answer's pieces joined (StringJoin /
+#                    ReduceJoin); answer_start / answer_end locate it.
+#   entity outputs   the tagger's entities in the text's own words
+#                    (RegexSplitWithOffsets, Substr); tag_ids and
+#                    probabilities per word piece are served.
+UNSUPPORTED_OUTPUTS = ("answer_text",) + token_serving.ENTITY_OUTPUTS
 QUANTIZATIONS = ("none", "float16", "dynamic_int8")
 SIGNATURE_KEY = "serving_default"
 
@@ -248,3 +258,38 @@ def export_tflite(task_model, export_path, *, tokenizer_spec,
     with open(os.path.join(staging, MODEL_FILENAME), "wb") as f:
       f.write(model_content)
   return os.path.join(export_path, MODEL_FILENAME)
+
+
+def tflite_outputs(serving_outputs):
+  """The task's serving outputs (a list or {output: served name}) without
+  UNSUPPORTED_OUTPUTS."""
+  if isinstance(serving_outputs, dict):
+    return {k: v for k, v in serving_outputs.items()
+            if v not in UNSUPPORTED_OUTPUTS}
+  return [k for k in serving_outputs if k not in UNSUPPORTED_OUTPUTS]
+
+
+def export_task_tflite(task, model, export_path, *, tokenizer_spec,
+                       seq_length, quantization="none", overwrite=False):
+  """The TFLite export of a fine-tuned task's model (a base_task.Task and
+  its trained Keras model), with the inputs and numeric outputs of the
+  task's TF Serving export; returns the .tflite path.
+
+  A tagger (text_tagging) takes `text`: its pieces are the whole text's
+  (the SavedModel tokenizes word by word; the same pieces for WordPiece and
+  for SentencePiece text whose words are separated by spaces). A
+  multiple-choice model (RACE) is refused: its packing fills the question's
+  "_" with each option, string work TFLite has no kernels for.
+  """
+  options = task.serving_options()
+  if "multiple_choice" in options:
+    raise export_utils.ExportError(
+        "the TFLite export does not support multiple-choice models (RACE): "
+        "its in-graph packing needs string ops TFLite has no kernels for; "
+        "use --export_type=serving")
+  return export_tflite(
+      task.serving_model(model), export_path, tokenizer_spec=tokenizer_spec,
+      seq_length=seq_length,
+      output_names=tflite_outputs(task.serving_outputs()),
+      quantization=quantization,
+      single_text="text_tagging" in options, overwrite=overwrite)
