@@ -15,12 +15,16 @@ Normalization is FastBertNormalizer(lower_case_nfd_strip_accents=True):
 TF Text's BERT normalizer, i.e. NFKC case folding, NFD, accents stripped,
 control characters dropped, whitespace mapped to " ". The original (and
 the SavedModel exports) lowercase with str.lower and, for SentencePiece,
-NFKD-normalize first. The two agree on all the reference cases in
-testdata/tokenization for SentencePiece; they differ for characters that
-case folding or compatibility decomposition changes and the original keeps:
-"ß" (→ "ss"), final sigma, and, for WordPiece (which the original does not
-NFKD-normalize), full-width forms ("，" → ",", "Ａ" → "a"), "™" (→ "tm"),
-ligatures and circled digits. See docs/export_and_serving.md.
+NFKD-normalize first. For SentencePiece the two agree on every reference
+case in testdata/tokenization. For WordPiece (which the original does not
+NFKD-normalize) case folding changes characters the original keeps; where
+the character is a word of its own either way (full-width punctuation
+"，" "？" "！", "…", CJK), the WordPiece tokenizer puts the original's
+piece back (a table over the Basic Multilingual Plane, looked up through
+the normalizer's offsets). Characters folded into letters or digits that
+join their neighbours' word still differ: full-width letters and digits
+("Ａ" → "a", "１" → "1"), "™" → "tm", "ß" → "ss", ligatures ("ﬁ"),
+circled digits, "～" → "~". See docs/export_and_serving.md (TFLite).
 """
 
 import tensorflow as tf
@@ -138,10 +142,95 @@ class TfliteWordpieceTokenizer(tf.Module):
         max_bytes_per_word=python_tokenizer.MAX_INPUT_CHARS_PER_WORD,
         token_out_type=tf.int64, unknown_token="[UNK]",
         no_pretokenization=False, support_detokenization=False)
+    self._bytes = tf_text.ByteSplitter()
+    first, table = self._standalone_overrides(
+        python_tokenizer.FullTokenizer(vocab_file, do_lower_case=True))
+    self._override_first = tf.constant(first, tf.int32)
+    self._overrides = tf.constant(table, tf.int32)
+
+  def _standalone_overrides(self, python):
+    """(first code point, table): per BMP code point from `first` on, the id
+    the original gives the character, where FastBertNormalizer's NFKC case
+    folding changes a character that both tokenizers split off on its own
+    (full-width punctuation "，" → ",", "？" → "?", "…" → "..."):
+    KEEP where nothing is changed, DROP where the original drops the
+    character. A character folded into letters ("™" → "tm") joins its
+    neighbours' word and cannot be put right here."""
+    chars = [chr(c) for c in range(0x10000) if not 0xD800 <= c < 0xE000]
+    normalized = self._normalizer.normalize(chars).numpy()
+    folded = self._wordpiece.tokenize(normalized).to_list()
+    overrides = {}
+    for char, norm, ids in zip(chars, normalized, folded):
+      original = python.convert_tokens_to_ids(python.tokenize(char))
+      if original == ids or len(original) > 1:
+        continue
+      norm = norm.decode("utf-8").strip()
+      if not all(_splits_off(c) for c in norm):
+        continue  # Glued to its neighbours' word after folding.
+      if not (original == [] or _splits_off(char)) or not ids:
+        continue
+      overrides[ord(char)] = original[0] if original else DROP
+    if not overrides:
+      return 0, [KEEP]
+    first, last = min(overrides), max(overrides)
+    return first, [overrides.get(c, KEEP) for c in range(first, last + 1)]
 
   def tokenize(self, texts):
-    ids = self._wordpiece.tokenize(self._normalizer.normalize(texts))
-    return tf.cast(ids, tf.int32).with_row_splits_dtype(tf.int64)
+    normalized, offsets = self._normalizer.normalize_with_offsets(texts)
+    ids, starts, _ = self._wordpiece.tokenize_with_offsets(normalized)
+    flat_ids = tf.cast(ids.flat_values, tf.int32)
+    splits = ids.row_splits
+    # Each piece's row, and the original byte where it starts (builtin ops
+    # only: no RaggedTensor row ids in TFLite).
+    index = tf.range(tf.size(flat_ids, out_type=tf.int64))
+    row = tf.reduce_sum(tf.cast(index[:, tf.newaxis] >= splits[tf.newaxis, 1:],
+                                tf.int64), axis=1)
+    start = tf.gather(offsets.flat_values,
+                      tf.gather(offsets.row_splits, row) + starts.flat_values)
+    text_bytes = self._bytes.split(texts)
+    code_point = _code_point_at(
+        tf.cast(text_bytes.flat_values, tf.int32),
+        tf.gather(text_bytes.row_splits, row) + start)
+    at = code_point - self._override_first
+    size = tf.size(self._overrides)
+    override = tf.where((at >= 0) & (at < size),
+                        tf.gather(self._overrides, tf.clip_by_value(
+                            at, 0, size - 1)), KEEP)
+    # "…" folds to three "." pieces starting at the same character: the
+    # first becomes the original's piece, the others go.
+    same_start = tf.concat([[False], (start[1:] == start[:-1]) &
+                            (row[1:] == row[:-1])], 0)
+    keep = (override != DROP) & ~((override != KEEP) & same_start)
+    values = tf.boolean_mask(tf.where(override >= 0, override, flat_ids),
+                             keep)
+    ends = tf.concat([tf.zeros([1], tf.int64),
+                      tf.cumsum(tf.cast(keep, tf.int64))], 0)
+    return tf.RaggedTensor.from_row_splits(values, tf.gather(ends, splits),
+                                           validate=False)
+
+
+KEEP, DROP = -1, -2
+
+
+def _splits_off(char):
+  """Whether BERT's basic tokenizer makes `char` a word of its own."""
+  return (python_tokenizer.is_punctuation(char) or
+          python_tokenizer.is_chinese_char(ord(char)))
+
+
+def _code_point_at(utf8, positions):
+  """The code points of the UTF-8 sequences starting at `positions` of the
+  byte values `utf8` (int32), by arithmetic (TFLite has no Unicode ops)."""
+  last = tf.size(utf8, out_type=positions.dtype) - 1
+  byte = [tf.gather(utf8, tf.minimum(positions + i, last)) for i in range(4)]
+  tail = [b - 0x80 for b in byte[1:]]
+  return tf.where(
+      byte[0] < 0x80, byte[0], tf.where(
+          byte[0] < 0xE0, (byte[0] - 0xC0) * 64 + tail[0], tf.where(
+              byte[0] < 0xF0,
+              (byte[0] - 0xE0) * 4096 + tail[0] * 64 + tail[1],
+              (byte[0] - 0xF0) * 262144 + tail[0] * 4096 + tail[1] * 64
+              + tail[2])))
 
 
 def make_tflite_tokenizer(tokenizer_spec):
