@@ -180,6 +180,24 @@ def test_a_batch_equals_single_calls(encoder_exports, name):
 
 
 @pytest.mark.slow  # The module's exports take over a minute.
+def test_litert_runs_it_with_tf_text_s_registerers(encoder_exports):
+  litert = pytest.importorskip("ai_edge_litert.interpreter")
+  from tensorflow_text.core.pybinds import tflite_registrar  # pylint: disable=g-import-not-at-top
+  path = encoder_exports["google_tiny"][0]
+  interpreter = litert.InterpreterWithCustomOps(
+      model_path=path,
+      custom_op_registerers=tflite_registrar.SELECT_TFTEXT_OPS)
+  interpreter.allocate_tensors()
+  pairs = fx.ENGLISH
+  got = interpreter.get_signature_runner(tflite_export.SIGNATURE_KEY)(
+      text_a=_strings([a for a, _ in pairs]),
+      text_b=_strings([b for _, b in pairs]))
+  want = _run_pairs(path, pairs)
+  for key in want:
+    fx.assert_close(got[key], want[key], key, 1e-6)
+
+
+@pytest.mark.slow  # The module's exports take over a minute.
 def test_encoder_int8_is_smaller(encoder_exports):
   for path, int8, _ in encoder_exports.values():
     assert os.path.getsize(int8) < os.path.getsize(path)

@@ -10,6 +10,10 @@ only once complete and carries albert_tf's output marker) whose
                         [B, S, L] (per word piece; the SavedModel's entity
                         outputs need regex and string ops that have no TFLite
                         kernels: not in the TFLite export)
+  squad                 text_a (question), text_b (context) → the numeric
+                        outputs (answer_text, a string join, is left out)
+  race                  refused (ExportError): filling the question's "_"
+                        with each option needs string ops
 
 B is dynamic: the interpreter resizes the inputs to each call's batch (a
 signature runner does it itself; see `signature_runner`).
@@ -18,8 +22,10 @@ The tokenizer and packing use TFLite builtins and the TF Text ops that
 `tensorflow_text`'s tflite_registrar registers (FastBertNormalize,
 FastSentencepieceTokenize, FastWordpieceTokenize, RaggedTensorToTensor, ...;
 see tfhub_export/tflite_tokenizer.py): no Select TF ("Flex") ops, which
-TensorFlow 2.20's Python interpreters cannot run. A runtime therefore needs
-TF Text's TFLite ops registered: in Python,
+would need the Flex delegate linked into the runtime. A runtime needs
+TF Text's TFLite ops registered: in Python (LiteRT's
+ai_edge_litert.interpreter.InterpreterWithCustomOps takes the same
+arguments),
 
   from tensorflow.lite.python.interpreter import InterpreterWithCustomOps
   from tensorflow_text.core.pybinds import tflite_registrar
@@ -73,8 +79,8 @@ def load_interpreter(model_path=None, model_content=None, num_threads=None):
   from tensorflow.lite.python.interpreter import InterpreterWithCustomOps
   import warnings
   with warnings.catch_warnings():
-    # tf.lite.Interpreter's deprecation notice (LiteRT's interpreter cannot
-    # take TF Text's registrar functions; see the docs).
+    # tf.lite.Interpreter's notice that it moves to LiteRT (ai-edge-litert,
+    # an extra package; it loads these models the same way, see the docs).
     warnings.simplefilter("ignore", UserWarning)
     interpreter = InterpreterWithCustomOps(
         model_path=model_path, model_content=model_content,
