@@ -26,7 +26,9 @@ run_token_classification, and --finetuned_task naming the tool;
 --export_type=serving) is exported for TF Serving as the tool's own
 --export_dir exports it, answering in the user's words: label names and
 scores for a classifier, the entities of a raw `text` (at most
---max_entities per text) for a tagger; see docs/finetuning.md.
+--max_entities per text) for a tagger; see docs/finetuning.md. With
+--export_type=tflite it is written as --export_path/model.tflite instead
+(the numeric outputs; see docs/export_and_serving.md).
 
   python -m tfhub_export.export --finetuned_dir=out/dishes \
       --finetuned_task=token_classification --albert_config_file=albert_config.json \
@@ -281,6 +283,9 @@ def run(settings, log=print):
   for name in required:
     if not getattr(settings, name):
       raise FlagError(f"--{name} is required")
+  if settings.tflite_quantization != "none" and settings.export_type != "tflite":
+    raise FlagError("--tflite_quantization applies to --export_type=tflite "
+                    f"only (got --export_type={settings.export_type})")
   tokenizer_spec = export_utils.TokenizerSpec(
       spm_model_file=settings.spm_model_file, vocab_file=settings.vocab_file,
       do_lower_case=settings.do_lower_case)
