@@ -199,6 +199,23 @@ def test_litert_runs_it_with_tf_text_s_registerers(encoder_exports):
 
 
 @pytest.mark.slow  # The module's exports take over a minute.
+def test_encoder_float16_is_smaller_and_close(encoder_exports, tmp_path):
+  path, _, signature = encoder_exports["google_tiny"]
+  float16 = tflite_export.export_tflite(
+      fx.keras_model("google_tiny").encoder, str(tmp_path / "float16"),
+      tokenizer_spec=export_utils.TokenizerSpec(
+          **fx.tokenizer_kwargs("google_tiny")),
+      seq_length=fx.SEQ_LENGTH, output_names=ENCODER_OUTPUTS,
+      quantization="float16")
+  assert os.path.getsize(float16) < os.path.getsize(path)
+  got = _run_pairs(float16, fx.ENGLISH)["pooled_output"]
+  want = _serve_pairs(signature, fx.ENGLISH)["pooled_output"]
+  cosine = np.sum(got * want, 1) / np.linalg.norm(got, axis=1) / (
+      np.linalg.norm(want, axis=1))
+  assert cosine.min() >= 0.999, cosine
+
+
+@pytest.mark.slow  # The module's exports take over a minute.
 def test_encoder_int8_is_smaller(encoder_exports):
   for path, int8, _ in encoder_exports.values():
     assert os.path.getsize(int8) < os.path.getsize(path)

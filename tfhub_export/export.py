@@ -19,7 +19,8 @@ albert_tf's TF2 checkpoints; --spm_model_file (SentencePiece) or --vocab_file
   tflite        --export_path/model.tflite: serving_default as the TF
                 Serving export's, tokenizer inside, for the TFLite
                 interpreter with TF Text's ops (--tflite_quantization;
-                see tfhub_export/tflite_export.py, docs/tflite.md)
+                see tfhub_export/tflite_export.py and
+                docs/export_and_serving.md)
 
 A fine-tuned model (--finetuned_dir, the --output_dir of run_classifier or
 run_token_classification, and --finetuned_task naming the tool;
@@ -283,7 +284,8 @@ def run(settings, log=print):
   for name in required:
     if not getattr(settings, name):
       raise FlagError(f"--{name} is required")
-  if settings.tflite_quantization != "none" and settings.export_type != "tflite":
+  if (settings.tflite_quantization != "none" and
+      settings.export_type != "tflite"):
     raise FlagError("--tflite_quantization applies to --export_type=tflite "
                     f"only (got --export_type={settings.export_type})")
   tokenizer_spec = export_utils.TokenizerSpec(

@@ -51,6 +51,7 @@ from albert_tf.files import atomic_directory
 from albert_tf.tasks import token_serving
 from albert_tf.tokenization import graph_input_packer
 from tfhub_export import export_utils
+from tfhub_export import serving_export
 from tfhub_export import tflite_tokenizer
 
 MODEL_FILENAME = "model.tflite"
@@ -159,7 +160,6 @@ class TfliteServingModule(tf.Module):
 
     def run(inputs):
       # pylint: disable=protected-access
-      from tfhub_export import serving_export  # pylint: disable=g-import-not-at-top
       outputs = serving_export._call_task_model(task_model, inputs)
       return serving_export._named_outputs(outputs, output_names)
 
