@@ -799,7 +799,7 @@ EXPORT = [
     Case("vocab_file_not_a_vocabulary", lambda i, d: export_args(
         i, d, export_type="preprocessor", vocab_file=i.corpus), "corpus.txt"),
     Case("export_type_not_a_choice", lambda i, d: export_args(
-        i, d, export_type="tflite"), "--export_type"),
+        i, d, export_type="onnx"), "--export_type"),
     Case("sentencepiece_vocab_as_vocab_file", lambda i, d: export_args(
         i, d, export_type="preprocessor", vocab_file=i.spm_vocab),
          "tiny-clean.vocab"),

@@ -1,4 +1,4 @@
-"""Export of TF Hub SavedModels (encoder, preprocessor) and TF Serving models.
+"""Export of TF Hub SavedModels (encoder, preprocessor), TF Serving and TFLite models.
 
   export.py               python -m tfhub_export.export (the command line)
   encoder_export.py       the encoder as a reusable SavedModel (like TF Hub's
@@ -9,4 +9,8 @@
   serving_export.py       export_serving_model: text in, named outputs out,
                           in TF Serving's <path>/<version>/ layout
   saved_model_cli.py      saved_model_cli with the TF Text ops registered
+  tflite_export.py        export_tflite: model.tflite with the tokenizer
+                          inside, for the TFLite interpreter with TF Text's
+                          registered ops (--export_type=tflite)
+  tflite_tokenizer.py     the tokenizers made of TFLite kernels only
 """

@@ -16,13 +16,20 @@ albert_tf's TF2 checkpoints; --spm_model_file (SentencePiece) or --vocab_file
   serving       --export_path/<version>/ for TF Serving: raw text in,
                 pooled_output and sequence_output out
   all           --export_path/{encoder,preprocessor,serving/<version>}
+  tflite        --export_path/model.tflite: serving_default as the TF
+                Serving export's, tokenizer inside, for the TFLite
+                interpreter with TF Text's ops (--tflite_quantization;
+                see tfhub_export/tflite_export.py and
+                docs/export_and_serving.md)
 
 A fine-tuned model (--finetuned_dir, the --output_dir of run_classifier or
 run_token_classification, and --finetuned_task naming the tool;
 --export_type=serving) is exported for TF Serving as the tool's own
 --export_dir exports it, answering in the user's words: label names and
 scores for a classifier, the entities of a raw `text` (at most
---max_entities per text) for a tagger; see docs/finetuning.md.
+--max_entities per text) for a tagger; see docs/finetuning.md. With
+--export_type=tflite it is written as --export_path/model.tflite instead
+(the numeric outputs; see docs/export_and_serving.md).
 
   python -m tfhub_export.export --finetuned_dir=out/dishes \
       --finetuned_task=token_classification --albert_config_file=albert_config.json \
@@ -53,9 +60,10 @@ from tfhub_export import encoder_export
 from tfhub_export import export_utils
 from tfhub_export import preprocessor_export
 from tfhub_export import serving_export
+from tfhub_export import tflite_export
 
 FLAGS = flags.FLAGS
-EXPORT_TYPES = ("encoder", "preprocessor", "serving", "all")
+EXPORT_TYPES = ("encoder", "preprocessor", "serving", "all", "tflite")
 # --finetuned_task: the fine-tuning tools whose models export with their
 # heads (RACE and SQuAD: their tools' own --export_dir).
 FINETUNED_TASKS = ("classifier", "token_classification")
@@ -95,6 +103,10 @@ class ExportSettings:
   finetuned_task: str | None = setting(
       None, "The tool that fine-tuned --finetuned_dir.",
       choices=FINETUNED_TASKS)
+  tflite_quantization: str = setting(
+      "none", "--export_type=tflite: none (float32), float16 (float16 "
+      "weights) or dynamic_int8 (int8 weights, dynamic-range).",
+      choices=tflite_export.QUANTIZATIONS)
   max_entities: int = setting(
       token_serving.DEFAULT_MAX_ENTITIES, "--finetuned_task=token_classification: the entities returned "
       "per text (the first ones; the outputs are padded to this many).")
@@ -108,7 +120,7 @@ def define_flags():
 
 def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
            export_type="all", seq_length=128, version=None, overwrite=False,
-           log=print):
+           log=print, tflite_quantization="none"):
   """Writes the requested export(s); returns the paths written.
 
   Raises:
@@ -150,6 +162,11 @@ def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
         version=version, overwrite=overwrite,
         output_names=list(ENCODER_SERVING_OUTPUTS))
 
+  if export_type == "tflite":
+    return [tflite_export.export_tflite(
+        loaded.pretrainer.encoder, export_path, tokenizer_spec=tokenizer_spec,
+        seq_length=seq_length, output_names=list(ENCODER_SERVING_OUTPUTS),
+        quantization=tflite_quantization, overwrite=overwrite)]
   if export_type == "encoder":
     return [encoder_export.export_encoder(loaded, tokenizer_spec, export_path,
                                           overwrite=overwrite)]
@@ -187,9 +204,9 @@ def export_finetuned(settings, export_path, log=print):
   from albert_tf.files import run_manifest  # pylint: disable=g-import-not-at-top
   from albert_tf.tasks import runner  # pylint: disable=g-import-not-at-top
   from albert_tf.settings import defaults  # pylint: disable=g-import-not-at-top
-  if settings.export_type != "serving":
-    raise FlagError("--finetuned_dir exports a TF Serving model: pass "
-                    "--export_type=serving")
+  if settings.export_type not in ("serving", "tflite"):
+    raise FlagError("--finetuned_dir exports a TF Serving or TFLite model: "
+                    "pass --export_type=serving or --export_type=tflite")
   if not settings.finetuned_task:
     raise FlagError("--finetuned_dir needs --finetuned_task (one of "
                     f"{', '.join(FINETUNED_TASKS)})")
@@ -220,6 +237,17 @@ def export_finetuned(settings, export_path, log=print):
   try:
     log(f"using {job.load_for_inference()}")
     task = job.task
+    if settings.export_type == "tflite":
+      return tflite_export.export_task_tflite(
+          task, job.trainer.model, export_path,
+          tokenizer_spec=export_utils.TokenizerSpec(
+              spm_model_file=settings.spm_model_file,
+              vocab_file=(None if settings.spm_model_file
+                          else settings.vocab_file),
+              do_lower_case=settings.do_lower_case),
+          seq_length=job.settings.max_seq_length,
+          quantization=settings.tflite_quantization,
+          overwrite=settings.overwrite)
     outputs = task.serving_outputs()
     return serving_export.export_serving_model(
         task.serving_model(job.trainer.model), export_path,
@@ -256,6 +284,10 @@ def run(settings, log=print):
   for name in required:
     if not getattr(settings, name):
       raise FlagError(f"--{name} is required")
+  if (settings.tflite_quantization != "none" and
+      settings.export_type != "tflite"):
+    raise FlagError("--tflite_quantization applies to --export_type=tflite "
+                    f"only (got --export_type={settings.export_type})")
   tokenizer_spec = export_utils.TokenizerSpec(
       spm_model_file=settings.spm_model_file, vocab_file=settings.vocab_file,
       do_lower_case=settings.do_lower_case)
@@ -273,7 +305,8 @@ def run(settings, log=print):
                      tokenizer_spec, export_path,
                      export_type=settings.export_type,
                      seq_length=settings.seq_length, version=settings.version,
-                     overwrite=settings.overwrite, log=log)
+                     overwrite=settings.overwrite, log=log,
+                     tflite_quantization=settings.tflite_quantization)
   for path in paths:
     log(f"wrote {path}")
   return paths

@@ -34,6 +34,10 @@ class LabelledClassifier(tf.Module):
     labels = tf.constant(self._labels)
     scores = outputs["probabilities"]
     outputs["scores"] = scores
-    outputs["classes"] = tf.broadcast_to(labels, tf.shape(scores))
+    # A gather, not broadcast_to: TFLite's BroadcastTo has no string kernel
+    # (the TFLite export serves this output too).
+    outputs["classes"] = tf.gather(
+        labels, tf.zeros_like(outputs["predictions"])[:, tf.newaxis]
+        + tf.range(len(self._labels), dtype=outputs["predictions"].dtype))
     outputs["predicted_class"] = tf.gather(labels, outputs["predictions"])
     return outputs
