@@ -37,10 +37,12 @@ EXTRAS_REQUIRE = {
     # transformers / torch / keras-hub: the Hugging Face interop tests load
     # what albert_tf writes in the libraries users will load it in. torch is
     # pinned so pip takes the CPU wheel rather than a multi-GB CUDA build.
+    # ai-edge-litert: LiteRT's interpreter loads the TFLite export.
     "test": ["pytest", "pytest-xdist", "hypothesis", "jieba", "scikit-learn",
              "scipy", "seqeval", "tensorflow-serving-api~=2.20.0", "apache-beam",
              BEAM_COMPATIBLE_SENTENCEPIECE,
-             "transformers", "torch==2.13.0", "keras-hub", "safetensors"],
+             "transformers", "torch==2.13.0", "keras-hub", "safetensors",
+             "ai-edge-litert"],
 }
 
 setuptools.setup(
