@@ -4,8 +4,10 @@ frozen teacher, resuming, and the refusals."""
 
 import contextlib
 import dataclasses
+import glob
 import io
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -455,6 +457,16 @@ def test_bad_teachers_are_one_error_line(classifier_teacher, tmp_path):
                                  num_attention_heads=2)))
   assert "--distillation_alpha" in _refusal(student(
       teacher_checkpoint=teacher_dir, distillation_alpha=1.5))
+  # A damaged teacher: every tensor is read before anything is written.
+  damaged = str(tmp_path / "damaged_teacher")
+  shutil.copytree(teacher_dir, damaged)
+  data_file, = glob.glob(os.path.join(damaged, "best", "*.data-*"))
+  os.truncate(data_file, 100)
+  fresh = str(tmp_path / "refused_damaged")
+  error = _refusal(_classifier_values(tmp, data_dir, fresh, STUDENT_LAYERS,
+                                      teacher_checkpoint=damaged))
+  assert "damaged" in error and damaged in error, error
+  assert not os.path.exists(fresh)
   # Nothing was recorded for the refused runs.
   assert not os.path.exists(os.path.join(out, "finetuning.manifest.json"))
 

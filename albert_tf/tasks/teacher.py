@@ -83,12 +83,23 @@ def read_teacher(directory):
         f"{FLAG} {directory} holds no fine-tuned checkpoint (neither "
         f"{BEST_DIR}/{BEST_PREFIX} nor model.ckpt-N): train the teacher "
         "first")
+  try:
+    # Every tensor read now, before the student's run writes anything (as
+    # --init_checkpoint is).
+    integrity.verify_checkpoint(checkpoint)
+  except UserError as e:
+    raise CheckpointError(f"{FLAG} {directory}: {first_line(e)}") from e
   labels = None
   label_path = os.path.join(directory, LABEL_LIST_FILE)
   if os.path.exists(label_path):
     with open(label_path, encoding="utf-8") as f:
       labels = [line.rstrip("\n") for line in f if line.strip()]
   return Teacher(directory, config, checkpoint, manifest, labels)
+
+
+def first_line(error):
+  """The first line of a UserError's message (some list every file)."""
+  return str(error).strip().splitlines()[0][:300]
 
 
 def _differs(name, teacher_value, student_value):
@@ -166,10 +177,10 @@ def build_teacher(task, teacher):
   try:
     checkpoints.load_tf2_checkpoint(model, teacher.checkpoint)
   except UserError as e:
-    first_line = str(e).strip().splitlines()[0][:300]
+    # Readable (read_teacher read every tensor) but not this model's.
     raise CheckpointError(
         f"{FLAG} {teacher.directory}: its checkpoint {teacher.checkpoint} "
         f"does not fit this task's model with the teacher's config (a "
-        f"teacher of another task?): {first_line}") from e
+        f"teacher of another task?): {first_line(e)}") from e
   model.trainable = False
   return model
