@@ -144,23 +144,34 @@ def test_the_teacher_teaches_and_the_distillation_losses_fall(
               if "teacher" in name]
 
 
-def test_accumulation_and_two_replicas_give_the_same_distilled_steps(
-    data, teacher, tmp_path):
-  # The losses' denominators are global: two micro-batches, or two
-  # replicas each with its own copy of the teacher, take the same steps.
-  _, whole = student(data, tmp_path / "whole", teacher)
+@pytest.fixture(scope="module")
+def one_device(data, teacher, tmp_path_factory):
+  """A distilled student's 10 steps on one device: (output_dir, lines)."""
+  output_dir = tmp_path_factory.mktemp("one_device")
+  _, lines = student(data, output_dir, teacher)
+  return output_dir, lines
+
+
+# The losses' denominators are global: two micro-batches, or two replicas
+# each with its own copy of the teacher, take the same steps.
+def test_accumulation_gives_the_same_distilled_steps(data, teacher,
+                                                     one_device, tmp_path):
   _, split = student(data, tmp_path / "split", teacher,
                      gradient_accumulation_steps=2)
-  np.testing.assert_allclose(step_losses(split), step_losses(whole),
+  np.testing.assert_allclose(step_losses(split), step_losses(one_device[1]),
                              rtol=1e-5)
+
+
+def test_two_replicas_give_the_same_distilled_steps(data, teacher,
+                                                    one_device, tmp_path):
   result = run_module("albert_tf.run_pretraining", *flag_args(
       data, tmp_path / "mirrored", albert_config_file=data / STUDENT,
       teacher_checkpoint=teacher, distribution_strategy="mirrored",
       num_cpu_devices=2, **SHORT))
   assert result.returncode == 0, result.stderr
   np.testing.assert_allclose(step_losses(result.stdout.splitlines()),
-                             step_losses(whole), atol=2e-4)
-  expected = final_weights(tmp_path / "whole")
+                             step_losses(one_device[1]), atol=2e-4)
+  expected = final_weights(one_device[0])
   for name, value in final_weights(tmp_path / "mirrored").items():
     np.testing.assert_allclose(value, expected[name], atol=2e-4,
                                err_msg=name)
