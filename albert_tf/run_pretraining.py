@@ -17,6 +17,18 @@ Writes to --output_dir:
   summaries/{train,eval} TensorBoard: losses, accuracies, learning rate,
                         examples/s
 
+Distillation (DistilBERT's recipe): --teacher_checkpoint (a checkpoint
+prefix, a run_pretraining --output_dir or a Hugging Face directory) and
+--teacher_config_file (default: the config beside it) name a frozen
+teacher; the student (--albert_config_file) learns from
+  --distillation_alpha (0.5) x T^2 x soft MLM cross-entropy at
+      --distillation_temperature T (2.0), over the masked positions
+  + (1 - alpha) x the gold MLM loss + the SOP loss
+  + --distillation_cosine_weight (1.0) x (1 - cos) between the teacher's and
+      the student's final hidden states over the real tokens.
+The teacher is loaded once, never trained and not saved in the student's
+checkpoints; see docs/pretraining.md.
+
 The job: albert_tf/training/pretraining_job.py (PretrainingJob); its
 settings: albert_tf/training/pretraining_settings.py.
 """

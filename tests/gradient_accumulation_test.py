@@ -14,6 +14,7 @@ from albert_tf.training.gradient_accumulation import accumulate_gradients
 from albert_tf.training.gradient_accumulation import check_divisible
 from albert_tf.training import pretraining_job
 from albert_tf.training.pretraining_settings import UsageError
+from albert_tf.training.pretraining_trainer import batch_sums
 from albert_tf.training.pretraining_trainer import PretrainingTrainer
 from cli_helpers import run_module
 from run_pretraining_test import TINY_CONFIG
@@ -147,13 +148,12 @@ def test_trainer_gradients_equal_full_batch():
           (rng.random([batch, pred]) < 0.6).astype(np.float32)),
       "next_sentence_labels": tf.constant(rng.integers(0, 2, [batch, 1]),
                                           tf.int32)}
-  weight_sum = tf.reduce_sum(features["masked_lm_weights"])
   results = {}
   for k in (1, 4):
     trainer = PretrainingTrainer(tf.distribute.get_strategy(), model,
                                  tf_keras.optimizers.SGD(), batch,
                                  gradient_accumulation_steps=k)
-    results[k] = trainer._forward_backward(features, weight_sum)  # pylint: disable=protected-access
+    results[k] = trainer._forward_backward(features, batch_sums(features))  # pylint: disable=protected-access
   (full, full_sums), (accumulated, sums) = results[1], results[4]
   for variable, a, b in zip(model.trainable_variables, full, accumulated):
     a = tf.convert_to_tensor(a).numpy()

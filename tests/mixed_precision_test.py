@@ -10,6 +10,7 @@ import tensorflow as tf
 import tf_keras
 
 from albert_tf.modeling import AlbertPretrainer
+from albert_tf.training.pretraining_trainer import batch_sums
 from albert_tf.training.pretraining_trainer import PretrainingTrainer
 from recompute_test import BATCH
 from recompute_test import CONFIG
@@ -35,7 +36,7 @@ def _model_and_trainer(policy, recompute="none", accumulation=1,
                                  gradient_accumulation_steps=accumulation)
     features = _features()
     gradients, sums = trainer._forward_backward(  # pylint: disable=protected-access
-        features, tf.reduce_sum(features["masked_lm_weights"]))
+        features, batch_sums(features))
   finally:
     tf_keras.mixed_precision.set_global_policy("float32")
   loss = float(sums["mlm_share"] + sums["sop_share"])

@@ -11,6 +11,7 @@ from albert_tf.modeling import AlbertPretrainer
 from albert_tf.modeling.layers import recompute as recompute_lib
 from albert_tf.modeling.layers import seeded_dropout
 from albert_tf.modeling.layers import TransformerBlock
+from albert_tf.training.pretraining_trainer import batch_sums
 from albert_tf.training.pretraining_trainer import PretrainingTrainer
 
 CONFIG = {
@@ -57,7 +58,7 @@ def _gradients(mode, use_xla=False, heads_only=True):
                                  tf_keras.optimizers.SGD(), BATCH,
                                  use_xla=use_xla)
     gradients, sums = trainer._forward_backward(  # pylint: disable=protected-access
-        features, tf.reduce_sum(features["masked_lm_weights"]))
+        features, batch_sums(features))
     return gradients, sums["mlm_share"] + sums["sop_share"]
 
   @tf.function
@@ -194,7 +195,7 @@ def _seeded_steps(mode, steps, weights):
   results = []
   for step in steps:
     gradients, sums = trainer._forward_backward(  # pylint: disable=protected-access
-        features, tf.reduce_sum(features["masked_lm_weights"]),
+        features, batch_sums(features),
         seeded_dropout.step_seed(11, step))
     results.append(([tf.convert_to_tensor(g).numpy() for g in gradients],
                     float(sums["mlm_share"] + sums["sop_share"])))

@@ -50,6 +50,8 @@ from albert_tf.training.orbit_trainer import orbit_prints_to_log
 from albert_tf.training.pretraining_settings import check_flags
 from albert_tf.training.pretraining_settings import check_placeholders
 from albert_tf.training.pretraining_settings import UsageError
+from albert_tf.training import pretraining_teacher
+from albert_tf.training.pretraining_trainer import Distillation
 from albert_tf.training.pretraining_trainer import PretrainingTrainer
 from albert_tf.training.pretraining_trainer import worker_position
 from albert_tf.training.progress import ProgressReporter
@@ -277,13 +279,31 @@ def initializer(model, values, print_fn):
 def manifest_settings(values, config):
   """What a pretraining output_dir's checkpoints depend on; a resumed run
   must agree (extending num_train_steps or changing the schedule may)."""
-  return {"albert_config": config.to_dict(),
-          "max_seq_length": values.max_seq_length,
-          "max_predictions_per_seq": values.max_predictions_per_seq,
-          "train_batch_size": values.train_batch_size,
-          "optimizer": values.optimizer, "seed": values.seed,
-          "mixed_precision": values.mixed_precision,
-          "dynamic_masking": values.dynamic_masking}
+  settings = {"albert_config": config.to_dict(),
+              "max_seq_length": values.max_seq_length,
+              "max_predictions_per_seq": values.max_predictions_per_seq,
+              "train_batch_size": values.train_batch_size,
+              "optimizer": values.optimizer, "seed": values.seed,
+              "mixed_precision": values.mixed_precision,
+              "dynamic_masking": values.dynamic_masking}
+  if is_distilled(values):
+    # Recorded only for distilled runs: plain runs' records stay as they
+    # were. A distilled run resumes with the same teacher and weights.
+    settings[DISTILLATION_KEY] = pretraining_teacher.manifest_entry(values)
+  return settings
+
+
+DISTILLATION_KEY = "distillation"
+
+
+def is_distilled(values):
+  """Whether the run trains from a teacher (evaluation needs none)."""
+  return bool(values.do_train and values.teacher_checkpoint)
+
+
+def manifest_may_change(values):
+  """An evaluation of a distilled run's checkpoints names no teacher."""
+  return () if values.do_train else (DISTILLATION_KEY,)
 
 
 
@@ -366,6 +386,16 @@ class PretrainingJob:
           f"--do_eval without --do_train evaluates the checkpoint in "
           f"--output_dir {values.output_dir}, which has none; pass "
           "--init_checkpoint or train first")
+    set_mixed_precision(values.mixed_precision)
+    # The teacher is read before anything is written (a wrong teacher
+    # leaves no half-made output_dir) and before the seed is set (its
+    # random initial weights, overwritten by its checkpoint, take nothing
+    # from the student's draws: with alpha 0 and no cosine loss the
+    # student trains exactly as without a teacher).
+    self.teacher = None
+    if is_distilled(values):
+      self.teacher = pretraining_teacher.load_teacher(values, config,
+                                                      strategy, print_fn)
     # Worker 0 (the chief) alone writes summaries, results and final files.
     self.chief = chief = worker_position(strategy)[0] == 0
     output_dir = values.output_dir
@@ -382,9 +412,9 @@ class PretrainingJob:
                                                      flag_name="output_dir"))
       files.check_or_record(output_dir, manifest_settings(values, config),
                             name="pretraining", flag_name="output_dir",
+                            may_change=manifest_may_change(values),
                             record=False)
     files.make_directories(output_dir)
-    set_mixed_precision(values.mixed_precision)
     tf_keras.utils.set_random_seed(values.seed)
 
     with strategy.scope():
@@ -407,7 +437,7 @@ class PretrainingJob:
         eval_dataset_fn=eval_fn if values.do_eval else None,
         use_xla=values.use_xla,
         gradient_accumulation_steps=values.gradient_accumulation_steps,
-        seed=values.seed)
+        seed=values.seed, distillation=self._distillation())
     self.global_step = global_step = optimizer.iterations
     tracked = {"model": model, "optimizer": optimizer}
     if values.do_train:
@@ -452,8 +482,18 @@ class PretrainingJob:
     # --init_checkpoint): the run will go ahead.
     if chief:
       files.check_or_record(output_dir, manifest_settings(values, config),
-                            name="pretraining", flag_name="output_dir")
+                            name="pretraining", flag_name="output_dir",
+                            may_change=manifest_may_change(values))
       config.to_json_file(os.path.join(output_dir, "albert_config.json"))
+
+  def _distillation(self):
+    """The trainer's Distillation (None without a teacher)."""
+    if self.teacher is None:
+      return None
+    values = self.settings
+    return Distillation(self.teacher, values.distillation_temperature,
+                        values.distillation_alpha,
+                        values.distillation_cosine_weight)
 
   def run(self):
     """Trains and/or evaluates as the settings ask, then writes the final

@@ -96,6 +96,30 @@ class PretrainingSettings(distribution.DistributionSettings):
       "Less memory, more compute, same gradients.", choices=RECOMPUTE_MODES)
   seed: int = setting(12345, "Seed of initialisation and input order; the "
                       "same seed gives the same run.")
+  teacher_checkpoint: str | None = setting(
+      None, "Distil from a frozen teacher (DistilBERT's recipe): a "
+      "pretraining checkpoint prefix (original TF1 or ours), a "
+      "run_pretraining --output_dir (its model.ckpt-best, else its newest "
+      "checkpoint) or a Hugging Face ALBERT directory. The student "
+      "(--albert_config_file) learns from the teacher's MLM distribution "
+      "at the masked positions and its final hidden states besides the "
+      "gold labels. Same vocabulary as the student; loaded once, never "
+      "trained, not saved in the student's checkpoints.")
+  teacher_config_file: str | None = setting(
+      None, "The teacher's ALBERT config JSON; default: the "
+      "albert_config.json (or a Hugging Face config.json) beside "
+      "--teacher_checkpoint.")
+  distillation_temperature: float = setting(
+      2.0, "With --teacher_checkpoint: the softmax temperature of the soft "
+      "MLM targets (the soft loss is scaled by its square).")
+  distillation_alpha: float = setting(
+      0.5, "With --teacher_checkpoint: the weight of the soft MLM loss; the "
+      "gold MLM loss gets 1 - alpha (the SOP loss keeps weight 1).")
+  distillation_cosine_weight: float = setting(
+      1.0, "With --teacher_checkpoint: the weight of the cosine loss "
+      "(1 - cos) between the teacher's and the student's final hidden "
+      "states over the real tokens; 0 turns it off. Needs the same "
+      "hidden_size.")
 
 
 def defaults(**values):
@@ -171,3 +195,21 @@ def check_flags(values):
                                      values.vocab_file):
     raise UsageError("--dynamic_masking needs --spm_model_file or "
                      "--vocab_file (for the [CLS]/[SEP]/[MASK] ids)")
+  check_distillation_flags(values)
+
+
+def check_distillation_flags(values):
+  """The distillation flags: ranges, and nothing without a teacher."""
+  if not values.teacher_checkpoint:
+    if values.teacher_config_file:
+      raise UsageError("--teacher_config_file needs --teacher_checkpoint")
+    return
+  if not values.distillation_temperature > 0:
+    raise UsageError(f"--distillation_temperature must be positive, got "
+                     f"{values.distillation_temperature}")
+  if not 0.0 <= values.distillation_alpha <= 1.0:
+    raise UsageError(f"--distillation_alpha must be in [0, 1], got "
+                     f"{values.distillation_alpha}")
+  if not values.distillation_cosine_weight >= 0:
+    raise UsageError(f"--distillation_cosine_weight must not be negative, "
+                     f"got {values.distillation_cosine_weight}")

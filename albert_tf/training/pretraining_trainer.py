@@ -7,9 +7,17 @@ over the GLOBAL batch: every replica adds its share, Σw·CE / (Σ_global w +
 1e-5) and Σ CE / global_batch, and the optimizer sums the replicas'
 gradients. On one device this is exactly the original formula; on many it
 is the same number, so trajectories agree across strategies.
+
+With a teacher (Distillation, --teacher_checkpoint) the MLM loss becomes
+alpha · soft + (1 - alpha) · gold, the soft loss being T² · the cross-entropy
+of the teacher's MLM distribution at temperature T, weighted and normalised
+over the masked positions like the gold one; the cosine loss
+Σ_tokens (1 - cos(student, teacher)) / (Σ_global real tokens), over the final
+hidden states, is added with its own weight. The SOP loss is unchanged.
 """
 
 import contextlib
+import dataclasses
 
 import orbit
 import tensorflow as tf
@@ -18,8 +26,10 @@ import tf_keras
 from albert_tf.errors import UserError
 from albert_tf.modeling.layers import seeded_dropout
 from albert_tf.modeling.losses import cross_entropy
+from albert_tf.training.distillation_loss import soft_cross_entropy
 from albert_tf.training.distribution import is_tpu_strategy
 from albert_tf.training.gradient_accumulation import accumulate_gradients
+from albert_tf.training.hidden_state_distillation import cosine_distance
 from albert_tf.training.orbit_trainer import apply_connected_gradients
 from albert_tf.training.orbit_trainer import StrategyTrainer
 from albert_tf.training.orbit_trainer import TrainingDivergedError  # pylint: disable=unused-import
@@ -27,12 +37,29 @@ from albert_tf.training.orbit_trainer import loss_and_gradients
 
 TRAIN_METRICS = ("total_loss", "mlm_loss", "sop_loss", "masked_lm_accuracy",
                  "sentence_order_accuracy")
+# A distilled run's train metrics besides those: the soft MLM loss (T²
+# scaled, before alpha) and the cosine loss (before its weight).
+DISTILLATION_METRICS = ("soft_mlm_loss", "cosine_loss")
 EVAL_METRICS = ("masked_lm_accuracy", "masked_lm_loss",
                 "sentence_order_accuracy", "sentence_order_loss", "loss")
 
 
 class NothingEvaluatedError(UserError, RuntimeError):
   """An evaluation saw no example."""
+
+
+@dataclasses.dataclass
+class Distillation:
+  """A frozen teacher (an AlbertPretrainer built under the same strategy)
+  and the weights of the distillation losses (see the module docstring)."""
+  teacher: object
+  temperature: float = 2.0
+  alpha: float = 0.5
+  cosine_weight: float = 1.0
+
+  @property
+  def uses_hidden_states(self):
+    return self.cosine_weight > 0
 
 
 def _model_inputs(features):
@@ -44,6 +71,15 @@ def _model_inputs(features):
 
 def _sentence_order_labels(features):
   return tf.reshape(features["next_sentence_labels"], [-1])
+
+
+def batch_sums(features):
+  """The losses' denominators of a batch: {"weights": Σ masked_lm_weights,
+  "tokens": Σ input_mask}; a training step sums them over the replicas."""
+  return {"weights": tf.reduce_sum(
+              tf.cast(features["masked_lm_weights"], tf.float32)),
+          "tokens": tf.reduce_sum(
+              tf.cast(features["input_mask"], tf.float32))}
 
 
 def _correct(logits, labels):
@@ -78,13 +114,15 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
   global batch), with a K-th of the activation memory.
   `seed` (the run's) and the global step choose the dropout masks (see
   modeling/layers/seeded_dropout.py): a resumed run draws them again.
+  `distillation`: a Distillation to learn from a teacher too, or None.
   """
 
   def __init__(self, strategy, model, optimizer, global_batch_size,
                train_dataset_fn=None, eval_dataset_fn=None, use_xla=False,
-               gradient_accumulation_steps=1, seed=0):
+               gradient_accumulation_steps=1, seed=0, distillation=None):
     self.strategy = strategy
     self.seed = seed
+    self.distillation = distillation
     self.gradient_accumulation_steps = gradient_accumulation_steps
     self.use_xla = use_xla
     with strategy.scope():
@@ -97,9 +135,11 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
     train_dataset = None
     if train_dataset_fn is not None:
       train_dataset = self._make_train_input(train_dataset_fn)
+    extra_metrics = DISTILLATION_METRICS if distillation else ()
     StrategyTrainer.__init__(
-        self, strategy, model, optimizer, global_batch_size, TRAIN_METRICS,
-        loss_metrics=("total_loss", "mlm_loss", "sop_loss"),
+        self, strategy, model, optimizer, global_batch_size,
+        TRAIN_METRICS + extra_metrics,
+        loss_metrics=("total_loss", "mlm_loss", "sop_loss") + extra_metrics,
         train_dataset=train_dataset,
         divergence_hint="Lower --learning_rate, check the data, or use "
         "--mixed_precision=bfloat16 instead of float16.")
@@ -154,10 +194,12 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
 
   # -- training -------------------------------------------------------------
 
-  def _local_loss_and_gradients(self, features, global_weight_sum,
+  def _local_loss_and_gradients(self, features, global_sums,
                                 dropout_seed=None):
     """This replica's share of the global loss, and its gradients, summed
     over its micro-batches (one micro-batch without accumulation).
+    `global_sums`: {"weights": Σ masked_lm_weights, "tokens": Σ input_mask}
+    over the global batch, the losses' denominators.
 
     `dropout_seed`: the replica's step seed (seeded_dropout.step_seed), an
     argument, not a capture, because the replicas share this function;
@@ -167,24 +209,50 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
              else seeded_dropout.seed_scope(dropout_seed))
     with scope:
       return accumulate_gradients(
-          lambda micro: self._micro_batch_step(micro, global_weight_sum),
+          lambda micro: self._micro_batch_step(micro, global_sums),
           features, self.gradient_accumulation_steps, variables=variables)
 
-  def _micro_batch_step(self, features, global_weight_sum):
+  def _micro_batch_step(self, features, global_sums):
     """A batch's share of the global loss: (gradients, sums for metrics)."""
     labels = _sentence_order_labels(features)
     weights = tf.cast(features["masked_lm_weights"], tf.float32)
+    global_weight_sum = global_sums["weights"]
+    distillation = self.distillation
+    # The cosine loss needs every token's final hidden state: the last
+    # block then runs on all rows, not only on [CLS] and the masked ones.
+    heads_only = not (distillation and distillation.uses_hidden_states)
+    teacher_outputs = None
+    if distillation:
+      # Outside the tape: nothing of the teacher is differentiated.
+      teacher_outputs = distillation.teacher(
+          _model_inputs(features), training=False, heads_only=heads_only)
 
     def compute_loss():
       outputs = self.model(_model_inputs(features), training=True,
-                           heads_only=True)
+                           heads_only=heads_only)
       mlm_ce = cross_entropy(outputs["mlm_logits"], features["masked_lm_ids"])
       sop_ce = cross_entropy(outputs["sop_logits"], labels)
       mlm_share = tf.reduce_sum(weights * mlm_ce) / (global_weight_sum + 1e-5)
       sop_share = tf.reduce_sum(sop_ce) / self.global_batch_size
-      return mlm_share + sop_share, (mlm_share, sop_share, outputs)
+      shares = {"mlm_share": mlm_share, "sop_share": sop_share}
+      if not distillation:
+        return mlm_share + sop_share, (shares, outputs)
+      soft_ce = soft_cross_entropy(
+          tf.cast(teacher_outputs["mlm_logits"], tf.float32),
+          tf.cast(outputs["mlm_logits"], tf.float32),
+          distillation.temperature)
+      shares["soft_mlm_share"] = (tf.reduce_sum(weights * soft_ce) /
+                                  (global_weight_sum + 1e-5))
+      shares["cosine_share"] = tf.zeros([])
+      if distillation.uses_hidden_states:
+        tokens = tf.cast(features["input_mask"], tf.float32)
+        distance = cosine_distance(outputs["sequence_output"],
+                                   teacher_outputs["sequence_output"])
+        shares["cosine_share"] = (tf.reduce_sum(tokens * distance) /
+                                  tf.maximum(global_sums["tokens"], 1.0))
+      return self._distilled_loss(shares), (shares, outputs)
 
-    _, (mlm_share, sop_share, outputs), gradients = loss_and_gradients(
+    _, (shares, outputs), gradients = loss_and_gradients(
         compute_loss, self.model.trainable_variables, self.optimizer)
     # Dense, as the original's: its token-type lookup is a one-hot matmul,
     # ours a gather whose IndexedSlices gradient (one row per token, not per
@@ -193,8 +261,7 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
     gradients = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices)
                  else g for g in gradients]
     sums = {
-        "mlm_share": mlm_share,
-        "sop_share": sop_share,
+        **shares,
         "mlm_correct": tf.reduce_sum(
             weights * _correct(outputs["mlm_logits"],
                                features["masked_lm_ids"])),
@@ -202,24 +269,41 @@ class PretrainingTrainer(StrategyTrainer, orbit.StandardEvaluator):
     }
     return gradients, sums
 
+  def _distilled_loss(self, shares):
+    """The total loss of a distilled step from its parts."""
+    distillation = self.distillation
+    return (distillation.alpha * shares["soft_mlm_share"] +
+            (1.0 - distillation.alpha) * shares["mlm_share"] +
+            shares["sop_share"] +
+            distillation.cosine_weight * shares["cosine_share"])
+
   def train_step(self, iterator):
     def step_fn(features):
       context = tf.distribute.get_replica_context()
       weights = tf.cast(features["masked_lm_weights"], tf.float32)
-      global_weight_sum = context.all_reduce(tf.distribute.ReduceOp.SUM,
-                                             tf.reduce_sum(weights))
+      global_sums = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                       batch_sums(features))
       dropout_seed = seeded_dropout.step_seed(self.seed,
                                               self.optimizer.iterations)
-      gradients, sums = self._forward_backward(features, global_weight_sum,
+      gradients, sums = self._forward_backward(features, global_sums,
                                                dropout_seed)
-      mlm_share, sop_share = sums["mlm_share"], sums["sop_share"]
       apply_connected_gradients(self.optimizer, gradients,
                                 self.model.trainable_variables)
-      mlm_loss, sop_loss = context.all_reduce(tf.distribute.ReduceOp.SUM,
-                                              [mlm_share, sop_share])
-      self.train_metrics["mlm_loss"].update_state(mlm_loss)
-      self.train_metrics["sop_loss"].update_state(sop_loss)
-      self.train_metrics["total_loss"].update_state(mlm_loss + sop_loss)
+      share_names = [name for name in ("mlm_share", "sop_share",
+                                       "soft_mlm_share", "cosine_share")
+                     if name in sums]
+      losses = dict(zip(share_names, context.all_reduce(
+          tf.distribute.ReduceOp.SUM, [sums[name] for name in share_names])))
+      self.train_metrics["mlm_loss"].update_state(losses["mlm_share"])
+      self.train_metrics["sop_loss"].update_state(losses["sop_share"])
+      if self.distillation:
+        self.train_metrics["soft_mlm_loss"].update_state(
+            losses["soft_mlm_share"])
+        self.train_metrics["cosine_loss"].update_state(losses["cosine_share"])
+        total_loss = self._distilled_loss(losses)
+      else:
+        total_loss = losses["mlm_share"] + losses["sop_share"]
+      self.train_metrics["total_loss"].update_state(total_loss)
       # Mean of the per-example values: Σ correct / Σ weight, with weight
       # Σ weight (what update_state of the per-example values adds up).
       weight_sum = tf.reduce_sum(weights)
