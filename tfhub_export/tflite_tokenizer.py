@@ -57,13 +57,7 @@ class TfliteSentencepieceTokenizer(tf.Module):
     with open(spm_model_file, "rb") as f:
       model_proto = f.read()
     self.vocab_size = processor.GetPieceSize()
-    self.special_ids = {
-        "pad_id": processor.PieceToId("<pad>"),
-        "unk_id": processor.unk_id(),
-        "cls_id": processor.PieceToId("[CLS]"),
-        "sep_id": processor.PieceToId("[SEP]"),
-        "mask_id": processor.PieceToId("[MASK]"),
-    }
+    self.special_ids = python_tokenizer.sentencepiece_special_ids(processor)
     replacements = []
     for i in range(self.vocab_size):
       piece = processor.IdToPiece(i)
@@ -129,13 +123,7 @@ class TfliteWordpieceTokenizer(tf.Module):
     tokens = [f"[blank line {i}]" if t.isspace() else t
               for i, t in enumerate(tokens)]
     self.vocab_size = len(tokens)
-    self.special_ids = {
-        "pad_id": vocab.get("[PAD]", 0),
-        "unk_id": vocab["[UNK]"],
-        "cls_id": vocab["[CLS]"],
-        "sep_id": vocab["[SEP]"],
-        "mask_id": vocab.get("[MASK]", -1),
-    }
+    self.special_ids = python_tokenizer.wordpiece_special_ids(vocab)
     self._normalizer = _normalizer()
     self._wordpiece = tf_text.FastWordpieceTokenizer(
         vocab=tokens, suffix_indicator="##",

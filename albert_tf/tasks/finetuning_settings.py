@@ -12,6 +12,7 @@ import os
 from albert_tf.errors import FlagError
 from albert_tf.modeling.layers.recompute import RECOMPUTE_MODES
 from albert_tf.settings import setting
+from albert_tf.training import distillation_loss
 from albert_tf.training.distribution import DistributionSettings
 from albert_tf.training.optimization import OPTIMIZERS
 
@@ -180,12 +181,8 @@ class FinetuningSettings(DistributionSettings):
       raise FlagError(f"--finetuning_recipe must be one of "
                       f"{', '.join(FINETUNING_RECIPES)}, got "
                       f"{self.finetuning_recipe!r}")
-    if not self.distillation_temperature > 0:
-      raise FlagError(f"--distillation_temperature must be positive, got "
-                      f"{self.distillation_temperature}")
-    if not 0.0 <= self.distillation_alpha <= 1.0:
-      raise FlagError(f"--distillation_alpha must be in [0, 1], got "
-                      f"{self.distillation_alpha}")
+    distillation_loss.check_flags(self.distillation_temperature,
+                                  self.distillation_alpha)
     if (self.head_learning_rate_multiplier is not None and
         not self.head_learning_rate_multiplier > 0):
       raise FlagError(f"--head_learning_rate_multiplier must be positive, "

@@ -43,13 +43,7 @@ class SentencepieceGraphTokenizer(tf.Module):
       model_proto = f.read()
     self.lower_case = lower_case
     self.vocab_size = processor.GetPieceSize()
-    self.special_ids = {
-        "pad_id": processor.PieceToId("<pad>"),
-        "unk_id": processor.unk_id(),
-        "cls_id": processor.PieceToId("[CLS]"),
-        "sep_id": processor.PieceToId("[SEP]"),
-        "mask_id": processor.PieceToId("[MASK]"),
-    }
+    self.special_ids = python_tokenizer.sentencepiece_special_ids(processor)
     self._comma_id = processor.PieceToId(",")
     self._pieces = tf.constant(
         [processor.IdToPiece(i) for i in range(self.vocab_size)])

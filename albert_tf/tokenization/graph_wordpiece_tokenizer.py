@@ -40,13 +40,7 @@ class WordpieceGraphTokenizer(tf.Module):
       if token not in vocab:
         raise python_tokenizer.TokenizerError(
             f"vocab file {vocab_file} has no {token} token")
-    self.special_ids = {
-        "pad_id": vocab.get("[PAD]", 0),
-        "unk_id": vocab["[UNK]"],
-        "cls_id": vocab["[CLS]"],
-        "sep_id": vocab["[SEP]"],
-        "mask_id": vocab.get("[MASK]", -1),
-    }
+    self.special_ids = python_tokenizer.wordpiece_special_ids(vocab)
     self._table = tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(
             tf.constant(list(vocab.keys())),

@@ -140,6 +140,30 @@ def check_wordpiece_vocab(vocab, vocab_file):
       "(one token per line, with [UNK], [CLS] and [SEP])")
 
 
+def wordpiece_special_ids(vocab):
+  """The ids the in-graph tokenizers pack with, from a WordPiece vocab
+  ([PAD] and [MASK] may be missing: 0 and -1 then)."""
+  return {
+      "pad_id": vocab.get("[PAD]", 0),
+      "unk_id": vocab["[UNK]"],
+      "cls_id": vocab["[CLS]"],
+      "sep_id": vocab["[SEP]"],
+      "mask_id": vocab.get("[MASK]", -1),
+  }
+
+
+def sentencepiece_special_ids(processor):
+  """The same for a SentencePiece model (ALBERT's <pad>, [CLS], [SEP],
+  [MASK] pieces)."""
+  return {
+      "pad_id": processor.PieceToId("<pad>"),
+      "unk_id": processor.unk_id(),
+      "cls_id": processor.PieceToId("[CLS]"),
+      "sep_id": processor.PieceToId("[SEP]"),
+      "mask_id": processor.PieceToId("[MASK]"),
+  }
+
+
 def convert_by_vocab(vocab, items):
   return [vocab[item] for item in items]
 

@@ -13,6 +13,8 @@ outputs come in under tf.stop_gradient: only the student learns.
 
 import tensorflow as tf
 
+from albert_tf.errors import FlagError
+
 
 def soft_cross_entropy(teacher_logits, student_logits, temperature):
   """T^2 * sum_k -softmax(t/T)_k * log_softmax(s/T)_k over the last axis.
@@ -52,3 +54,13 @@ def masked_mean(per_position, weights):
 def combine(soft, gold, alpha):
   """alpha * soft + (1 - alpha) * gold, per example."""
   return alpha * soft + (1.0 - alpha) * gold
+
+
+def check_flags(temperature, alpha):
+  """--distillation_temperature and --distillation_alpha in range (the
+  fine-tuning tools and run_pretraining take both)."""
+  if not temperature > 0:
+    raise FlagError(f"--distillation_temperature must be positive, got "
+                    f"{temperature}")
+  if not 0.0 <= alpha <= 1.0:
+    raise FlagError(f"--distillation_alpha must be in [0, 1], got {alpha}")

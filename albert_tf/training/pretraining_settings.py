@@ -13,6 +13,7 @@ from albert_tf import settings as settings_lib
 from albert_tf.errors import FlagError
 from albert_tf.modeling.layers.recompute import RECOMPUTE_MODES
 from albert_tf.settings import setting
+from albert_tf.training import distillation_loss
 from albert_tf.training import distribution
 from albert_tf.training import optimization
 
@@ -204,12 +205,8 @@ def check_distillation_flags(values):
     if values.teacher_config_file:
       raise UsageError("--teacher_config_file needs --teacher_checkpoint")
     return
-  if not values.distillation_temperature > 0:
-    raise UsageError(f"--distillation_temperature must be positive, got "
-                     f"{values.distillation_temperature}")
-  if not 0.0 <= values.distillation_alpha <= 1.0:
-    raise UsageError(f"--distillation_alpha must be in [0, 1], got "
-                     f"{values.distillation_alpha}")
+  distillation_loss.check_flags(values.distillation_temperature,
+                                values.distillation_alpha)
   if not values.distillation_cosine_weight >= 0:
     raise UsageError(f"--distillation_cosine_weight must not be negative, "
                      f"got {values.distillation_cosine_weight}")
