@@ -1,0 +1,158 @@
+"""--export_precision=bfloat16: the same signatures and dtypes as float32,
+outputs within bfloat16's rounding of float32's, the same predictions."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+
+import export_fixtures as fx
+import finetuning_data
+import reference_data as ref
+from albert_tf import run_classifier
+from albert_tf import settings as settings_lib
+from tfhub_export import export
+from tfhub_export import export_precision
+from tfhub_export import export_utils
+
+NAME = "google_tiny"
+PRECISIONS = ("float32", "bfloat16")
+# bfloat16 keeps 8 significant bits: each value it holds is float32's within
+# a relative 2**-9 (round to nearest), and every matmul, LayerNorm and gelu
+# of the encoder rounds its inputs and outputs. Over google_tiny's 4 layers
+# the errors add up to about 1% of the output's norm (0.9-1.2% measured; the
+# albert_base config's 12 layers: 1.1%). 3% (about 8 units of the last
+# bit, 2**-8) holds that with room and still fails a model that computes
+# something else: a wrong weight or a skipped layer moves the outputs by
+# tens of percent.
+RELATIVE_TOLERANCE = 0.03
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+  """export_type=all of google_tiny in each precision: {precision: paths}."""
+  tmp = tmp_path_factory.mktemp("precision")
+  spec = export_utils.TokenizerSpec(spm_model_file=fx.tokenizer_file(NAME))
+  paths = {}
+  for precision in PRECISIONS:
+    encoder, _, serving = export.export(
+        ref.config_path(NAME), ref.checkpoint_prefix(NAME), spec,
+        str(tmp / precision), export_type="all", seq_length=fx.SEQ_LENGTH,
+        log=lambda *_: None, precision=precision)
+    paths[precision] = {"encoder": encoder, "serving": serving}
+  return paths
+
+
+def _signature_types(signature):
+  """What a client sees of a signature: input and output names, dtypes and
+  shapes."""
+  _, inputs = signature.structured_input_signature
+  return ({k: (v.dtype, v.shape.as_list()) for k, v in inputs.items()},
+          {k: (v.dtype, v.shape.as_list())
+           for k, v in signature.structured_outputs.items()})
+
+
+def _computes_in_bfloat16(signature):
+  """Whether a loaded signature's graph multiplies matrices in bfloat16."""
+  graph_def = signature.graph.as_graph_def()
+  nodes = list(graph_def.node) + [
+      node for function in graph_def.library.function
+      for node in function.node_def]
+  return any(node.op in ("MatMul", "BatchMatMulV2", "Einsum") and
+             node.attr["T"].type == tf.bfloat16.as_datatype_enum
+             for node in nodes)
+
+
+def _relative_error(got, expected):
+  return (np.linalg.norm(got.astype(np.float64) - expected) /
+          np.linalg.norm(expected.astype(np.float64)))
+
+
+@pytest.mark.parametrize("part", ["encoder", "serving"])
+def test_bfloat16_export_has_the_float32_signatures(exports, part):
+  loaded = {p: tf.saved_model.load(exports[p][part]) for p in PRECISIONS}
+  assert set(loaded["bfloat16"].signatures) == set(
+      loaded["float32"].signatures)
+  for key in loaded["float32"].signatures:
+    assert (_signature_types(loaded["bfloat16"].signatures[key]) ==
+            _signature_types(loaded["float32"].signatures[key])), key
+  assert _computes_in_bfloat16(
+      loaded["bfloat16"].signatures["serving_default"])
+  assert not _computes_in_bfloat16(
+      loaded["float32"].signatures["serving_default"])
+
+
+def test_bfloat16_outputs_are_float32_within_bfloat16_rounding(exports):
+  ids = {k: tf.constant(v) for k, v in fx.python_pack(NAME,
+                                                       fx.ENGLISH).items()}
+  texts = [a for a, _ in fx.ENGLISH]
+  outputs = {}
+  for precision in PRECISIONS:
+    encoder = tf.saved_model.load(exports[precision]["encoder"])
+    serving = tf.saved_model.load(
+        exports[precision]["serving"]).signatures["serving_default"]
+    direct = encoder(ids)
+    served = serving(text_a=tf.constant(texts),
+                     text_b=tf.constant([""] * len(texts)))
+    outputs[precision] = {
+        "pooled_output": direct["pooled_output"],
+        "sequence_output": direct["sequence_output"],
+        "encoder_outputs": direct["encoder_outputs"][1],
+        "served_pooled_output": served["pooled_output"]}
+  for key, expected in outputs["float32"].items():
+    got = outputs["bfloat16"][key]
+    assert got.dtype == tf.float32
+    error = _relative_error(got.numpy(), expected.numpy())
+    assert 0 < error < RELATIVE_TOLERANCE, (key, error)
+
+
+def test_the_policy_is_restored_and_bad_precision_refused(exports):
+  del exports  # Made (and left) the exports first.
+  assert tf_keras.mixed_precision.global_policy().name == "float32"
+  with pytest.raises(export_utils.ExportError, match="--export_precision"):
+    with export_precision.computing_in("float16"):
+      pass
+
+
+def test_fine_tuned_classifier_predicts_the_same_in_bfloat16(tmp_path):
+  """tfhub_export --finetuned_dir --export_precision=bfloat16 of a tiny
+  SST-2 classifier: the float32 export's signatures and predictions."""
+  tmp = str(tmp_path)
+  config = finetuning_data.write_tiny_config(
+      os.path.join(tmp, "albert_config.json"))
+  data_dir = finetuning_data.write_sst2(os.path.join(tmp, "sst"),
+                                        sizes=(400, 40, 100))
+  run_classifier.run(run_classifier.defaults(
+      task_name="sst-2", data_dir=data_dir, output_dir=os.path.join(
+          tmp, "cls"), albert_config_file=config,
+      spm_model_file=ref.SPM_MODEL, max_seq_length=32, do_train=True,
+      train_batch_size=16, learning_rate=1e-3, train_step=60,
+      warmup_step=6, save_checkpoints_steps=60, iterations_per_loop=60,
+      seed=1))
+  with open(os.path.join(data_dir, "test.tsv"), encoding="utf-8") as f:
+    sentences = [line.rstrip("\n").split("\t")[1] for line in f][1:]
+  served = {}
+  for precision in PRECISIONS:
+    path, = export.run(settings_lib.defaults(
+        export.ExportSettings, finetuned_dir=os.path.join(tmp, "cls"),
+        finetuned_task="classifier", albert_config_file=config,
+        spm_model_file=ref.SPM_MODEL, export_type="serving",
+        export_precision=precision,
+        export_path=os.path.join(tmp, precision)), log=lambda *_: None)
+    serving = tf.saved_model.load(path).signatures["serving_default"]
+    served[precision] = (_signature_types(serving), serving(
+        text_a=tf.constant(sentences),
+        text_b=tf.constant([""] * len(sentences))))
+  (types32, float32), (types16, bfloat16) = (served["float32"],
+                                             served["bfloat16"])
+  assert types16 == types32
+  # A trained model, not a coin: its predictions are mostly right and
+  # confident, so agreement is a real check.
+  assert np.abs(float32["probabilities"].numpy() - 0.5).mean() > 0.2
+  np.testing.assert_array_equal(bfloat16["predictions"].numpy(),
+                                float32["predictions"].numpy())
+  # Probabilities: bfloat16 rounding of a softmax over 2 classes.
+  np.testing.assert_allclose(bfloat16["probabilities"].numpy(),
+                             float32["probabilities"].numpy(), atol=0.02)
