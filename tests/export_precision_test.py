@@ -1,7 +1,6 @@
 """--export_precision=bfloat16: the same signatures and dtypes as float32,
-outputs within bfloat16's rounding of float32's, the same predictions."""
-
-import os
+outputs within bfloat16's rounding of float32's (fine-tuned models:
+tests/finetuning_export_test.py)."""
 
 import numpy as np
 import pytest
@@ -9,10 +8,7 @@ import tensorflow as tf
 import tf_keras
 
 import export_fixtures as fx
-import finetuning_data
 import reference_data as ref
-from albert_tf import run_classifier
-from albert_tf import settings as settings_lib
 from tfhub_export import export
 from tfhub_export import export_precision
 from tfhub_export import export_utils
@@ -32,16 +28,17 @@ RELATIVE_TOLERANCE = 0.03
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-  """export_type=all of google_tiny in each precision: {precision: paths}."""
+  """google_tiny's encoder and serving exports in each precision:
+  {precision: {part: path}}. float32's are the shared export fixtures'."""
   tmp = tmp_path_factory.mktemp("precision")
   spec = export_utils.TokenizerSpec(spm_model_file=fx.tokenizer_file(NAME))
-  paths = {}
-  for precision in PRECISIONS:
-    encoder, _, serving = export.export(
+  paths = {"float32": fx.exports(NAME), "bfloat16": {}}
+  for part in ("encoder", "serving"):
+    path, = export.export(
         ref.config_path(NAME), ref.checkpoint_prefix(NAME), spec,
-        str(tmp / precision), export_type="all", seq_length=fx.SEQ_LENGTH,
-        log=lambda *_: None, precision=precision)
-    paths[precision] = {"encoder": encoder, "serving": serving}
+        str(tmp / part), export_type=part, seq_length=fx.SEQ_LENGTH,
+        log=lambda *_: None, precision="bfloat16")
+    paths["bfloat16"][part] = path
   return paths
 
 
@@ -114,45 +111,3 @@ def test_the_policy_is_restored_and_bad_precision_refused(exports):
   with pytest.raises(export_utils.ExportError, match="--export_precision"):
     with export_precision.computing_in("float16"):
       pass
-
-
-def test_fine_tuned_classifier_predicts_the_same_in_bfloat16(tmp_path):
-  """tfhub_export --finetuned_dir --export_precision=bfloat16 of a tiny
-  SST-2 classifier: the float32 export's signatures and predictions."""
-  tmp = str(tmp_path)
-  config = finetuning_data.write_tiny_config(
-      os.path.join(tmp, "albert_config.json"))
-  data_dir = finetuning_data.write_sst2(os.path.join(tmp, "sst"),
-                                        sizes=(400, 40, 100))
-  run_classifier.run(run_classifier.defaults(
-      task_name="sst-2", data_dir=data_dir, output_dir=os.path.join(
-          tmp, "cls"), albert_config_file=config,
-      spm_model_file=ref.SPM_MODEL, max_seq_length=32, do_train=True,
-      train_batch_size=16, learning_rate=1e-3, train_step=60,
-      warmup_step=6, save_checkpoints_steps=60, iterations_per_loop=60,
-      seed=1))
-  with open(os.path.join(data_dir, "test.tsv"), encoding="utf-8") as f:
-    sentences = [line.rstrip("\n").split("\t")[1] for line in f][1:]
-  served = {}
-  for precision in PRECISIONS:
-    path, = export.run(settings_lib.defaults(
-        export.ExportSettings, finetuned_dir=os.path.join(tmp, "cls"),
-        finetuned_task="classifier", albert_config_file=config,
-        spm_model_file=ref.SPM_MODEL, export_type="serving",
-        export_precision=precision,
-        export_path=os.path.join(tmp, precision)), log=lambda *_: None)
-    serving = tf.saved_model.load(path).signatures["serving_default"]
-    served[precision] = (_signature_types(serving), serving(
-        text_a=tf.constant(sentences),
-        text_b=tf.constant([""] * len(sentences))))
-  (types32, float32), (types16, bfloat16) = (served["float32"],
-                                             served["bfloat16"])
-  assert types16 == types32
-  # A trained model, not a coin: its predictions are mostly right and
-  # confident, so agreement is a real check.
-  assert np.abs(float32["probabilities"].numpy() - 0.5).mean() > 0.2
-  np.testing.assert_array_equal(bfloat16["predictions"].numpy(),
-                                float32["predictions"].numpy())
-  # Probabilities: bfloat16 rounding of a softmax over 2 classes.
-  np.testing.assert_allclose(bfloat16["probabilities"].numpy(),
-                             float32["probabilities"].numpy(), atol=0.02)
