@@ -64,7 +64,7 @@ OUTPUT_NAMES = ["pooled_output", "sequence_output"]
 
 SAVED_FLOAT32 = "albert_tf SavedModel float32"
 SAVED_BFLOAT16 = "albert_tf SavedModel bfloat16"
-STUDENT = "albert_tf SavedModel float32, {layers}-layer student"
+STUDENT = "albert_tf {layers}-layer student, SavedModel float32"
 TFLITE_FLOAT32 = "albert_tf TFLite float32"
 TFLITE_INT8 = "albert_tf TFLite dynamic int8"
 TORCH_FLOAT32 = "transformers (torch) float32"
@@ -103,8 +103,9 @@ def define_flags():
   flags.DEFINE_integer("large_batch_steps", 1, "Calls per round at batch "
                        "sizes above 1.")
   flags.DEFINE_integer("student_layers", 6, "The student's layers.")
-  flags.DEFINE_integer("threads", None, "Threads every runtime may use "
-                       "(default: this process's CPU cores).")
+  flags.DEFINE_integer("threads", None, "Threads every runtime may use, "
+                       "TensorFlow's intra-op pool included (default: this "
+                       "process's CPU cores).")
   flags.DEFINE_list("skip", [], "Rows to leave out, by the start of their "
                     "name (e.g. 'transformers,ONNX').")
 
@@ -342,12 +343,13 @@ def format_results(rows, results, batch_sizes, skipped, title):
            "|---|---|---|" + "---|" * (len(batch_sizes) + 1)]
   for row in rows:
     speeds = [results[(row.name, b)] for b in batch_sizes]
-    ratio = (results[(row.name, batch_sizes[0])] /
-             results[(reference, batch_sizes[0])])
+    base = results.get((reference, batch_sizes[0]))  # None if --skip'ped.
+    ratio = (f"{results[(row.name, batch_sizes[0])] / base:.2f}×" if base
+             else "-")
     lines.append(
         f"| {row.name} | {'raw text' if row.inputs == 'text' else 'ids'} | "
         f"{row.size_bytes / 1e6:.1f} | " +
-        " | ".join(f"{s:.2f}" for s in speeds) + f" | {ratio:.2f}× |")
+        " | ".join(f"{s:.2f}" for s in speeds) + f" | {ratio} |")
   for name, reason in skipped.items():
     lines.append(f"skipped {name}: {reason}")
   return "\n".join(lines)
@@ -385,6 +387,9 @@ def main(argv):
           file=sys.stderr)
     return 1
   threads = FLAGS.threads or len(os.sched_getaffinity(0))
+  # TensorFlow's own pool too, so every runtime gets the same threads
+  # (before TF starts its runtime, i.e. before any op runs).
+  tf.config.threading.set_intra_op_parallelism_threads(threads)
   batch_sizes = [int(b) for b in FLAGS.batch_sizes]
   tokenizer = python_tokenizer.FullTokenizer(
       None, spm_model_file=FLAGS.spm_model_file)

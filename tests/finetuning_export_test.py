@@ -328,7 +328,7 @@ def test_fine_tuned_models_in_bfloat16_serve_the_same(exported, tmp_path):
   cls = _tfhub_export(classifier, tmp_path, "classifier",
                       export_precision="bfloat16")
   tag = _tfhub_export(tagger, tmp_path, "token_classification",
-                      export_precision="bfloat16")
+                      export_precision="bfloat16", max_entities=MAX_ENTITIES)
   assert _client_view(cls) == _client_view(float32["classifier"])
   assert _client_view(tag) == _client_view(float32["token_classification"])
   outputs = cls(text_a=tf.constant(SENTENCES),
