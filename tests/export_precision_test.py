@@ -16,14 +16,18 @@ from tfhub_export import export_utils
 NAME = "google_tiny"
 PRECISIONS = ("float32", "bfloat16")
 # bfloat16 keeps 8 significant bits: each value it holds is float32's within
-# a relative 2**-9 (round to nearest), and every matmul, LayerNorm and gelu
-# of the encoder rounds its inputs and outputs. Over google_tiny's 4 layers
-# the errors add up to about 1% of the output's norm (0.9-1.2% measured; the
-# albert_base config's 12 layers: 1.1%). 3% (about 8 units of the last
-# bit, 2**-8) holds that with room and still fails a model that computes
-# something else: a wrong weight or a skipped layer moves the outputs by
-# tens of percent.
-RELATIVE_TOLERANCE = 0.03
+# a relative 2**-9, and every matmul, LayerNorm and gelu of the encoder
+# rounds its inputs and outputs, so the error grows layer by layer.
+# google_tiny's weights are drawn with initializer_range 0.5 (25 times the
+# released models'), which amplifies it. Measured (relative error, norm of
+# the difference over the norm of float32's): the 4 layers' outputs 2.0%,
+# 2.3%, 3.1%, 4.1% on the golden inputs; pooled_output (tanh of a dense
+# layer of those large weights) 7.0% there and 13.5% on the English fixture
+# texts. The bounds leave room over that and still catch a model that
+# computes something else: one layer more or less moves the outputs by
+# 88-110% (checked below on the float32 export).
+TOLERANCES = {"sequence_output": 0.06, "encoder_outputs": 0.06,
+              "pooled_output": 0.2, "served_pooled_output": 0.2}
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +106,11 @@ def test_bfloat16_outputs_are_float32_within_bfloat16_rounding(exports):
     got = outputs["bfloat16"][key]
     assert got.dtype == tf.float32
     error = _relative_error(got.numpy(), expected.numpy())
-    assert 0 < error < RELATIVE_TOLERANCE, (key, error)
+    assert 0 < error < TOLERANCES[key], (key, error)
+  # One layer more is far outside the bounds.
+  layers = tf.saved_model.load(exports["float32"]["encoder"])(ids)[
+      "encoder_outputs"]
+  assert _relative_error(layers[2].numpy(), layers[1].numpy()) > 0.5
 
 
 def test_the_policy_is_restored_and_bad_precision_refused(exports):
