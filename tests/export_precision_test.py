@@ -19,15 +19,15 @@ PRECISIONS = ("float32", "bfloat16")
 # a relative 2**-9, and every matmul, LayerNorm and gelu of the encoder
 # rounds its inputs and outputs, so the error grows layer by layer.
 # google_tiny's weights are drawn with initializer_range 0.5 (25 times the
-# released models'), which amplifies it. Measured (relative error, norm of
-# the difference over the norm of float32's): the 4 layers' outputs 2.0%,
-# 2.3%, 3.1%, 4.1% on the golden inputs; pooled_output (tanh of a dense
-# layer of those large weights) 7.0% there and 13.5% on the English fixture
-# texts. The bounds leave room over that and still catch a model that
-# computes something else: one layer more or less moves the outputs by
-# 88-110% (checked below on the float32 export).
-TOLERANCES = {"sequence_output": 0.06, "encoder_outputs": 0.06,
-              "pooled_output": 0.2, "served_pooled_output": 0.2}
+# released models'), which amplifies it. Measured (relative error: norm of
+# the difference over the norm of float32's): on the golden inputs the 4
+# layers' outputs 2.0%, 2.3%, 3.1%, 4.1% and pooled_output 7.0%; on the
+# English fixture texts below sequence_output 8.8% and pooled_output 13.5%.
+# The bounds leave room over that and still catch a model that computes
+# something else: one layer more or less moves the outputs by 88-110%
+# (checked below on the float32 export).
+TOLERANCES = {"sequence_output": 0.15, "encoder_outputs": 0.15,
+              "pooled_output": 0.3, "served_pooled_output": 0.3}
 
 
 @pytest.fixture(scope="module")
@@ -102,11 +102,13 @@ def test_bfloat16_outputs_are_float32_within_bfloat16_rounding(exports):
         "sequence_output": direct["sequence_output"],
         "encoder_outputs": direct["encoder_outputs"][1],
         "served_pooled_output": served["pooled_output"]}
+  errors = {}
   for key, expected in outputs["float32"].items():
     got = outputs["bfloat16"][key]
     assert got.dtype == tf.float32
-    error = _relative_error(got.numpy(), expected.numpy())
-    assert 0 < error < TOLERANCES[key], (key, error)
+    errors[key] = _relative_error(got.numpy(), expected.numpy())
+  print("bfloat16 relative errors:", errors)
+  assert all(0 < errors[k] < TOLERANCES[k] for k in errors), errors
   # One layer more is far outside the bounds.
   layers = tf.saved_model.load(exports["float32"]["encoder"])(ids)[
       "encoder_outputs"]
