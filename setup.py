@@ -43,6 +43,11 @@ EXTRAS_REQUIRE = {
              BEAM_COMPATIBLE_SENTENCEPIECE,
              "transformers", "torch==2.13.0", "keras-hub", "safetensors",
              "ai-edge-litert"],
+    # benchmarks/inference_benchmark.py's peers: transformers on torch, and
+    # the same model exported to ONNX (onnx, the TorchScript exporter) and
+    # quantized and run by ONNX Runtime. Not needed at run time; the
+    # benchmark skips a peer that is missing and says so.
+    "bench": ["transformers", "torch==2.13.0", "onnx", "onnxruntime"],
 }
 
 setuptools.setup(

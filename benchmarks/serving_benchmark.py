@@ -132,12 +132,13 @@ def build_variants(encoder, export_dir, tokenizer_kwargs, seq_length):
   }
 
 
-def _time_calls(fn, request, steps):
-  """Seconds per call, blocking on the result."""
+def seconds_per_call(fn, request, steps):
+  """Seconds per call of `fn(request)`, blocking on each result's
+  pooled_output (a TF tensor, numpy array or CPU torch tensor)."""
   start = time.perf_counter()
   for _ in range(steps):
     outputs = fn(request)
-    outputs["pooled_output"].numpy()
+    np.asarray(outputs["pooled_output"])
   return (time.perf_counter() - start) / steps
 
 
@@ -161,9 +162,10 @@ def run(encoder, tokenizer_kwargs, seq_length=128, batch_sizes=(1, 32),
         for variant, (_, fn) in variants.items():
           if variant == KERAS_TEXT:
             # Python tokenization is part of this variant's request.
-            times[variant].append(_time_calls(fn, batch, calls))
+            times[variant].append(seconds_per_call(fn, batch, calls))
           else:
-            times[variant].append(_time_calls(fn, requests[variant], calls))
+            times[variant].append(
+                seconds_per_call(fn, requests[variant], calls))
       for variant, values in times.items():
         results[(variant, batch_size)] = statistics.median(values)
   return results

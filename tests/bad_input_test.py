@@ -800,6 +800,11 @@ EXPORT = [
         i, d, export_type="preprocessor", vocab_file=i.corpus), "corpus.txt"),
     Case("export_type_not_a_choice", lambda i, d: export_args(
         i, d, export_type="onnx"), "--export_type"),
+    Case("export_precision_not_a_choice", lambda i, d: export_args(
+        i, d, export_precision="float16"), "--export_precision"),
+    Case("export_precision_bfloat16_for_tflite", lambda i, d: export_args(
+        i, d, export_type="tflite", export_precision="bfloat16"),
+         "--export_precision=bfloat16 does not apply to --export_type=tflite"),
     Case("sentencepiece_vocab_as_vocab_file", lambda i, d: export_args(
         i, d, export_type="preprocessor", vocab_file=i.spm_vocab),
          "tiny-clean.vocab"),

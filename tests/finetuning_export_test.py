@@ -308,6 +308,43 @@ def test_tfhub_export_of_the_fine_tuned_classifier(exported, tmp_path):
                              served["cls"]["scores"], atol=1e-6)
 
 
+def _client_view(signature):
+  """Input and output names, dtypes and shapes of a loaded signature."""
+  _, inputs = signature.structured_input_signature
+  return ({k: (v.dtype, v.shape.as_list()) for k, v in inputs.items()},
+          {k: (v.dtype, v.shape.as_list())
+           for k, v in signature.structured_outputs.items()})
+
+
+def test_fine_tuned_models_in_bfloat16_serve_the_same(exported, tmp_path):
+  """--export_precision=bfloat16 of the fine-tuned classifier and tagger:
+  the float32 export's signatures (names, dtypes, shapes) and predictions.
+  """
+  classifier, tagger, served = exported
+  float32 = {task: tf.saved_model.load(os.path.join(
+      job.settings.export_dir, "1")).signatures["serving_default"]
+             for task, job in (("classifier", classifier),
+                               ("token_classification", tagger))}
+  cls = _tfhub_export(classifier, tmp_path, "classifier",
+                      export_precision="bfloat16")
+  tag = _tfhub_export(tagger, tmp_path, "token_classification",
+                      export_precision="bfloat16", max_entities=MAX_ENTITIES)
+  assert _client_view(cls) == _client_view(float32["classifier"])
+  assert _client_view(tag) == _client_view(float32["token_classification"])
+  outputs = cls(text_a=tf.constant(SENTENCES),
+                text_b=tf.constant([""] * len(SENTENCES)))
+  assert outputs["classes"].numpy().astype(str).tolist() == served["cls"][
+      "classes"]
+  # A softmax over 2 classes computed in bfloat16 (8 significant bits).
+  np.testing.assert_allclose(outputs["scores"].numpy(),
+                             served["cls"]["scores"], atol=0.02)
+  outputs = tag(text=tf.constant(REVIEWS))
+  assert outputs["entities"].numpy().astype(str).tolist() == served["tag"][
+      "entities"]
+  np.testing.assert_allclose(outputs["probabilities"].numpy(),
+                             served["tag"]["probabilities"], atol=0.02)
+
+
 @pytest.mark.parametrize("values, message", [
     (dict(export_type="all"), "--export_type=serving"),
     (dict(finetuned_task=None), "needs --finetuned_task"),

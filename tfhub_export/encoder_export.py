@@ -44,6 +44,7 @@ from albert_tf.checkpoints import CheckpointMismatchError
 from albert_tf.checkpoints import name_map
 from albert_tf.config import AlbertConfig
 from albert_tf.modeling.albert_encoder import AlbertEncoder
+from tfhub_export import export_precision
 from tfhub_export import export_utils
 
 # The original TF1 Hub module's input names for the same three tensors.
@@ -56,6 +57,8 @@ _AutoTrackable = tf.__internal__.tracking.AutoTrackable
 
 
 def _encoder_outputs(outputs):
+  # float32 whatever the export computes in (--export_precision).
+  outputs = export_precision.float32_outputs(outputs)
   return {
       "pooled_output": outputs["pooled_output"],
       "sequence_output": outputs["sequence_output"],
@@ -135,14 +138,15 @@ class EncoderSavedModel(_AutoTrackable):
       def mlm_call(inputs, training=False):
         outputs = pretrainer(inputs, training=training)
         return dict(_encoder_outputs(outputs),
-                    mlm_logits=outputs["mlm_logits"],
-                    sop_logits=outputs["sop_logits"])
+                    **export_precision.float32_outputs(
+                        {"mlm_logits": outputs["mlm_logits"],
+                         "sop_logits": outputs["sop_logits"]}))
 
       def sop_call(inputs, training=False):
         outputs = encoder(inputs, training=training)
         return dict(_encoder_outputs(outputs),
-                    sop_logits=pretrainer.sentence_order(
-                        outputs["pooled_output"]))
+                    sop_logits=export_precision.float32_outputs(
+                        pretrainer.sentence_order(outputs["pooled_output"])))
 
       self.mlm = _Callable(mlm_call, mlm_specs, pretrainer.variables,
                            pretrainer.trainable_variables)
@@ -158,7 +162,8 @@ class EncoderSavedModel(_AutoTrackable):
               "input_type_ids": segment_ids}
 
     def outputs_of(inputs):
-      outputs = encoder(inputs, training=False)
+      outputs = export_precision.float32_outputs(
+          encoder(inputs, training=False))
       return {"pooled_output": outputs["pooled_output"],
               "sequence_output": outputs["sequence_output"]}
 
@@ -191,7 +196,8 @@ class EncoderSavedModel(_AutoTrackable):
       def mlm(input_ids, input_mask, segment_ids, mlm_positions):
         inputs = tf1_inputs(input_ids, input_mask, segment_ids)
         inputs["masked_lm_positions"] = mlm_positions
-        outputs = pretrainer(inputs, training=False)
+        outputs = export_precision.float32_outputs(
+            pretrainer(inputs, training=False))
         logits = outputs["mlm_logits"]
         return {"mlm_logits": tf.reshape(logits, [-1, tf.shape(logits)[-1]]),
                 "pooled_output": outputs["pooled_output"],
@@ -200,7 +206,8 @@ class EncoderSavedModel(_AutoTrackable):
       @tf.function(input_signature=tf1_specs)
       def sop(input_ids, input_mask, segment_ids):
         outputs = outputs_of(tf1_inputs(input_ids, input_mask, segment_ids))
-        logits = pretrainer.sentence_order(outputs["pooled_output"])
+        logits = export_precision.float32_outputs(
+            pretrainer.sentence_order(outputs["pooled_output"]))
         return dict(outputs, sop_log_probs=tf.nn.log_softmax(logits))
 
       signatures["mlm"] = mlm.get_concrete_function()

@@ -36,6 +36,11 @@ scores for a classifier, the entities of a raw `text` (at most
       --spm_model_file=30k-clean.model --export_type=serving \
       --export_path=exports/dishes
 
+--export_precision=bfloat16 computes in bfloat16 inside (weights stay
+float32 in the file, cast where used) with float32 inputs and outputs and
+the same signatures: for CPU serving on CPUs with native bfloat16 (AMX,
+AVX512_BF16), see docs/speed.md.
+
 An existing output is refused unless --overwrite; outputs appear only once
 complete (written under a hidden temporary name, then renamed).
 """
@@ -57,6 +62,7 @@ from albert_tf.files import output_lock
 from albert_tf.settings import setting
 from albert_tf.tasks import token_serving
 from tfhub_export import encoder_export
+from tfhub_export import export_precision
 from tfhub_export import export_utils
 from tfhub_export import preprocessor_export
 from tfhub_export import serving_export
@@ -107,6 +113,11 @@ class ExportSettings:
       "none", "--export_type=tflite: none (float32), float16 (float16 "
       "weights) or dynamic_int8 (int8 weights, dynamic-range).",
       choices=tflite_export.QUANTIZATIONS)
+  export_precision: str = setting(
+      "float32", "What the exported model computes in: float32, or "
+      "bfloat16 (float32 inputs and outputs, the same signatures; faster "
+      "on CPUs with AMX or AVX512_BF16, see docs/speed.md).",
+      choices=export_precision.PRECISIONS)
   max_entities: int = setting(
       token_serving.DEFAULT_MAX_ENTITIES, "--finetuned_task=token_classification: the entities returned "
       "per text (the first ones; the outputs are padded to this many).")
@@ -120,8 +131,11 @@ def define_flags():
 
 def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
            export_type="all", seq_length=128, version=None, overwrite=False,
-           log=print, tflite_quantization="none"):
+           log=print, tflite_quantization="none", precision="float32"):
   """Writes the requested export(s); returns the paths written.
+
+  `precision` (export_precision.PRECISIONS): what the encoder and serving
+  models compute in; their inputs and outputs are the same either way.
 
   Raises:
     albert_tf.errors.UserError: bad user input (config, checkpoint,
@@ -130,13 +144,34 @@ def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
   if export_type not in EXPORT_TYPES:
     raise export_utils.ExportError(
         f"export_type must be one of {EXPORT_TYPES}, got {export_type!r}")
+  export_precision.check_precision(precision)
+  _check_tflite_precision(export_type, precision)
   export_path = os.path.abspath(export_path)
   if export_type != "serving":
     export_utils.check_absent(export_path, overwrite)
   elif version is not None:
     export_utils.check_absent(os.path.join(export_path, str(version)),
                               overwrite)
-  loaded = export_utils.load_model(albert_config_file, checkpoint)
+  # Built, traced and saved under the precision's policy.
+  with export_precision.computing_in(precision):
+    return _export_loaded(
+        export_utils.load_model(albert_config_file, checkpoint),
+        tokenizer_spec, export_path, export_type, seq_length, version,
+        overwrite, log, tflite_quantization)
+
+
+def _check_tflite_precision(export_type, precision):
+  # TFLite has its own reduced precisions (--tflite_quantization); a
+  # mixed_bfloat16 graph is not one of them.
+  if export_type == "tflite" and precision != "float32":
+    raise FlagError(f"--export_precision={precision} does not apply to "
+                    "--export_type=tflite: use --tflite_quantization=float16 "
+                    "or dynamic_int8 for a smaller, faster TFLite model")
+
+
+def _export_loaded(loaded, tokenizer_spec, export_path, export_type,
+                   seq_length, version, overwrite, log, tflite_quantization):
+  """export()'s writing, once the model is loaded."""
   log(loaded.report)
   vocab_size = loaded.pretrainer.config.vocab_size
   tokenizer_spec.graph_tokenizer(vocab_size)  # Check before any writing.
@@ -207,6 +242,7 @@ def export_finetuned(settings, export_path, log=print):
   if settings.export_type not in ("serving", "tflite"):
     raise FlagError("--finetuned_dir exports a TF Serving or TFLite model: "
                     "pass --export_type=serving or --export_type=tflite")
+  _check_tflite_precision(settings.export_type, settings.export_precision)
   if not settings.finetuned_task:
     raise FlagError("--finetuned_dir needs --finetuned_task (one of "
                     f"{', '.join(FINETUNED_TASKS)})")
@@ -232,8 +268,15 @@ def export_finetuned(settings, export_path, log=print):
     values["labels"] = recorded.get("labels")
   else:
     values["max_entities"] = settings.max_entities
-  job = runner.FinetuningJob(task_class,
-                             defaults(task_class.settings_class, **values))
+  # The task model is built (and traced) under the precision's policy.
+  with export_precision.computing_in(settings.export_precision):
+    job = runner.FinetuningJob(task_class,
+                               defaults(task_class.settings_class, **values))
+    return _export_job(job, settings, export_path, log)
+
+
+def _export_job(job, settings, export_path, log):
+  """export_finetuned's writing, once the job is made."""
   try:
     log(f"using {job.load_for_inference()}")
     task = job.task
@@ -306,7 +349,8 @@ def run(settings, log=print):
                      export_type=settings.export_type,
                      seq_length=settings.seq_length, version=settings.version,
                      overwrite=settings.overwrite, log=log,
-                     tflite_quantization=settings.tflite_quantization)
+                     tflite_quantization=settings.tflite_quantization,
+                     precision=settings.export_precision)
   for path in paths:
     log(f"wrote {path}")
   return paths

@@ -51,6 +51,7 @@ import re
 
 import tensorflow as tf
 
+from tfhub_export import export_precision
 from tfhub_export import export_utils
 from tfhub_export import preprocessor_export
 
@@ -66,9 +67,13 @@ _SIGNATURE_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.\-/]+$")
 
 
 def _call_task_model(task_model, inputs):
+  """The task model's outputs, float32 whatever it computes in (a model
+  built under export_precision.computing_in("bfloat16") returns bfloat16)."""
   if hasattr(task_model, "call"):  # A Keras layer/model: inference mode.
-    return task_model(inputs, training=False)
-  return task_model(inputs)
+    outputs = task_model(inputs, training=False)
+  else:
+    outputs = task_model(inputs)
+  return export_precision.float32_outputs(outputs)
 
 
 def _named_outputs(outputs, output_names):
