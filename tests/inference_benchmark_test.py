@@ -12,6 +12,7 @@ from reference_data import SPM_MODEL
 from albert_tf.config import AlbertConfig
 from albert_tf.tokenization import python_tokenizer
 from benchmarks import inference_benchmark as benchmark
+import tfhub_export
 
 SEQ_LENGTH = 16
 
@@ -68,8 +69,11 @@ def test_every_row_computes_the_same_encoder(built):
 
 
 def test_tflite_rows_are_skipped_with_the_reason(monkeypatch):
-  # None in sys.modules makes the import fail, as on a checkout without it.
+  # None in sys.modules makes the import fail, as where TF Text's TFLite
+  # ops are missing; the package's attribute would otherwise still answer
+  # `from tfhub_export import tflite_export` once another test imported it.
   monkeypatch.setitem(sys.modules, "tfhub_export.tflite_export", None)
+  monkeypatch.delattr(tfhub_export, "tflite_export", raising=False)
   rows, skipped = benchmark.tflite_rows(None, SPM_MODEL, SEQ_LENGTH, 1,
                                         "unused")
   assert rows == []
