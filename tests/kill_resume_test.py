@@ -255,8 +255,14 @@ def test_fine_tuning_killed_anywhere_resumes_to_the_same_weights(tmp_path):
   assert_refused_as_in_use(second, f"--output_dir {output_dir}",
                            run.process.pid)
   # At a random moment of training after the checkpoint of step 8, which the
-  # killed run saved but did not evaluate: the rerun evaluates it first.
-  run = fi.KilledRun(CLASSIFIER_MODULE, flags, hooks=[])
+  # killed run saved but did not evaluate: the rerun evaluates it first. The
+  # resumed run has less to do than the interval measured (it traces no
+  # training step again before step 8's evaluation) and a loaded machine
+  # stretches it, so a pause as checkpoint 12 is recorded keeps the run from
+  # finishing before the kill: a late draw kills it there.
+  pause = fi.call_hook(f"{_TF_CHECKPOINTS}:update_checkpoint_state_internal",
+                       match=r"model\.ckpt-12'", action="pause")
+  run = fi.KilledRun(CLASSIFIER_MODULE, flags, hooks=[pause])
   run.kill_when(lambda: 8 in evaluated_steps(output_dir),
                 delay=rng.uniform(0, last_interval))
   # The rerun recovers the lock of the killed run and finishes its work.

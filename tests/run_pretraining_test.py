@@ -286,8 +286,12 @@ def test_killed_anywhere_resumes_to_the_same_weights(dropout_baseline, data,
     run = fi.KilledRun("albert_tf.run_pretraining", args, hooks=[hook])
     run.assert_killed(by_hook=hook["label"])
   assert not (resumed / "tf1").exists()
-  # At a random moment of a random step after the checkpoint resumed from.
-  run = fi.KilledRun("albert_tf.run_pretraining", args)
+  # At a random moment of a random step after the checkpoint resumed from;
+  # a pause as the last checkpoint is recorded keeps a fast machine from
+  # finishing the run before the kill.
+  last = fi.call_hook(f"{_TF_CHECKPOINTS}:update_checkpoint_state_internal",
+                      match=r"model\.ckpt-30'", action="pause")
+  run = fi.KilledRun("albert_tf.run_pretraining", args, hooks=[last])
   run.wait_until(run.printed("resuming from"))
   (line,) = [l for l in run.lines if l.startswith("resuming from")]
   start = int(line.rsplit("-", 1)[1])
