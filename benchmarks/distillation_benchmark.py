@@ -4,6 +4,8 @@ student fine-tuned without it, on the quick start's dish tagging data.
   python -m benchmarks.distillation_benchmark                 # seeds 1,2,3
   python -m benchmarks.distillation_benchmark --seeds=1,2,3,4,5 \
       --scenario=quickstart_tagger --json_output=distillation.json
+  python -m benchmarks.distillation_benchmark --teacher_layers=12 \
+      --student_layers=6 --work_dir=/tmp/albert_tf_distillation_12  # 12 -> 6
 
 Data, pretrained model and fine-tuning settings are one of
 benchmarks/finetuning_stability's tagger scenarios (--scenario):
@@ -67,6 +69,10 @@ def define_flags():
   flags.DEFINE_list("variants", list(VARIANTS), "Variants to run (the "
                     "students that learn from the teacher need it).")
   flags.DEFINE_integer("student_layers", 2, "The student's num_hidden_layers.")
+  flags.DEFINE_integer(
+      "teacher_layers", None, "heldout_tagger: pretrain the reviews model "
+      "with this many layers (same widths) and fine-tune the teacher at that "
+      "depth (default: the tiny config's 4).")
   flags.DEFINE_float("temperature", 2.0, "--distillation_temperature.")
   flags.DEFINE_float("alpha", 0.5, "--distillation_alpha.")
   flags.DEFINE_integer("train_step", None, "Fine-tuning steps of every "
@@ -168,8 +174,12 @@ def main(argv):
     sys.exit(f"error: --variants: unknown {unknown}; known: {VARIANTS}")
   from benchmarks import finetuning_stability  # pylint: disable=g-import-not-at-top
   work_dir = os.path.abspath(values.work_dir)
+  if values.teacher_layers and values.scenario != "heldout_tagger":
+    sys.exit("error: --teacher_layers applies to --scenario=heldout_tagger "
+             "(the quick start's model is pretrained at 4 layers)")
   scenario = finetuning_stability.scenarios(
-      work_dir, [values.scenario])[values.scenario]
+      work_dir, [values.scenario],
+      heldout_layers=values.teacher_layers)[values.scenario]
   teacher_config = scenario.settings["albert_config_file"]
   with open(teacher_config, encoding="utf-8") as f:
     teacher_layers = json.load(f)["num_hidden_layers"]

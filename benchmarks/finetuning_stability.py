@@ -92,9 +92,10 @@ def quickstart_model(work_dir):
           "init_checkpoint": run.best_checkpoint}
 
 
-def reviews_model(work_dir):
+def reviews_model(work_dir, layers=None):
   """A tiny ALBERT pretrained 150 LAMB steps on 3,000 generated reviews
-  (every dish, held-out ones included: raw text is not labelled)."""
+  (every dish, held-out ones included: raw text is not labelled); `layers`:
+  its num_hidden_layers (default: the quick start's tiny config's)."""
   # pylint: disable=g-import-not-at-top
   from albert_tf import quickstart_job
   from albert_tf import quickstart_reviews as reviews
@@ -104,7 +105,8 @@ def reviews_model(work_dir):
   from albert_tf.tokenization import sentencepiece_training_settings
   from albert_tf.training import pretraining_job
   from albert_tf.training import pretraining_settings
-  out = os.path.join(work_dir, "reviews_model")
+  out = os.path.join(work_dir, "reviews_model" +
+                     (f"_{layers}_layers" if layers else ""))
   model = {"albert_config_file": os.path.join(out, "pretraining",
                                               "albert_config.json"),
            "spm_model_file": os.path.join(out, "spm.model"),
@@ -134,6 +136,8 @@ def reviews_model(work_dir):
         max_seq_length=64, max_predictions_per_seq=10, dupe_factor=4))
   with open(quickstart_job.TINY_CONFIG, encoding="utf-8") as f:
     config = dict(json.load(f), vocab_size=vocab_size)
+  if layers:
+    config["num_hidden_layers"] = layers
   with open(model["albert_config_file"], "w", encoding="utf-8") as f:
     json.dump(config, f, indent=2)
   pretraining_job.run(pretraining_settings.defaults(
@@ -222,8 +226,9 @@ class Scenario:
   settings: dict      # everything but seed, recipe and output_dir
 
 
-def scenarios(work_dir, names):
-  """{name: Scenario}, building the pretrained models they need."""
+def scenarios(work_dir, names, heldout_layers=None):
+  """{name: Scenario}, building the pretrained models they need
+  (`heldout_layers`: the heldout tagger's model depth, default 4)."""
   from albert_tf import quickstart_job  # pylint: disable=g-import-not-at-top
   from albert_tf import quickstart_reviews as reviews  # pylint: disable=g-import-not-at-top
   found = {}
@@ -250,7 +255,7 @@ def scenarios(work_dir, names):
   if "heldout_tagger" in names:
     found["heldout_tagger"] = Scenario(
         "heldout_tagger", "f1", "run_token_classification", dict(
-            reviews_model(work_dir),
+            reviews_model(work_dir, heldout_layers),
             data_dir=heldout_tagging_data(os.path.join(work_dir, "data",
                                                        "heldout_reviews")),
             train_batch_size=16, learning_rate=1e-3, train_step=300,
