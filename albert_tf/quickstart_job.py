@@ -389,7 +389,9 @@ class Quickstart:
 
   # 5
   def export(self):
-    from tfhub_export import export as export_lib  # pylint: disable=g-import-not-at-top
+    # pylint: disable=g-import-not-at-top
+    from tfhub_export import export_job
+    from tfhub_export import export_settings
     _step(5, "export: TF Hub encoder and preprocessor, TF Serving model "
           "(tfhub_export.export, export_type=all)")
     seq_length = self.pretraining.max_seq_length
@@ -398,8 +400,8 @@ class Quickstart:
     if not self.records.begin("export", key, [self.export_dir]):
       _reusing([self.export_dir])
       return
-    export_lib.run(settings_lib.defaults(
-        export_lib.ExportSettings, albert_config_file=self.config_file,
+    export_job.run(export_settings.defaults(
+        albert_config_file=self.config_file,
         checkpoint=self.best_checkpoint, spm_model_file=self.spm_model,
         export_path=self.export_dir, export_type="all", seq_length=seq_length,
         overwrite=True))

@@ -23,6 +23,7 @@ from albert_tf.tasks import token_serving
 from albert_tf import settings as settings_lib
 from albert_tf.errors import FlagError
 from tfhub_export import export as tfhub_export
+from tfhub_export import export_utils
 from tfhub_export.export_utils import INPUT_KEYS
 
 SENTENCES = ["the movie was great and lovely", "a terrible plot , awful"]
@@ -349,6 +350,9 @@ def test_fine_tuned_models_in_bfloat16_serve_the_same(exported, tmp_path):
     (dict(export_type="all"), "--export_type=serving"),
     (dict(finetuned_task=None), "needs --finetuned_task"),
     (dict(checkpoint="x"), "not both"),
+    (dict(finetuned_task="classifier"),
+     "holds a TokenClassificationTask model, not one of "
+     "--finetuned_task=classifier's"),
 ])
 def test_tfhub_export_finetuned_flag_errors(exported, tmp_path, values,
                                             message):
@@ -416,6 +420,31 @@ def test_race_export_only_run_adds_the_next_version(race_exported):
       options=tf.constant(options))
   np.testing.assert_allclose(outputs["logits"].numpy(),
                              served["served"]["logits"], atol=1e-6)
+
+
+def test_tfhub_export_of_the_fine_tuned_race_model(race_exported, tmp_path):
+  """tfhub_export.export --finetuned_task=race packs with the run's
+  max_qa_length (12, recorded; the default 128 would keep the long
+  option whole) and answers as --export_dir's model; TFLite is refused."""
+  job, _, served = race_exported
+  signature = _tfhub_export(job, tmp_path, "race")
+  articles, questions, options = zip(*RACE_QUESTIONS)
+  outputs = signature(article=tf.constant(articles),
+                      question=tf.constant(questions),
+                      options=tf.constant(options))
+  for key in ("logits", "probabilities"):
+    np.testing.assert_allclose(outputs[key].numpy(), served["served"][key],
+                               atol=1e-6, err_msg=key)
+  assert outputs["predicted_option"].numpy().astype(str).tolist() == served[
+      "served"]["predicted_option"]
+  with pytest.raises(export_utils.ExportError, match="multiple-choice"):
+    tfhub_export.run(settings_lib.defaults(
+        tfhub_export.ExportSettings, finetuned_dir=job.settings.output_dir,
+        finetuned_task="race",
+        albert_config_file=job.settings.albert_config_file,
+        spm_model_file=job.settings.spm_model_file, export_type="tflite",
+        export_path=str(tmp_path / "tflite")), log=lambda *_: None)
+  assert not os.path.exists(tmp_path / "tflite")
 
 
 if __name__ == "__main__":

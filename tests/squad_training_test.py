@@ -280,5 +280,61 @@ def test_cli_predicts_and_exports_raw_text_model(trained_v2, tmp_path):
   assert cls_logits[1] > cls_logits[0]
 
 
+def test_tfhub_export_of_the_run_serves_what_run_squad_exports(trained_v2,
+                                                                 tmp_path):
+  """tfhub_export.export --finetuned_task=squad: the run's recorded export
+  settings (v2, its beam sizes), as TF Serving and as TFLite."""
+  from tfhub_export import export_job  # pylint: disable=g-import-not-at-top
+  from tfhub_export import export_settings  # pylint: disable=g-import-not-at-top
+  from tfhub_export import tflite_export  # pylint: disable=g-import-not-at-top
+  workdir, _ = trained_v2
+  output_dir = tmp_path / "out"
+  shutil.copytree(workdir / "out", output_dir)
+  # As a run with --start_n_top=3 --end_n_top=2 records them (the served
+  # tops' shapes show which beam the export decodes with).
+  manifest_path = output_dir / "finetuning.manifest.json"
+  manifest = _read(manifest_path)
+  manifest["export_settings"].update(start_n_top=3, end_n_top=2)
+  manifest_path.write_text(json.dumps(manifest))
+  run_squad.run(_values(workdir, True, output_dir=str(output_dir),
+                        do_train=False, do_predict=False, start_n_top=3,
+                        end_n_top=2, export_dir=str(tmp_path / "tool")))
+  expected = tf.saved_model.load(str(tmp_path / "tool" / "1")).signatures[
+      "serving_default"]
+  question = [squad_synthetic.QUESTION] * 2
+  context = ["Return the list for key Socket from the file.",
+             "Return the list from the file."]
+  want = {k: v.numpy() for k, v in expected(
+      text_a=tf.constant(question), text_b=tf.constant(context)).items()}
+  assert want["start_top_index"].shape == (2, 3)
+  assert want["end_top_index"].shape == (2, 6)
+  common = dict(finetuned_dir=str(output_dir), finetuned_task="squad",
+                albert_config_file=str(workdir / "albert_config.json"),
+                spm_model_file=ref.SPM_MODEL)
+  served_dir, = export_job.run(export_settings.defaults(
+      export_type="serving", export_path=str(tmp_path / "served"), **common),
+                               log=lambda *_: None)
+  got = tf.saved_model.load(served_dir).signatures["serving_default"](
+      text_a=tf.constant(question), text_b=tf.constant(context))
+  assert sorted(got) == sorted(want)
+  for key, value in want.items():
+    if value.dtype == object:  # answer_text
+      np.testing.assert_array_equal(got[key].numpy(), value, key)
+    else:
+      np.testing.assert_allclose(got[key].numpy(), value, atol=1e-6,
+                                 err_msg=key)
+  assert want["answer_text"].tolist() == [b"socket", b""]
+  tflite_path, = export_job.run(export_settings.defaults(
+      export_type="tflite", export_path=str(tmp_path / "tflite"), **common),
+                                log=lambda *_: None)
+  tflite = tflite_export.signature_runner(
+      tflite_export.load_interpreter(tflite_path))
+  got = tflite(text_a=np.array([q.encode() for q in question], object),
+               text_b=np.array([c.encode() for c in context], object))
+  assert set(want) - set(got) == {"answer_text"}
+  for key in got:
+    np.testing.assert_allclose(got[key], want[key], atol=1e-4, err_msg=key)
+
+
 if __name__ == "__main__":
   raise SystemExit(pytest.main([__file__]))

@@ -1,6 +1,9 @@
 """Export of TF Hub SavedModels (encoder, preprocessor), TF Serving and TFLite models.
 
   export.py               python -m tfhub_export.export (the command line)
+  export_job.py           its job: export (a checkpoint), export_finetuned
+                          (a fine-tuning run), run (the checks and lock)
+  export_settings.py      its settings (ExportSettings)
   encoder_export.py       the encoder as a reusable SavedModel (like TF Hub's
                           tensorflow/albert_en_*/3, with the TF1 Hub module's
                           signatures); load_encoder_from_saved_model

@@ -69,6 +69,23 @@ class FinetuningTask:
     del settings  # The class says it; tasks with variants add theirs.
     return cls.__name__
 
+  @classmethod
+  def export_settings(cls, settings):
+    """The settings, beside the model's weights and labels, that its
+    exports are made with ({name: value}): recorded in the finetuning
+    manifest by the run that makes the directory, so that
+    `tfhub_export.export --finetuned_dir` exports what the tool's own
+    --export_dir would have."""
+    del settings  # The weights, config and labels say it all.
+    return {}
+
+  @classmethod
+  def settings_from_manifest(cls, recorded):
+    """{name: value} of the task's settings for inference on a fine-tuning
+    directory, from its manifest (`recorded`): its export settings (older
+    directories lack them: the tool's defaults then)."""
+    return dict(recorded.get("export_settings") or {})
+
   def prepare(self):
     """Called once output_dir exists, before the model is built."""
 

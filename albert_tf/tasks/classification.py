@@ -69,6 +69,12 @@ class ClassificationTask(base_task.FinetuningTask):
 
   settings_class = ClassificationSettings
 
+  @classmethod
+  def settings_from_manifest(cls, recorded):
+    # The run's labels, in their order (the head's classes).
+    return {**super().settings_from_manifest(recorded),
+            "labels": recorded.get("labels")}
+
   def __init__(self, settings, config, tokenizer):
     super().__init__(settings, config, tokenizer)
     self.data = classifier_data.get_task(

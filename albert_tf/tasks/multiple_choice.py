@@ -61,6 +61,12 @@ class MultipleChoiceTask(base_task.FinetuningTask):
   settings_class = MultipleChoiceSettings
   best_metric = "accuracy"
 
+  @classmethod
+  def export_settings(cls, settings):
+    # The served packing (race_serving.RacePacking).
+    return {"num_choices": settings.num_choices,
+            "max_qa_length": settings.max_qa_length}
+
   def __init__(self, settings, config, tokenizer):
     super().__init__(settings, config, tokenizer)
     self.packer = Packer(tokenizer, settings.max_seq_length)

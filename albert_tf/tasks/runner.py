@@ -128,7 +128,10 @@ def write_eval_results(path, metrics, step=None):
 def manifest_settings(settings, config, task_class=None):
   """What a fine-tuning output_dir's contents depend on (the schedule and
   the number of steps may change between runs)."""
-  task = ({"task": task_class.model_kind(settings)}
+  # What the exports are made with may change between runs (an evaluation
+  # with another max_answer_length); the record keeps the first run's.
+  task = ({"task": task_class.model_kind(settings),
+           "export_settings": task_class.export_settings(settings)}
           if task_class is not None else {})
   teacher = {}
   if settings.do_train:
@@ -155,8 +158,9 @@ def manifest_settings(settings, config, task_class=None):
 
 
 # A run that does not train may use any seed and needs no teacher (see
-# manifest_settings).
-MAY_CHANGE_WITHOUT_TRAINING = ("seed", "teacher")
+# manifest_settings); no run is refused for other export settings.
+MAY_CHANGE = ("export_settings",)
+MAY_CHANGE_WITHOUT_TRAINING = MAY_CHANGE + ("seed", "teacher")
 
 
 def distillation_loss_fn(task, settings):
@@ -228,7 +232,8 @@ class FinetuningJob:
                                                    flag_name="output_dir"))
     try:
       manifest = manifest_settings(settings, self.config, task_class)
-      may_change = () if settings.do_train else MAY_CHANGE_WITHOUT_TRAINING
+      may_change = (MAY_CHANGE if settings.do_train
+                    else MAY_CHANGE_WITHOUT_TRAINING)
       files.check_or_record(settings.output_dir, manifest,
                             name="finetuning", may_change=may_change,
                             flag_name="output_dir", record=False)

@@ -157,6 +157,28 @@ class SquadTask(base_task.FinetuningTask):
     version = "2.0" if settings.version_2_with_negative else "1.1"
     return f"{cls.__name__} (SQuAD {version})"
 
+  @classmethod
+  def export_settings(cls, settings):
+    # What the served answer is decoded with (serving.SquadServingModel;
+    # a threshold of None: the one the run's evaluation saves), and the
+    # run's windows (checked against max_seq_length).
+    return {"version_2_with_negative": bool(settings.version_2_with_negative),
+            "max_query_length": settings.max_query_length,
+            "doc_stride": settings.doc_stride,
+            "max_answer_length": settings.max_answer_length,
+            "start_n_top": settings.start_n_top,
+            "end_n_top": settings.end_n_top,
+            "null_score_diff_threshold": settings.null_score_diff_threshold}
+
+  @classmethod
+  def settings_from_manifest(cls, recorded):
+    values = super().settings_from_manifest(recorded)
+    # A directory from before export settings were recorded: its model
+    # kind still says the version.
+    values.setdefault("version_2_with_negative",
+                      str(recorded.get("task", "")).endswith("(SQuAD 2.0)"))
+    return values
+
   def __init__(self, settings, config, tokenizer):
     super().__init__(settings, config, tokenizer)
     self.is_v2 = bool(settings.version_2_with_negative)
