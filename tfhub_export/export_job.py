@@ -27,7 +27,6 @@ from tfhub_export import preprocessor_export
 from tfhub_export import serving_export
 from tfhub_export import tflite_export
 
-EXPORT_TYPES = export_settings.EXPORT_TYPES
 # What the bare encoder serves.
 ENCODER_SERVING_OUTPUTS = ("pooled_output", "sequence_output")
 
@@ -44,9 +43,10 @@ def export(albert_config_file, checkpoint, tokenizer_spec, export_path,
     albert_tf.errors.UserError: bad user input (config, checkpoint,
     tokenizer, an existing output). Nothing is written then.
   """
-  if export_type not in EXPORT_TYPES:
+  if export_type not in export_settings.EXPORT_TYPES:
     raise export_utils.ExportError(
-        f"export_type must be one of {EXPORT_TYPES}, got {export_type!r}")
+        f"export_type must be one of {export_settings.EXPORT_TYPES}, got "
+        f"{export_type!r}")
   export_precision.check_precision(precision)
   _check_tflite_precision(export_type, precision)
   export_path = os.path.abspath(export_path)
@@ -126,22 +126,10 @@ def _export_loaded(loaded, tokenizer_spec, export_path, export_type,
           os.path.join(export_path, "preprocessor"), serving_dir]
 
 
-# --finetuned_task → the task (module, class) its tool albert_tf.run_<name>
-# fine-tunes.
-_TASK_CLASSES = {
-    "classifier": ("albert_tf.tasks.classification", "ClassificationTask"),
-    "token_classification": ("albert_tf.tasks.token_classification",
-                             "TokenClassificationTask"),
-    "squad": ("albert_tf.tasks.squad.task", "SquadTask"),
-    "race": ("albert_tf.tasks.multiple_choice", "MultipleChoiceTask"),
-}
-
-
 def _finetuned_task_class(name):
-  """The task class of --finetuned_task `name` (imported on demand: an
-  encoder export needs none)."""
+  """The task class of --finetuned_task `name` (imported on demand)."""
   import importlib  # pylint: disable=g-import-not-at-top
-  module, class_name = _TASK_CLASSES[name]
+  module, class_name = export_settings.FINETUNED_TASK_CLASSES[name]
   return getattr(importlib.import_module(module), class_name)
 
 
@@ -208,17 +196,8 @@ def _export_job(job, settings, export_path, log):
           seq_length=job.settings.max_seq_length,
           quantization=settings.tflite_quantization,
           overwrite=settings.overwrite)
-    outputs = task.serving_outputs()
-    return serving_export.export_serving_model(
-        task.serving_model(job.trainer.model), export_path,
-        spm_model_file=settings.spm_model_file,
-        vocab_file=None if settings.spm_model_file else settings.vocab_file,
-        do_lower_case=settings.do_lower_case,
-        seq_length=job.settings.max_seq_length, version=settings.version,
-        overwrite=settings.overwrite,
-        output_names=(dict(outputs) if isinstance(outputs, dict)
-                      else list(outputs)),
-        **task.serving_options())
+    # As the tool's --export_dir (the job's export_dir is export_path).
+    return job.export(version=settings.version, overwrite=settings.overwrite)
   finally:
     job.close()
 

@@ -15,8 +15,16 @@ from tfhub_export import tflite_export
 
 EXPORT_TYPES = ("encoder", "preprocessor", "serving", "all", "tflite")
 # --finetuned_task: the fine-tuning tool (albert_tf.run_<name>) that made
-# --finetuned_dir.
-FINETUNED_TASKS = ("classifier", "token_classification", "squad", "race")
+# --finetuned_dir → the task (module, class) that tool fine-tunes (imported
+# by export_job only when needed: an encoder export needs none).
+FINETUNED_TASK_CLASSES = {
+    "classifier": ("albert_tf.tasks.classification", "ClassificationTask"),
+    "token_classification": ("albert_tf.tasks.token_classification",
+                             "TokenClassificationTask"),
+    "squad": ("albert_tf.tasks.squad.task", "SquadTask"),
+    "race": ("albert_tf.tasks.multiple_choice", "MultipleChoiceTask"),
+}
+FINETUNED_TASKS = tuple(FINETUNED_TASK_CLASSES)
 
 
 @dataclasses.dataclass

@@ -97,20 +97,23 @@ def make_init_fn(init_checkpoint):
 
 
 def export_serving(task_model, output_names, settings, seq_length=None,
-                   multiple_choice=None, text_tagging=None):
+                   multiple_choice=None, text_tagging=None, version=None,
+                   overwrite=True):
   """TF Serving export via tfhub_export.serving_export.
 
   serving_default takes raw text (tokenized in graph) and returns the named
   outputs: output_names lists the task model's keys, or maps them to served
-  names. multiple_choice, text_tagging: see export_serving_model (run_race,
-  run_token_classification). Returns the export path.
+  names. multiple_choice, text_tagging, version (default: the next one),
+  overwrite: see export_serving_model (run_race, run_token_classification).
+  Returns the export path.
   """
   from tfhub_export import serving_export  # pylint: disable=g-import-not-at-top
   return serving_export.export_serving_model(
       task_model, settings.export_dir, spm_model_file=settings.spm_model_file,
       vocab_file=None if settings.spm_model_file else settings.vocab_file,
       do_lower_case=settings.do_lower_case,
-      seq_length=seq_length or settings.max_seq_length, overwrite=True,
+      seq_length=seq_length or settings.max_seq_length, version=version,
+      overwrite=overwrite,
       output_names=(dict(output_names) if isinstance(output_names, dict)
                     else list(output_names)),
       multiple_choice=multiple_choice, text_tagging=text_tagging)
@@ -323,10 +326,13 @@ class FinetuningJob:
         self.task.best_metric if evaluate_fn else None,
         self.task.higher_is_better)
 
-  def export(self):
-    """The TF Serving export of the best (else newest) fine-tuned model."""
+  def export(self, version=None, overwrite=True):
+    """The TF Serving export of the model load_for_inference() loaded (the
+    best, else the newest) to settings.export_dir (version: the next one
+    unless given)."""
     return export_serving(self.task.serving_model(self.trainer.model),
                           self.task.serving_outputs(), self.settings,
+                          version=version, overwrite=overwrite,
                           **self.task.serving_options())
 
   def run(self, print_fn=print):
