@@ -454,7 +454,11 @@ class Quickstart:
         do_train=True, do_eval=True, **tagger_settings(steps))
     key = {"pretraining": self.records.key("pretraining"),
            "reviews": digest.hexdigest(), "steps": steps,
-           "settings": TAGGER_SETTINGS}
+           "settings": TAGGER_SETTINGS,
+           # The recipe's resolved defaults: a release that changes them
+           # trains the tagger again instead of reusing the old one.
+           "recipe": {**settings.optimizer_options(),
+                      "input_masking_rate": settings.masking_rate()}}
     if not self.records.begin("tagger", key, [self.tagger_dir]):
       _reusing([self.tagger_dir])
     else:

@@ -15,7 +15,9 @@ exists (encoder hidden and attention-probability dropout, and the head's
             trained to N + M.
 
 and reports the largest difference between the two final checkpoints
-(weights and optimizer slots).
+(weights and optimizer slots). The tagger cases fine-tune a token
+classifier instead, with and without input masking (tasks/input_masking:
+word pieces replaced by [MASK] in training, drawn like the dropout masks).
 """
 
 import json
@@ -33,6 +35,8 @@ import tf_keras  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from albert_tf.modeling.albert_encoder import AlbertEncoder  # pylint: disable=g-import-not-at-top,wrong-import-position
 from albert_tf.tasks import classifier_model  # pylint: disable=g-import-not-at-top,wrong-import-position
+from albert_tf.tasks import input_masking  # pylint: disable=g-import-not-at-top,wrong-import-position
+from albert_tf.tasks import token_classifier_model  # pylint: disable=g-import-not-at-top,wrong-import-position
 from albert_tf.tasks.finetuning_settings import FinetuningSettings  # pylint: disable=g-import-not-at-top,wrong-import-position
 from albert_tf.training.finetuning_trainer import FinetuningTrainer  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -55,25 +59,33 @@ CASES = {
     "recompute_block": dict(recompute_activations="block"),
     "accumulation_2": dict(gradient_accumulation_steps=2),
     "replicas_2": dict(replicas=2),
+    "tagger": dict(tagger=True),
+    "tagger_input_masking": dict(tagger=True, masking_rate=0.3),
 }
+MASK_ID, CLS_ID = 4, 2
 
 
-def dataset():
+def dataset(tagger=False):
   rng = np.random.default_rng(0)
   count = 64
   ids = rng.integers(5, CONFIG["vocab_size"], size=[count, SEQ])
-  ids[:, 0] = 2
+  ids[:, 0] = CLS_ID
   features = {"input_word_ids": ids.astype(np.int32),
               "input_mask": np.ones([count, SEQ], np.int32),
               "input_type_ids": np.zeros([count, SEQ], np.int32)}
   labels = {"label_ids": (ids[:, 1] > 20).astype(np.int32)}
+  if tagger:  # A tag per piece, none on [CLS].
+    tags = (ids > 20).astype(np.int32)
+    tags[:, 0] = -1
+    labels = {"label_ids": tags}
   return (tf.data.Dataset.from_tensor_slices((features, labels))
           .shuffle(count, seed=SEED).repeat()
           .batch(BATCH, drop_remainder=True))
 
 
 def train(output_dir, recompute_activations="none",
-          gradient_accumulation_steps=1, replicas=1):
+          gradient_accumulation_steps=1, replicas=1, tagger=False,
+          masking_rate=0.0):
   """Trains (or resumes) to FIRST + MORE steps in output_dir, the way the
   fine-tuning runner does (the seed set first)."""
   tf_keras.utils.set_random_seed(SEED)
@@ -92,12 +104,19 @@ def train(output_dir, recompute_activations="none",
   def build_model():
     encoder = AlbertEncoder(CONFIG,
                             recompute_activations=recompute_activations)
+    if tagger:
+      masking = (input_masking.InputMasking(masking_rate, MASK_ID,
+                                            keep_ids=(CLS_ID,))
+                 if masking_rate else None)
+      return token_classifier_model.TokenClassifierModel(
+          encoder, 2, input_masking=masking)
     return classifier_model.ClassifierModel(encoder, 2)
 
-  trainer = FinetuningTrainer(strategy, build_model,
-                              classifier_model.classification_loss, settings)
+  loss = (token_classifier_model.token_classification_loss if tagger
+          else classifier_model.classification_loss)
+  trainer = FinetuningTrainer(strategy, build_model, loss, settings)
   trainer.restore_or_initialize()
-  trainer.fit(dataset())
+  trainer.fit(dataset(tagger))
 
 
 def checkpoint_tensors(prefix):

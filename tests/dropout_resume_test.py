@@ -8,6 +8,9 @@ masks were a function of (seed, step, replica, micro-batch, call), the
 resumed runs ended 0.046 to 0.061 from the straight ones (max difference of
 weights and optimizer slots after 3 + 3 steps).
 
+The same for a token classifier with input masking on (tasks/input_masking:
+its [MASK] draws come from the same seed scope as the dropout masks).
+
 All cases run in one child process (dropout_resume_child.py): the CPU can
 be split into logical devices only before TensorFlow starts.
 """
@@ -39,7 +42,8 @@ def results(tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", ["plain", "recompute_block",
-                                  "accumulation_2", "replicas_2"])
+                                  "accumulation_2", "replicas_2", "tagger",
+                                  "tagger_input_masking"])
 def test_resumed_run_equals_the_straight_one(results, case):
   assert results[case]["max_difference"] <= 1e-6, results[case][
       "max_difference"]
@@ -63,3 +67,9 @@ def test_dropout_is_on(results, case):
   update without dropout (to ~1e-6); with dropout each half draws its own
   masks, so the runs differ: the cases above really trained with dropout."""
   assert _max_difference(results["plain"], results[case]) > 1e-3
+
+
+def test_input_masking_is_on(results):
+  """The masked tagger trained on other inputs than the plain one."""
+  assert _max_difference(results["tagger"],
+                         results["tagger_input_masking"]) > 1e-3

@@ -27,6 +27,7 @@ import tensorflow as tf
 from albert_tf.errors import FlagError
 from albert_tf.settings import setting
 from albert_tf.tasks import base_task
+from albert_tf.tasks import input_masking
 from albert_tf.tasks import metrics
 from albert_tf.tasks import token_data
 from albert_tf.tasks import token_serving
@@ -35,9 +36,13 @@ from albert_tf.tasks.finetuning_settings import task_default
 from albert_tf.tasks.token_classifier_model import TokenClassifierModel
 from albert_tf.tasks.token_classifier_model import token_classification_loss
 from albert_tf.tokenization.python_input_packer import Packer
+from albert_tf.tokenization.python_input_packer import special_ids
 from albert_tf.training import distillation_loss
 
 LABEL_LIST_FILE = "label_list.txt"
+# The stable recipe's --input_masking_rate, measured in docs/finetuning.md
+# (benchmarks/finetuning_stability.py).
+STABLE_INPUT_MASKING_RATE = 0.15
 
 
 @dataclasses.dataclass
@@ -57,9 +62,25 @@ class TokenClassificationSettings(FinetuningSettings):
       token_serving.DEFAULT_MAX_ENTITIES, "Export: the entities returned per "
       "text (the first ones in reading order; the outputs are padded to this "
       "many).")
+  input_masking_rate: float | None = setting(
+      None, "Training: each word piece of the input is replaced by [MASK] "
+      "with this probability (the tags stay), so that the tagger learns "
+      "from the context and not only from the entities it saw (default: "
+      f"{STABLE_INPUT_MASKING_RATE:g} in the stable recipe, 0 in the "
+      "original; docs/finetuning.md).")
+
+  def masking_rate(self):
+    """--input_masking_rate, or the recipe's (see stable_recipe)."""
+    if self.input_masking_rate is not None:
+      return float(self.input_masking_rate)
+    return STABLE_INPUT_MASKING_RATE if self.stable_recipe() else 0.0
 
   def check_training(self):
     super().check_training()
+    if (self.input_masking_rate is not None and
+        not 0 <= self.input_masking_rate < 1):
+      raise FlagError(f"--input_masking_rate must be in [0, 1), got "
+                      f"{self.input_masking_rate}")
     if self.max_entities < 1:
       raise FlagError(f"--max_entities must be positive, got "
                       f"{self.max_entities}")
@@ -135,8 +156,18 @@ class TokenClassificationTask(base_task.FinetuningTask):
     return dataset
 
   def build_model(self):
-    return TokenClassifierModel(self.build_encoder(),
-                                len(self.label_list))
+    masking, rate = None, self.settings.masking_rate()
+    if rate:
+      ids = special_ids(self.tokenizer)
+      if ids["mask_id"] < 0:
+        raise FlagError("--input_masking_rate needs a [MASK] piece in the "
+                        "vocabulary; this one has none (set "
+                        "--input_masking_rate=0)")
+      masking = input_masking.InputMasking(
+          rate, ids["mask_id"], keep_ids=(ids["cls_id"], ids["sep_id"]),
+          name="input_masking")
+    return TokenClassifierModel(self.build_encoder(), len(self.label_list),
+                                input_masking=masking)
 
   def build_losses(self, labels, outputs):
     return token_classification_loss(labels, outputs)

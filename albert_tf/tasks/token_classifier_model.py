@@ -12,18 +12,23 @@ class TokenClassifierModel(tf_keras.Model):
   """AlbertEncoder → dropout(sequence_output) → dense(num_labels) per token.
 
   Outputs {"logits": [B, S, L], "probabilities", "tag_ids": [B, S]}.
+  input_masking: an InputMasking layer (tasks/input_masking.py) applied to
+  the inputs in training, or None.
   """
 
-  def __init__(self, encoder, num_labels, **kwargs):
+  def __init__(self, encoder, num_labels, input_masking=None, **kwargs):
     kwargs.setdefault("name", "albert_token_classifier")
     super().__init__(**kwargs)
     self.encoder = encoder
     self.num_labels = num_labels
+    self.input_masking = input_masking
     self.dropout, self.classifier = head_layers(
         num_labels, [None, None, encoder.config.hidden_size])
     set_save_spec(self, INPUT_KEYS)
 
   def call(self, inputs, training=None):
+    if self.input_masking is not None:
+      inputs = self.input_masking(inputs, training=training)
     sequence = self.encoder(inputs, training=training)["sequence_output"]
     logits = self.classifier(self.dropout(sequence, training=training))
     return {"logits": logits,

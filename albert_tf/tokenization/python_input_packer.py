@@ -21,13 +21,15 @@ def make_tokenizer(vocab_file=None, spm_model_file=None, do_lower_case=True):
 
 
 def special_ids(tokenizer):
-  """cls/sep/pad ids of a FullTokenizer's vocabulary."""
+  """cls/sep/pad/mask ids of a FullTokenizer's vocabulary (mask_id -1 when
+  it has no [MASK])."""
   vocab = tokenizer.vocab
   missing = [t for t in ("[CLS]", "[SEP]") if t not in vocab]
   if missing:
     raise ValueError(f"vocabulary has no {', '.join(missing)} token")
   pad = vocab.get("<pad>", vocab.get("[PAD]", 0))
-  return {"cls_id": vocab["[CLS]"], "sep_id": vocab["[SEP]"], "pad_id": pad}
+  return {"cls_id": vocab["[CLS]"], "sep_id": vocab["[SEP]"], "pad_id": pad,
+          "mask_id": vocab.get("[MASK]", -1)}
 
 
 def truncate_seq_pair(tokens_a, tokens_b, max_length):
