@@ -519,33 +519,38 @@ Serve the dish tagger with TF Serving 2.20 and ask it over REST:
   tensorflow_model_server --port=8500 --rest_api_port=8501 --model_name=dishes --model_base_path={q(self.tagger_serving)}
   curl -X POST http://localhost:8501/v1/models/dishes:predict -d {q(request)}
 (the encoder likewise: --model_name=albert --model_base_path={q(os.path.join(self.export_dir, 'serving'))})
-{serving_help(self.tagger_serving, "dishes", quickstart_reviews.DEMO_REVIEW)}
+{serving_help(self.tagger_serving, "dishes", {"text": quickstart_reviews.DEMO_REVIEW})}
 TensorBoard (pretraining):
   tensorboard --logdir {q(os.path.join(self.pretraining_dir, 'summaries'))}""",
           flush=True)
 
 
-def python_client(serving_dir, text):
-  """A shell command asking a serving export in Python, with no server."""
+def python_client(serving_dir, inputs):
+  """A shell command asking a serving export in Python, with no server.
+
+  inputs: {input name: text} as the export's serving_default takes them
+  (the tagger: {"text": ...}; the encoder: {"text_a": ..., "text_b": ""}).
+  """
+  arguments = ", ".join(f"{name}=tf.constant([{json.dumps(value)}])"
+                        for name, value in inputs.items())
   code = (
       "import glob, tensorflow as tf, tensorflow_text; "
       f"newest = max(glob.glob({json.dumps(serving_dir + '/*')}), "
       "key=lambda path: int(path.rsplit(\"/\", 1)[1])); "
       "ask = tf.saved_model.load(newest).signatures[\"serving_default\"]; "
-      f"outputs = ask(text_a=tf.constant([{json.dumps(text)}]), "
-      "text_b=tf.constant([\"\"])); "
+      f"outputs = ask({arguments}); "
       "print(*(f\"{k}: {v.numpy()}\" for k, v in outputs.items()), sep=\"\\n\")")
   # TF_CPP_MIN_LOG_LEVEL=3: without TensorFlow's start-up messages.
   return f"TF_CPP_MIN_LOG_LEVEL=3 python -c {shlex.quote(code)}"
 
 
-def serving_help(serving_dir, model_name, text):
+def serving_help(serving_dir, model_name, inputs):
   """Where tensorflow_model_server comes from, and a client without it."""
   return f"""tensorflow_model_server is not on PyPI: it is in the official Docker image,
   docker run -p 8500:8500 -p 8501:8501 -e MODEL_NAME={model_name} -v {shlex.quote(serving_dir)}:/models/{model_name} tensorflow/serving:2.20.0
   (or apt-get install tensorflow-model-server from TensorFlow Serving's apt repository).
 Without a model server, the same model answers in Python (TensorFlow and TF Text only):
-  {python_client(serving_dir, text)}"""
+  {python_client(serving_dir, inputs)}"""
 
 
 def run(settings):

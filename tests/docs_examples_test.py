@@ -151,10 +151,11 @@ def test_the_serving_hint_has_a_python_client_that_needs_no_server(
     quickstart_outputs):
   workdir, _ = quickstart_outputs
   serving = str(workdir / EXPORTS / "serving")
-  hint = quickstart_job.serving_help(serving, "albert", "Open the file.")
+  inputs = {"text_a": "Open the file.", "text_b": ""}
+  hint = quickstart_job.serving_help(serving, "albert", inputs)
   assert "tensorflow/serving:2.20.0" in hint
   command = hint.splitlines()[-1].strip()
-  assert command == quickstart_job.python_client(serving, "Open the file.")
+  assert command == quickstart_job.python_client(serving, inputs)
   result = subprocess.run(
       ["bash", "-c", command.replace("python -c", f"{sys.executable} -c", 1)],
       cwd=workdir, capture_output=True, text=True, timeout=300,

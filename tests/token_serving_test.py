@@ -14,6 +14,7 @@ import tensorflow as tf
 
 import export_fixtures as fx
 import reference_data as ref
+from albert_tf import quickstart_job
 from albert_tf import tokenization
 from albert_tf.tasks import metrics
 from albert_tf.tasks import token_data
@@ -242,6 +243,19 @@ def test_export_serves_text_in_a_fresh_process(tagger_export):
             served["entity_starts"][row][k], served["entity_ends"][row][k],
             served["entity_scores"][row][k]) for k in range(count)]
     _assert_same(got, want)
+
+
+def test_the_quick_start_s_python_client_asks_the_tagger(tagger_export):
+  """The no-server client the quick start prints sends what the tagger's
+  serving_default takes (`text`), and prints its entities."""
+  command = quickstart_job.python_client(os.path.dirname(tagger_export),
+                                         {"text": TEXTS[0]})
+  result = subprocess.run(
+      ["bash", "-c", command.replace("python -c", f"{sys.executable} -c", 1)],
+      capture_output=True, text=True, timeout=300, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "entities: [[" in result.stdout
+  assert "entity_starts: [[" in result.stdout
 
 
 def test_tagger_export_uses_only_core_and_tf_text_ops(tagger_export):
