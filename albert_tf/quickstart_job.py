@@ -87,6 +87,17 @@ TAGGER_SETTINGS = dict(max_seq_length=64, train_batch_size=32,
                        optimizer="adamw", finetuning_recipe="stable")
 
 
+def tagger_stage_key(pretraining_key, reviews_digest, steps, settings):
+  """What the tagger stage's outputs depend on: the pretrained model, the
+  reviews, the steps and the settings, the fine-tuning recipe's resolved
+  defaults included (a release that changes them trains the tagger again
+  instead of reusing the old one)."""
+  return {"pretraining": pretraining_key, "reviews": reviews_digest,
+          "steps": steps, "settings": TAGGER_SETTINGS,
+          "recipe": {**settings.optimizer_options(),
+                     "input_masking_rate": settings.masking_rate()}}
+
+
 def tagger_settings(steps):
   """The dish tagger's run_token_classification settings other than its
   files and what to do (also the stability benchmark's quick start
@@ -452,13 +463,8 @@ class Quickstart:
         spm_model_file=self.spm_model, init_checkpoint=self.best_checkpoint,
         output_dir=self.tagger_dir, export_dir=self.tagger_serving,
         do_train=True, do_eval=True, **tagger_settings(steps))
-    key = {"pretraining": self.records.key("pretraining"),
-           "reviews": digest.hexdigest(), "steps": steps,
-           "settings": TAGGER_SETTINGS,
-           # The recipe's resolved defaults: a release that changes them
-           # trains the tagger again instead of reusing the old one.
-           "recipe": {**settings.optimizer_options(),
-                      "input_masking_rate": settings.masking_rate()}}
+    key = tagger_stage_key(self.records.key("pretraining"),
+                           digest.hexdigest(), steps, settings)
     if not self.records.begin("tagger", key, [self.tagger_dir]):
       _reusing([self.tagger_dir])
     else:

@@ -164,6 +164,23 @@ def test_a_finished_stage_with_missing_outputs_runs_again(tmp_path):
   assert records.begin("export", {"seq_length": 128}, [out])
 
 
+def test_the_tagger_stage_keys_on_the_recipe_s_resolved_defaults():
+  """A release whose recipe defaults change retrains the tagger rather
+  than reusing (and reporting) the old one."""
+  from albert_tf.tasks import runner  # pylint: disable=g-import-not-at-top
+  from albert_tf.tasks.token_classification import TokenClassificationTask  # pylint: disable=g-import-not-at-top
+  make = runner.settings_maker(TokenClassificationTask)
+  values = dict(init_checkpoint="model.ckpt-best",
+                **quickstart_job.tagger_settings(300))
+  key = quickstart_job.tagger_stage_key("p", "r", 300, make(**values))
+  assert key["recipe"] == {"bias_correction": True,
+                           "head_learning_rate_multiplier": 10.0,
+                           "input_masking_rate": 0.15}
+  other = quickstart_job.tagger_stage_key(
+      "p", "r", 300, make(**values, input_masking_rate=0.0))
+  assert json.dumps(other, sort_keys=True) != json.dumps(key, sort_keys=True)
+
+
 def test_keys_compare_as_json(tmp_path):
   out = str(tmp_path / "stage")
   records = quickstart_job.StageRecords(str(tmp_path))
