@@ -110,7 +110,7 @@ def test_bad_input_masking_rate_is_a_flag_error(tmp_path, rate):
 
 def test_the_task_model_masks_with_the_vocabulary_s_mask_piece(tmp_path):
   settings = _settings(
-      init_checkpoint="pretrained", spm_model_file=SPM_MODEL,
+      init_checkpoint="pretrained", spm_model_file=SPM_MODEL, do_train=True,
       max_seq_length=16, data_dir=finetuning_data.write_dish_csv(
           str(tmp_path / "data")), output_dir=str(tmp_path / "out"))
   tokenizer = python_tokenizer.FullTokenizer(None, True, SPM_MODEL)
@@ -125,6 +125,9 @@ def test_the_task_model_masks_with_the_vocabulary_s_mask_piece(tmp_path):
   assert sorted(tokenizer.convert_ids_to_tokens(list(layer.keep_ids))) == [
       "[CLS]", "[SEP]"]
   # The original recipe builds the model as before: no masking layer.
-  task.settings = _settings(init_checkpoint="pretrained",
+  task.settings = _settings(init_checkpoint="pretrained", do_train=True,
                             finetuning_recipe="original")
+  assert task.build_model().input_masking is None
+  # Nor does a model built to evaluate, predict or export.
+  task.settings = _settings(init_checkpoint="pretrained", do_eval=True)
   assert task.build_model().input_masking is None

@@ -156,8 +156,10 @@ class TokenClassificationTask(base_task.FinetuningTask):
     return dataset
 
   def build_model(self):
+    # Masking acts in training only: a model built to evaluate, predict
+    # or export has none (nor needs a [MASK] piece).
     masking, rate = None, self.settings.masking_rate()
-    if rate:
+    if rate and self.settings.do_train:
       ids = special_ids(self.tokenizer)
       if ids["mask_id"] < 0:
         raise FlagError("--input_masking_rate needs a [MASK] piece in the "
