@@ -82,9 +82,13 @@ TAGGING_REVIEWS = (quickstart_reviews.DEMO_REVIEW,
 # short sequences (reviews are short) keep fine-tuning to a minute. The
 # stable recipe (Adam's bias correction, a faster head) is what keeps it
 # from collapsing to "no dish anywhere" (docs/finetuning.md).
+# input_masking_rate: measured on this tagger, 16 seeds: mean dev span F1
+# 0.600 without, 0.694 with (docs/finetuning.md); not a default of
+# run_token_classification (it ruins a 12-layer tagger in the same test).
 TAGGER_SETTINGS = dict(max_seq_length=64, train_batch_size=32,
                        eval_batch_size=32, learning_rate=1e-3,
-                       optimizer="adamw", finetuning_recipe="stable")
+                       optimizer="adamw", finetuning_recipe="stable",
+                       input_masking_rate=0.15)
 
 
 def tagger_stage_key(pretraining_key, reviews_digest, steps, settings):
@@ -94,8 +98,7 @@ def tagger_stage_key(pretraining_key, reviews_digest, steps, settings):
   instead of reusing the old one)."""
   return {"pretraining": pretraining_key, "reviews": reviews_digest,
           "steps": steps, "settings": TAGGER_SETTINGS,
-          "recipe": {**settings.optimizer_options(),
-                     "input_masking_rate": settings.masking_rate()}}
+          "recipe": settings.optimizer_options()}
 
 
 def tagger_settings(steps):

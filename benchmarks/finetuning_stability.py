@@ -15,7 +15,8 @@ Scenarios (each generates its data here; nothing is downloaded):
 - quickstart_tagger: the quick start's dish tagger: its pretrained model
   (600 LAMB steps on Python docstrings), its generated reviews (half the dev
   dish mentions are dishes never seen in training) and its fine-tuning
-  settings. Dev span F1.
+  settings (with the stable recipe; input masking 0.15 too, which the
+  original recipe's runs leave out). Dev span F1.
 - heldout_tagger: the kept-back setup of issue reports: a tiny ALBERT
   pretrained 150 steps on generated reviews, 400 training reviews, dev
   reviews naming only dishes absent from training; run_token_classification
@@ -271,8 +272,13 @@ def fine_tune(scenario, recipe, seed, work_dir):
   output_dir = os.path.join(work_dir, "runs",
                             f"{scenario.name}-{recipe}-seed{seed}")
   shutil.rmtree(output_dir, ignore_errors=True)
+  values = dict(scenario.settings)
+  if recipe == "original":
+    # The original trained on its inputs as they are (the quick start's
+    # tagger asks for input masking).
+    values.pop("input_masking_rate", None)
   settings = tool.defaults(**{
-      **scenario.settings, "output_dir": output_dir, "do_train": True,
+      **values, "output_dir": output_dir, "do_train": True,
       "do_eval": True, "seed": seed, "finetuning_recipe": recipe})
   job = tool.run(settings)
   best = job.trainer.best_metrics() or {}

@@ -174,10 +174,10 @@ def test_the_tagger_stage_keys_on_the_recipe_s_resolved_defaults():
                 **quickstart_job.tagger_settings(300))
   key = quickstart_job.tagger_stage_key("p", "r", 300, make(**values))
   assert key["recipe"] == {"bias_correction": True,
-                           "head_learning_rate_multiplier": 10.0,
-                           "input_masking_rate": 0.15}
+                           "head_learning_rate_multiplier": 10.0}
+  assert key["settings"]["input_masking_rate"] == 0.15
   other = quickstart_job.tagger_stage_key(
-      "p", "r", 300, make(**values, input_masking_rate=0.0))
+      "p", "r", 300, make(**values, adam_bias_correction=False))
   assert json.dumps(other, sort_keys=True) != json.dumps(key, sort_keys=True)
 
 

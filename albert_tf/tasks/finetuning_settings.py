@@ -81,11 +81,9 @@ class FinetuningSettings(DistributionSettings):
       "head, which keep small-data fine-tuning of pretrained weights from "
       "collapsing (measured in docs/finetuning.md; a model trained from "
       "random initialisation, without --init_checkpoint, keeps the "
-      "original's update), and for run_token_classification "
-      "--input_masking_rate; original: the original run_classifier's "
-      "optimizer update, bit for bit. The two flags below (and "
-      "--input_masking_rate) override single parts.",
-      choices=FINETUNING_RECIPES)
+      "original's update); original: the original run_classifier's "
+      "optimizer update, bit for bit. The two flags below override single "
+      "parts.", choices=FINETUNING_RECIPES)
   adam_bias_correction: bool | None = setting(
       None, "Divide Adam's moments by (1 - beta^step) (default: on in the "
       "stable recipe, off in the original).")
@@ -114,11 +112,6 @@ class FinetuningSettings(DistributionSettings):
   # Not a flag: the original's weight decay of AdamW/LAMB.
   weight_decay_rate: float = 0.01
 
-  def stable_recipe(self):
-    """Whether the stable recipe's defaults apply: asked for, and weights
-    to fine-tune (--init_checkpoint); see optimizer_options."""
-    return self.finetuning_recipe == "stable" and bool(self.init_checkpoint)
-
   def optimizer_options(self):
     """{bias_correction, head_learning_rate_multiplier}: the recipe's
     values with the explicit flags on top.
@@ -129,7 +122,8 @@ class FinetuningSettings(DistributionSettings):
     train faster (a tiny tagger from scratch, 200 steps: span F1 0.94 with
     the original update, 0.81 with the stable one).
     """
-    stable = self.stable_recipe()
+    stable = (self.finetuning_recipe == "stable" and
+              bool(self.init_checkpoint))
     bias_correction = self.adam_bias_correction
     if bias_correction is None:
       bias_correction = stable

@@ -40,9 +40,6 @@ from albert_tf.tokenization.python_input_packer import special_ids
 from albert_tf.training import distillation_loss
 
 LABEL_LIST_FILE = "label_list.txt"
-# The stable recipe's --input_masking_rate, measured in docs/finetuning.md
-# (benchmarks/finetuning_stability.py).
-STABLE_INPUT_MASKING_RATE = 0.15
 
 
 @dataclasses.dataclass
@@ -62,23 +59,16 @@ class TokenClassificationSettings(FinetuningSettings):
       token_serving.DEFAULT_MAX_ENTITIES, "Export: the entities returned per "
       "text (the first ones in reading order; the outputs are padded to this "
       "many).")
-  input_masking_rate: float | None = setting(
-      None, "Training: each word piece of the input is replaced by [MASK] "
+  input_masking_rate: float = setting(
+      0.0, "Training: each word piece of the input is replaced by [MASK] "
       "with this probability (the tags stay), so that the tagger learns "
-      "from the context and not only from the entities it saw (default: "
-      f"{STABLE_INPUT_MASKING_RATE:g} in the stable recipe, 0 in the "
-      "original; docs/finetuning.md).")
-
-  def masking_rate(self):
-    """--input_masking_rate, or the recipe's (see stable_recipe)."""
-    if self.input_masking_rate is not None:
-      return float(self.input_masking_rate)
-    return STABLE_INPUT_MASKING_RATE if self.stable_recipe() else 0.0
+      "from the context and not only from the entities it saw. Off by "
+      "default: it helps a 4-layer tagger (the quick start uses 0.15) and "
+      "ruins a 12-layer one in the same test (docs/finetuning.md).")
 
   def check_training(self):
     super().check_training()
-    if (self.input_masking_rate is not None and
-        not 0 <= self.input_masking_rate < 1):
+    if not 0 <= self.input_masking_rate < 1:
       raise FlagError(f"--input_masking_rate must be in [0, 1), got "
                       f"{self.input_masking_rate}")
     if self.max_entities < 1:
@@ -158,7 +148,7 @@ class TokenClassificationTask(base_task.FinetuningTask):
   def build_model(self):
     # Masking acts in training only: a model built to evaluate, predict
     # or export has none (nor needs a [MASK] piece).
-    masking, rate = None, self.settings.masking_rate()
+    masking, rate = None, self.settings.input_masking_rate
     if rate and self.settings.do_train:
       ids = special_ids(self.tokenizer)
       if ids["mask_id"] < 0:
